@@ -1,0 +1,1 @@
+"""BPM Bridge sidecar: signed store events in, idempotent provider side effects out."""

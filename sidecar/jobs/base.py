@@ -1,0 +1,55 @@
+"""The contract between the job framework and an action.
+
+An action is a plain function ``(JobContext) -> Outcome``. It must be *state-based*: it re-reads the
+order through ``ctx.store`` and decides from what it finds, so running it twice is harmless. It raises
+:class:`sidecar.errors.TransientError` / :class:`PermanentError` for failures; the framework turns
+those into retries, dead letters, outcome reports and order notes. Before an irreversible side effect
+(issuing a document, buying a label) the action calls ``ctx.ensure_lock()`` so a run that lost its
+lock stops instead of duplicating the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from sidecar.audit import AuditLog
+    from sidecar.store import StoreClient
+
+OutcomeStatus = Literal["done", "skipped"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished action. ``message`` is shown to the shop admin (outbox row, order note)."""
+
+    status: OutcomeStatus
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    note: bool = True  # write ``message`` on the order as a note
+
+
+@dataclass(frozen=True)
+class JobContext:
+    event: Mapping[str, Any]  # the validated envelope (docs/contract.md §2)
+    action: str  # e.g. "invoice.issue"
+    store: StoreClient  # reads WooCommerce, writes through bpm-bridge/v1
+    config: Mapping[str, Any]  # GET bpm-bridge/v1/config merged with environment overrides
+    audit: AuditLog  # append-only record of outbound calls (providers use it through sidecar.http)
+    ensure_lock: Callable[[], None]  # raises LockLost when this run's fencing token is no longer current
+    fencing_token: int
+    attempt: int  # 1 for the first run
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return self.event["data"]
+
+    @property
+    def order_id(self) -> int | None:
+        value = self.data.get("order_id")
+        return int(value) if value is not None else None
+
+
+Action = Callable[[JobContext], Outcome]
