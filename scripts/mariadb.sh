@@ -1,7 +1,7 @@
 # Sourced by test.sh: makes sure MariaDB answers on 127.0.0.1:3306 and that the test user exists.
 # The WordPress tests connect as bpm_test (password bpm_test), allowed only on bpm_test_* databases,
 # so they never need root's credentials and work whether root uses a password, a socket or neither.
-mariadb_ping() { mariadb-admin --protocol=tcp -h 127.0.0.1 -P 3306 -u bpm_test -pbpm_test ping >/dev/null 2>&1; }
+mariadb_ping() { mariadb --protocol=tcp -h 127.0.0.1 -P 3306 -u bpm_test -pbpm_test -e "SELECT 1" >/dev/null 2>&1; }
 
 if ! mariadb-admin ping >/dev/null 2>&1 && ! mariadb-admin --protocol=tcp -h 127.0.0.1 -uroot ping >/dev/null 2>&1; then
   echo "MariaDB is not running: starting it"
