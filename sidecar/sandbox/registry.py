@@ -1,0 +1,7 @@
+"""API simulators the demo and the tests can start: name → "module:create_app" (one line per entry)."""
+
+from __future__ import annotations
+
+SIMULATORS: dict[str, str] = {
+    "woo": "sidecar.sandbox.woo:create_app",
+}
