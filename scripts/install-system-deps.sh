@@ -9,6 +9,7 @@ packages=(
   wordpress mariadb-server mariadb-client
   phpunit php-codesniffer
   chromium
+  poppler-utils
   gettext
 )
 
