@@ -39,5 +39,5 @@ class ConflictError(BridgeError):
         self.current = current or {}
 
 
-class LockLost(TransientError):  # noqa: N818 - reads better at the raise site than LockLostError
+class LockLost(TransientError):
     """This run no longer holds the per-(order, action) lock; another run owns the work now."""

@@ -45,7 +45,9 @@ def classify(response: requests.Response, provider: str, reason: str | None = No
     if status in (408, 425, 429) or status >= 500:
         raise TransientError(what, retry_after_seconds(response))
     if status in (401, 403):
-        raise PermanentError(reason or f"{provider} refused our credentials (HTTP {status}): check the API token.")
+        raise PermanentError(
+            reason or f"{provider} refused our credentials (HTTP {status}): check the API token."
+        )
     raise PermanentError(what)
 
 

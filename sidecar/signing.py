@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 TOLERANCE_SECONDS = 300
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a format marker, not a secret
 
 
 class SignatureError(Exception):
