@@ -17,4 +17,4 @@ if ! mariadb_ping; then
                GRANT ALL PRIVILEGES ON \`bpm\\_test\\_%\`.* TO 'bpm_test'@'localhost';
                FLUSH PRIVILEGES;"
 fi
-export BPM_TEST_DB_HOST=127.0.0.1:3306 BPM_TEST_DB_USER=bpm_test BPM_TEST_DB_PASSWORD=bpm_test
+export BPM_TEST_MYSQL_HOST=127.0.0.1 BPM_TEST_MYSQL_PORT=3306 BPM_TEST_MYSQL_USER=bpm_test BPM_TEST_MYSQL_PASSWORD=bpm_test

@@ -44,6 +44,8 @@ class JobContext:
     ensure_lock: Callable[[], None]  # raises LockLost when this run's fencing token is no longer current
     fencing_token: int
     attempt: int  # 1 for the first run
+    # observe(provider, method, status_class, seconds): provider-call metrics for HttpClient.
+    observe: Callable[[str, str, str, float], None] | None = None
 
     @property
     def data(self) -> Mapping[str, Any]:

@@ -4,9 +4,12 @@ Both tables are plain dict literals, one line per entry, so that a new capabilit
 Actions are named by a dotted path and imported only when a worker runs them: the intake never
 imports provider code.
 
-``BPM_EXTRA_ACTIONS="name=module:function,..."`` registers more actions at run time. It exists for
-framework tests (tests/support/actions.py) and operators' experiments; extra actions are runnable but
-are not routed to any event type, so they are queued explicitly.
+To route a new action, add its line to ACTIONS: EVENT_ACTIONS already lists the whole contract and
+only registered actions are queued.
+
+``BPM_EXTRA_ACTIONS="name=module:function[@event.type|event.type],..."`` registers more actions at run
+time, optionally routed to event types. It exists for framework tests (tests/support/actions.py) and
+for trying an action out; an extra action with the name of a built one replaces it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from sidecar.jobs.base import Action
 
 ACTIONS: dict[str, str] = {
     # "name": "module:function",  (one line per action)
+    "invoice.issue": "sidecar.jobs.invoice:issue",
+    "invoice.correct": "sidecar.jobs.invoice:correct",
+    "invoice.ksef": "sidecar.jobs.invoice:ksef",
 }
 
 # docs/contract.md §2 verbatim. An action is queued only once it is registered in ACTIONS (or
@@ -37,29 +43,41 @@ EVENT_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-class UnknownAction(LookupError):  # noqa: N818 - mirrors KeyError's naming
+class UnknownAction(LookupError):
     """An action name that neither the table nor BPM_EXTRA_ACTIONS knows."""
 
 
-def extra_actions(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Parse ``BPM_EXTRA_ACTIONS``; a malformed entry is an error, not something to skip silently."""
+def _parse_extra(environ: Mapping[str, str] | None) -> list[tuple[str, str, tuple[str, ...]]]:
+    """``[(name, "module:function", (event types...))]``; a malformed entry is an error, never skipped."""
     raw = (os.environ if environ is None else environ).get("BPM_EXTRA_ACTIONS", "")
-    table: dict[str, str] = {}
+    parsed = []
     for entry in filter(None, (part.strip() for part in raw.split(","))):
-        name, sep, target = entry.partition("=")
+        name, sep, rest = entry.partition("=")
+        target, _, routes = rest.partition("@")
         if not sep or ":" not in target or not name.strip():
-            raise ValueError(f"BPM_EXTRA_ACTIONS: expected name=module:function, got {entry!r}")
-        table[name.strip()] = target.strip()
-    return table
+            raise ValueError(
+                f"BPM_EXTRA_ACTIONS: expected name=module:function[@event.type|...], got {entry!r}"
+            )
+        types = tuple(t.strip() for t in routes.split("|") if t.strip())
+        parsed.append((name.strip(), target.strip(), types))
+    return parsed
+
+
+def extra_actions(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    return {name: target for name, target, _ in _parse_extra(environ)}
 
 
 def all_actions(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**ACTIONS, **extra_actions(environ)}
 
 
-def actions_for(event_type: str) -> list[str]:
-    """Actions to queue for an event type; only registered actions are routed."""
-    return [name for name in EVENT_ACTIONS.get(event_type, ()) if name in ACTIONS]
+def actions_for(event_type: str, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Actions to queue for an event type: the contract's registered ones, then routed extra ones."""
+    routed = [name for name in EVENT_ACTIONS.get(event_type, ()) if name in ACTIONS]
+    for name, _, types in _parse_extra(environ):
+        if event_type in types and name not in routed:
+            routed.append(name)
+    return routed
 
 
 def routing_table() -> dict[str, list[str]]:

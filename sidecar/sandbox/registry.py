@@ -4,4 +4,6 @@ from __future__ import annotations
 
 SIMULATORS: dict[str, str] = {
     "woo": "sidecar.sandbox.woo:create_app",
+    "fakturownia": "sidecar.sandbox.fakturownia:create_app",
+    "infakt": "sidecar.sandbox.infakt:create_app",
 }

@@ -1,0 +1,266 @@
+"""``bpm-sidecar demo``: the whole sidecar against the simulators, telling one order's story.
+
+Starts every registered simulator (sidecar/sandbox/registry.py), ``bpm-sidecar serve`` and one
+``bpm-sidecar worker`` as subprocesses with a generated secret, creates a paid order in the WooCommerce
+simulator, sends it as a signed ``order.paid`` event, waits for the outcome and prints a timeline
+(event accepted → actions → outcomes → order notes → ``_bpm_*`` meta); then the same for a refund.
+Actions registered later (a new provider, CRM, …) show up on their own. Everything it started is
+stopped on exit, Ctrl-C included.
+
+It uses its own queue name and no configuration cache, so it does not disturb other users of the
+Redis database it is given (default ``redis://127.0.0.1:6379/0``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+from rq import Queue
+
+from sidecar.sandbox.registry import SIMULATORS
+from sidecar.signing import new_secret, signature_headers
+
+DEMO_ORDER: dict[str, Any] = {
+    "items": [
+        {"name": "Kawa ziarnista 1 kg", "price": "89.99", "qty": 2, "tax": "23"},
+        {"name": "Herbata zielona", "price": "24.50", "qty": 1, "tax": "8"},
+        {"name": "Kurs online (zw)", "price": "100.00", "qty": 1, "tax": "zw"},
+    ],
+    "shipping": {"method": "InPost Paczkomat", "price": "15.99", "tax": "23"},
+    "coupon": {"code": "RABAT10", "percent": 10},
+    "nip": "5260250274",
+    "status": "processing",
+    "payment_method": "przelewy24",
+}
+WAIT_SECONDS = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout:.0f} s")
+
+
+class Processes:
+    """Subprocesses in their own sessions, logging to files; stopped (whole groups) in reverse order."""
+
+    def __init__(self) -> None:
+        self.logdir = Path(tempfile.mkdtemp(prefix="bpm-demo-"))
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        log = open(self.logdir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child until it exits
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
+        self.procs.append((name, proc))
+
+    def check(self) -> None:
+        for name, proc in self.procs:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with {proc.returncode}; see {self.logdir / (name + '.log')}"
+                )
+
+    def stop(self) -> None:
+        """Idempotent: the demo calls it on success and again in its ``finally``."""
+        for _, proc in reversed(self.procs):
+            if proc.poll() is not None:
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for _, proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+class Timeline:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def say(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.2f}s] {text}", flush=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_demo(redis_url: str = "redis://127.0.0.1:6379/0", keep: bool = False) -> int:
+    procs = Processes()
+    tl = Timeline()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill <demo>` cleans up like Ctrl-C does
+    try:
+        _run(redis_url, procs, tl, keep)
+        procs.stop()
+        shutil.rmtree(procs.logdir, ignore_errors=True)  # kept only when something went wrong
+        return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except (TimeoutError, RuntimeError, requests.RequestException) as exc:
+        print(f"\ndemo failed: {exc}\nlogs: {procs.logdir}", file=sys.stderr)
+        return 1
+    finally:
+        procs.stop()
+
+
+def _run(redis_url: str, procs: Processes, tl: Timeline, keep: bool) -> None:
+    secret = new_secret()
+    password = secrets.token_urlsafe(18)[:24]
+    ports = {name: _free_port() for name in SIMULATORS}
+    web_port = _free_port()
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    woo, intake = urls["woo"], f"http://127.0.0.1:{web_port}"
+    env = {
+        **os.environ,
+        "BPM_REDIS_URL": redis_url,
+        "BPM_WEBHOOK_SECRETS": secret,
+        "BPM_STORE_URL": woo,
+        "BPM_STORE_USER": "bpm-api",
+        "BPM_STORE_APP_PASSWORD": password,
+        "BPM_ALLOW_INSECURE_STORE": "true",
+        "BPM_BIND": f"127.0.0.1:{web_port}",
+        "BPM_WEB_WORKERS": "2",
+        "BPM_QUEUE": f"bpm-demo-{uuid.uuid4().hex[:8]}",
+        "BPM_CONFIG_TTL": "0",
+        "BPM_AUDIT_DIR": str(procs.logdir / "audit"),
+        "BPM_RETRY_SCHEDULE": "2,5,10,30",
+    }
+    python = sys.executable
+    cli = str(Path(sys.executable).with_name("bpm-sidecar"))
+    for name, port in ports.items():
+        procs.start(name, [python, "-m", "sidecar.sandbox", name, "--port", str(port)], env)
+    procs.start("web", [cli, "serve"], env)
+    procs.start("worker", [cli, "worker", "--name", f"demo-{uuid.uuid4().hex[:6]}"], env)
+    for port in [*ports.values(), web_port]:
+        _wait_port(port)
+    tl.say(f"simulators up: {', '.join(f'{n} {u}' for n, u in urls.items())}")
+    tl.say(f"sidecar intake {intake} (gunicorn) and one RQ worker; logs in {procs.logdir}")
+
+    _configure_store(woo, urls)
+    order = requests.post(f"{woo}/sandbox/orders", json=DEMO_ORDER, timeout=10).json()
+    total = f"{order['total']} {order['currency']}"
+    tl.say(f"order #{order['id']} paid: {total}, buyer NIP 5260250274, status {order['status']}")
+    ctx = {"intake": intake, "woo": woo, "secret": secret, "conn": redis.Redis.from_url(redis_url),
+           "queue": env["BPM_QUEUE"]}  # fmt: skip
+    _story(ctx, procs, tl, "order.paid", {"order_id": order["id"], "from": "pending", "to": "processing"})
+
+    refund_item = order["line_items"][0]
+    refund = requests.post(
+        f"{woo}/sandbox/orders/{order['id']}/refunds",
+        json={"items": [{"line_item_id": refund_item["id"], "qty": 1}], "reason": "damaged in transit"},
+        timeout=10,
+    ).json()
+    tl.say(f"refund #{refund['id']} of {refund['amount']} PLN for 1 x {refund_item['name']}")
+    _story(ctx, procs, tl, "order.refunded", {"order_id": order["id"], "refund_id": refund["id"]})
+
+    shown = requests.get(f"{woo}/sandbox/orders/{order['id']}", timeout=10).json()
+    print("\norder notes (what the shop admin reads):")
+    for note in shown["notes"]:
+        print(f"  - {note['note']}")
+    print("_bpm_* meta:")
+    for key, value in sorted(shown["meta"].items()):
+        print(f"  {key} = {value}")
+    if keep:
+        tl.say("everything keeps running; Ctrl-C stops it")
+        while True:
+            time.sleep(3600)
+
+
+def _configure_store(woo: str, urls: dict[str, str]) -> None:
+    """Point the store's configuration at the simulators (what the shop admin enters in wp-admin)."""
+    invoicing: dict[str, Any] = {}
+    if "fakturownia" in urls:
+        invoicing = {
+            "provider": "fakturownia",
+            "fakturownia": {
+                "domain": "sandbox",
+                "api_token": "sandbox-fakturownia-token",
+                "base_url": urls["fakturownia"],
+            },
+        }
+    if "infakt" in urls:
+        invoicing["infakt"] = {"api_key": "sandbox-infakt-key", "base_url": urls["infakt"]}
+    if invoicing:
+        requests.put(f"{woo}/sandbox/config", json={"invoicing": invoicing}, timeout=10).raise_for_status()
+
+
+def _story(ctx: dict[str, Any], procs: Processes, tl: Timeline, type_: str, data: dict[str, Any]) -> None:
+    """Send one signed event the way the plugin's outbox does and narrate what happens to it."""
+    intake, woo, secret = ctx["intake"], ctx["woo"], ctx["secret"]
+    conn, queue_name = ctx["conn"], ctx["queue"]
+    table = requests.get(f"{intake}/v1/meta", timeout=10).json()["event_types"]
+    event = {
+        "id": str(uuid.uuid4()),
+        "type": type_,
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "store": woo,
+        "data": data,
+    }
+    # The plugin writes its outbox row first; outcomes are recorded against it.
+    requests.post(
+        f"{woo}/sandbox/events", json={"id": event["id"], "actions": table.get(type_, [])}, timeout=10
+    )
+    body = json.dumps(event).encode()
+    headers = {**signature_headers([secret], body, msg_id=event["id"]), "Content-Type": "application/json"}
+    answer = requests.post(f"{intake}/v1/events", data=body, headers=headers, timeout=10)
+    accepted = answer.json()
+    queued = accepted.get("actions") or "no actions"
+    tl.say(f"{type_} {event['id'][:8]}… → HTTP {answer.status_code}, queued {queued}")
+    if not accepted.get("actions"):
+        tl.say("  (no action is registered for this event type yet)")
+        return
+
+    # Print outcomes as they arrive, until no job of this event is queued, scheduled or running
+    # (follow-ups such as the KSeF status check belong to the same event).
+    queue = Queue(queue_name, connection=conn)
+    shown, deadline = 0, time.monotonic() + WAIT_SECONDS * 2
+    while True:
+        row = requests.get(f"{woo}/sandbox/events/{event['id']}", timeout=10).json()
+        for outcome in row["history"][shown:]:
+            extra = f" (next attempt {outcome['next_attempt_at']})" if outcome.get("next_attempt_at") else ""
+            tl.say(f"  {outcome['action']}: {outcome['status']} — {outcome['message']}{extra}")
+        shown = len(row["history"])
+        pending = [
+            jid
+            for jid in queue.job_ids
+            + queue.scheduled_job_registry.get_job_ids()
+            + queue.started_job_registry.get_job_ids()
+            if jid.startswith(event["id"])
+        ]
+        if row["status"] in ("done", "failed") and not pending:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for the outcome of {type_}")
+        procs.check()
+        time.sleep(0.3)
+    tl.say(f"outbox row {row['status']}")

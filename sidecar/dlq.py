@@ -1,0 +1,118 @@
+"""Dead letters: actions that will not succeed without a human, with the reason a human reads.
+
+The runner writes an entry when an action fails permanently or exhausts its retry schedule. Jobs that
+RQ itself gave up on (a worker died under them more often than the abandon-retries allow) sit in RQ's
+FailedJobRegistry instead; :func:`entries` shows both, so ``bpm-sidecar dlq list`` is the one place
+to look. Replaying queues the action again with a fresh attempt counter and removes the entry.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import redis
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from sidecar.jobs import queueing
+
+if TYPE_CHECKING:
+    from sidecar.config import Settings
+
+KEY = "bpm:dlq"  # hash: entry id (= job id) -> JSON entry
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    event: dict[str, Any]
+    action: str
+    order_id: int | None
+    reason: str
+    failed_at: float
+    attempts: int
+    source: str = "runner"  # runner | rq (left in RQ's failed registry, e.g. abandoned by dead workers)
+
+    @property
+    def failed_at_iso(self) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.failed_at))
+
+
+def add(
+    conn: redis.Redis, event: dict[str, Any], action: str, reason: str, attempts: int, order_id: int | None
+) -> DeadLetter:
+    entry = DeadLetter(
+        id=queueing.job_id(str(event["id"]), action),
+        event=dict(event),
+        action=action,
+        order_id=order_id,
+        reason=reason,
+        failed_at=time.time(),
+        attempts=attempts,
+    )
+    conn.hset(KEY, entry.id, json.dumps(asdict(entry)))
+    return entry
+
+
+def entries(conn: redis.Redis, settings: Settings) -> list[DeadLetter]:
+    """Every dead letter, oldest first."""
+    found = {k.decode(): DeadLetter(**json.loads(v)) for k, v in conn.hgetall(KEY).items()}
+    registry = queueing.failed_registry(conn, settings)
+    for jid in registry.get_job_ids():
+        if jid in found:
+            continue
+        try:
+            job = Job.fetch(jid, connection=conn)
+        except NoSuchJobError:
+            continue
+        if job.func_name != queueing.RUNNER or len(job.args) != 2:
+            continue
+        event, action = job.args
+        found[jid] = DeadLetter(
+            id=jid,
+            event=event,
+            action=action,
+            order_id=(event.get("data") or {}).get("order_id"),
+            reason=_rq_reason(job),
+            failed_at=(job.ended_at.timestamp() if job.ended_at else time.time()),
+            attempts=int(job.meta.get("attempt", 0)),
+            source="rq",
+        )
+    return sorted(found.values(), key=lambda e: e.failed_at)
+
+
+def count(conn: redis.Redis, settings: Settings) -> int:
+    return len(entries(conn, settings))
+
+
+def get(conn: redis.Redis, settings: Settings, entry_id: str) -> DeadLetter | None:
+    return next((e for e in entries(conn, settings) if e.id == entry_id), None)
+
+
+def replay(conn: redis.Redis, settings: Settings, entry_id: str) -> DeadLetter:
+    """Queue the action again (fresh attempt counter), then drop the entry. KeyError if unknown."""
+    entry = get(conn, settings, entry_id)
+    if entry is None:
+        raise KeyError(entry_id)
+    # Queue first, remove second: a crash in between leaves a stale entry, never a lost action.
+    # enqueue_one replaces the old run of this job id.
+    queueing.enqueue_one(conn, settings, entry.event, entry.action, meta={"replayed_at": time.time()})
+    queueing.failed_registry(conn, settings).remove(entry.id)
+    conn.hdel(KEY, entry.id)
+    return entry
+
+
+def replay_all(conn: redis.Redis, settings: Settings) -> list[DeadLetter]:
+    return [replay(conn, settings, e.id) for e in entries(conn, settings)]
+
+
+def _rq_reason(job: Job) -> str:
+    result = job.latest_result()
+    text = (result.exc_string if result is not None and result.exc_string else job._exc_info or "").strip()
+    if "AbandonedJobError" in text or not text:
+        return "the worker running it died repeatedly (AbandonedJobError); check worker logs and memory"
+    last = text.splitlines()[-1]
+    return f"unexpected error: {last[:300]}"

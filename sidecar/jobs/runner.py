@@ -1,0 +1,278 @@
+"""Runs one action for one event: the RQ job function ``run_action(envelope, action)``.
+
+What the framework guarantees around an action (sidecar/jobs/base.py):
+- it runs under the per-(order, lock group) lock (sidecar/locks.py) with a fencing token;
+- ``Outcome`` done/skipped → order note (when asked) + ``POST events/{id}/outcome``;
+- ``TransientError`` (incl. ``LockLost``) → retried after the next step of ``settings.retry_schedule``
+  (never sooner than the error's ``retry_after``), reported as ``retrying``; when the schedule is used up
+  (≥ 72 h) → dead letter;
+- ``PermanentError`` → dead letter at once, reported as ``failed``, and the reason written on the order;
+- ``ConflictError`` → the state changed under us: the action runs once more at once;
+- ``Outcome.follow_up`` → the named action is queued for the same event after the delay.
+
+Reporting is separate from doing: the finished outcome is kept in the job's meta *before* the store is
+told, so when the store is down only the reporting is retried, never the side effect.
+
+Retries are scheduled by returning ``rq.Retry`` (RQ's "job-returned retry") with the delay computed
+here, so the job keeps its id while it waits and a re-delivered event finds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import redis
+from rq import Retry, get_current_job
+
+from sidecar import dlq
+from sidecar.audit import AuditLog
+from sidecar.config import load_settings
+from sidecar.errors import BridgeError, ConflictError, PermanentError, TransientError
+from sidecar.jobs import queueing, registry, synthetic
+from sidecar.jobs.base import JobContext, Outcome
+from sidecar.locks import OrderLock, order_scope
+from sidecar.metrics import Metrics
+from sidecar.runtime_config import get_config
+from sidecar.store import StoreClient
+
+if TYPE_CHECKING:
+    from rq.job import Job
+
+    from sidecar.config import Settings
+
+log = logging.getLogger(__name__)
+
+# Returned-Retry bookkeeping in RQ counts every retry; our own schedule decides when to stop.
+_UNLIMITED = 10**9
+
+# What a failed action did not do, for the order note a shop admin reads.
+FAILURE_WORDING: dict[str, str] = {
+    "invoice.issue": "invoice not issued",
+    "invoice.correct": "invoice correction not issued",
+    "invoice.ksef": "invoice not confirmed in KSeF",
+    "rma.process": "return not processed",
+    "crm.sync_order": "order not sent to the CRM",
+}
+
+
+def run_action(envelope: dict[str, Any], action: str) -> dict[str, Any] | Retry:
+    """RQ entry point. Settings come from the worker's environment, like every other process."""
+    settings = load_settings(os.environ)
+    conn = redis.Redis.from_url(settings.redis_url)
+    return Runner(conn, settings, get_current_job()).run(envelope, action)
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Runner:
+    def __init__(self, conn: redis.Redis, settings: Settings, job: Job | None) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.job = job
+        self.meta: dict[str, Any] = job.meta if job is not None else {}
+        self.metrics = Metrics(conn)
+        self.audit = AuditLog(settings.audit_dir)
+        self.store = StoreClient(settings, self.audit, observe=self.metrics.provider_call)
+
+    # -- bookkeeping ------------------------------------------------------------------------------
+    def _save(self) -> None:
+        if self.job is not None:
+            self.job.save_meta()
+
+    def _log(self, level: int, msg: str, *args: Any) -> None:
+        log.log(level, msg, *args, extra=self.log_extra)
+
+    # -- the run ----------------------------------------------------------------------------------
+    def run(self, envelope: Mapping[str, Any], action: str) -> dict[str, Any] | Retry:
+        self.event = dict(envelope)
+        self.action = action
+        self.order_id = _order_id(self.event)
+        self.log_extra = {"event_id": self.event["id"], "order_id": self.order_id, "action": action}
+        # A reconciliation event has no outbox row: its outcome is not reported (only noted).
+        self.synthetic = synthetic.is_synthetic(self.event)
+        if self.meta.get("pending") is None:
+            self.meta["attempt"] = int(self.meta.get("attempt", 0)) + 1
+            self._save()
+            result = self._perform(self.meta["attempt"])
+            if isinstance(result, Retry):
+                return result
+            self.meta["pending"] = result
+            self._save()
+        else:
+            self._log(logging.INFO, "outcome already known; retrying its report only")
+        return self._deliver(self.meta["pending"])
+
+    def _perform(self, attempt: int) -> dict[str, Any] | Retry:
+        started = time.monotonic()
+        try:
+            outcome = self._run_locked(attempt)
+        except TransientError as exc:
+            return self._transient(exc, attempt, started)
+        except PermanentError as exc:
+            return self._failed(exc.reason, attempt, started)
+        except ConflictError as exc:
+            # Twice in a row: somebody keeps changing the order; back off like any transient failure.
+            return self._transient(TransientError(exc.reason), attempt, started)
+        except registry.UnknownAction as exc:
+            return self._failed(str(exc), attempt, started)
+        except Exception as exc:  # a bug or an unexpected library error: retry, a human will see it
+            log.exception("action raised %s", type(exc).__name__, extra=self.log_extra)
+            return self._transient(TransientError(f"internal error ({type(exc).__name__})"), attempt, started)
+        self.metrics.job(self.action, outcome.status, time.monotonic() - started)
+        self._log(logging.INFO, "action %s: %s", outcome.status, outcome.message)
+        return {
+            "status": outcome.status,
+            "message": outcome.message,
+            "details": dict(outcome.details),
+            "note": outcome.message if outcome.note else None,
+            "follow_up": list(outcome.follow_up) if outcome.follow_up else None,
+        }
+
+    def _run_locked(self, attempt: int) -> Outcome:
+        func = registry.resolve(self.action)
+        config = get_config(self.conn, self.settings, self.store)
+        scope = order_scope(self.order_id, registry.lock_group(self.action), f"event:{self.event['id']}")
+        with OrderLock(self.conn, scope, ttl=self.settings.lock_ttl) as lock:
+            assert lock.token is not None
+            ctx = JobContext(
+                event=self.event,
+                action=self.action,
+                store=self.store,
+                config=config,
+                audit=self.audit,
+                ensure_lock=lock.ensure,
+                observe=self.metrics.provider_call,
+                fencing_token=lock.token,
+                attempt=attempt,
+            )
+            try:
+                return func(ctx)
+            except ConflictError as exc:
+                self._log(logging.INFO, "state changed under us (%s); running once more", exc.reason)
+                return func(ctx)
+
+    def _transient(self, exc: TransientError, attempt: int, started: float) -> dict[str, Any] | Retry:
+        schedule = self.settings.retry_schedule
+        if attempt > len(schedule):
+            hours = sum(schedule) / 3600
+            reason = f"gave up after {attempt} attempts over {hours:.0f} h: {exc.reason}"
+            return self._failed(reason, attempt, started)
+        delay = max(float(schedule[attempt - 1]), float(exc.retry_after or 0))
+        delay = math.ceil(delay)
+        next_at = iso(time.time() + delay)
+        self.metrics.job(self.action, "retrying", time.monotonic() - started)
+        self._log(logging.WARNING, "attempt %s failed (%s); next attempt at %s", attempt, exc.reason, next_at)
+        try:  # best effort: the retry happens whether or not the store hears about it
+            if not self.synthetic:
+                self.store.report_outcome(
+                    self.event["id"],
+                    self.action,
+                    "retrying",
+                    exc.reason,
+                    self.order_id,
+                    next_attempt_at=next_at,
+                )
+        except BridgeError as report_error:
+            self._log(logging.WARNING, "could not report 'retrying': %s", report_error.reason)
+        self.meta["last_error"] = exc.reason
+        self.meta["next_attempt_at"] = next_at
+        self._save()
+        return Retry(max=_UNLIMITED, interval=delay)
+
+    def _failed(self, reason: str, attempt: int, started: float) -> dict[str, Any]:
+        self.metrics.job(self.action, "failed", time.monotonic() - started)
+        self._log(logging.ERROR, "action failed permanently: %s", reason)
+        what = FAILURE_WORDING.get(self.action, f"{self.action} failed")
+        return {
+            "status": "failed",
+            "message": reason,
+            "details": {"attempts": attempt},
+            "note": f"BPM Bridge: {what} — {reason}",
+            "follow_up": None,
+            "attempts": attempt,
+        }
+
+    # -- telling the store ------------------------------------------------------------------------
+    def _deliver(self, pending: dict[str, Any]) -> dict[str, Any] | Retry:
+        """Dead-letter entry, order note, outcome report, follow-up: each done once, in this order."""
+        if pending["status"] == "failed" and not pending.get("dead_lettered"):
+            dlq.add(
+                self.conn, self.event, self.action, pending["message"], pending["attempts"], self.order_id
+            )
+            pending["dead_lettered"] = True
+            self._save()
+        steps = [] if self.synthetic else [("reported", self._report)]
+        if pending.get("note") and self.order_id is not None:
+            steps.insert(0, ("noted", lambda p: self.store.add_note(self.order_id, self._note(p["note"]))))
+        for flag, step in steps:
+            if pending.get(flag):
+                continue
+            try:
+                step(pending)
+            except TransientError as exc:
+                return self._retry_delivery(pending, exc)
+            except PermanentError as exc:
+                # The store will never take it (e.g. the order was deleted, the outbox row is gone);
+                # the outbox re-sends the event if it still cares, and the action is idempotent.
+                self._log(logging.ERROR, "giving up on %s: %s", flag, exc.reason)
+            pending[flag] = True
+            self._save()
+        follow_up = pending.get("follow_up")
+        if follow_up and not pending.get("followed"):
+            return self._follow(follow_up[0], float(follow_up[1]), pending)
+        return {k: pending[k] for k in ("status", "message", "details")}
+
+    def _note(self, text: str) -> str:
+        if self.synthetic:
+            return f"{text} (Found by the reconciliation sweep: the order's event never arrived.)"
+        return text
+
+    def _report(self, pending: dict[str, Any]) -> None:
+        self.store.report_outcome(
+            self.event["id"],
+            self.action,
+            pending["status"],
+            pending["message"],
+            self.order_id,
+            pending["details"],
+        )
+
+    def _retry_delivery(self, pending: dict[str, Any], exc: TransientError) -> dict[str, Any] | Retry:
+        tries = int(pending.get("report_attempts", 0)) + 1
+        pending["report_attempts"] = tries
+        self._save()
+        schedule = self.settings.retry_schedule
+        if tries > len(schedule):
+            self._log(logging.ERROR, "gave up reporting the outcome after %s tries: %s", tries, exc.reason)
+            return {k: pending[k] for k in ("status", "message", "details")}
+        delay = math.ceil(max(float(schedule[tries - 1]), float(exc.retry_after or 0)))
+        self._log(logging.WARNING, "reporting failed (%s); trying again in %s s", exc.reason, delay)
+        return Retry(max=_UNLIMITED, interval=delay)
+
+    def _follow(self, action: str, delay: float, pending: dict[str, Any]) -> dict[str, Any] | Retry:
+        summary = {k: pending[k] for k in ("status", "message", "details")}
+        if action == self.action:
+            # Following itself (e.g. polling KSeF): the same job runs again later as a fresh attempt.
+            self.meta.pop("pending", None)
+            self.meta["attempt"] = 0
+            self._save()
+            self._log(logging.INFO, "following up in %s s", delay)
+            return Retry(max=_UNLIMITED, interval=math.ceil(delay))
+        queueing.enqueue_one(self.conn, self.settings, self.event, action, delay=delay)
+        pending["followed"] = True  # only once it is queued: a crash before re-runs the delivery
+        self._save()
+        self._log(logging.INFO, "queued follow-up %s in %s s", action, delay)
+        return summary
+
+
+def _order_id(event: Mapping[str, Any]) -> int | None:
+    value = (event.get("data") or {}).get("order_id")
+    return int(value) if value is not None else None

@@ -1,0 +1,146 @@
+"""Data minimisation (RODO/GDPR): the one module that decides which order fields each destination gets.
+
+Every provider call that carries personal data is built from what these functions return, never from
+the raw WooCommerce order, so a reviewer can check in one place what leaves the shop and why:
+
+- invoice (Fakturownia, inFakt): buyer name / company, NIP, billing address and the order's items and
+  money facts — what a VAT invoice must show (art. 106e of the VAT act). The e-mail only when the shop
+  lets the invoicing system e-mail the document. No phone, no shipping address, no customer note.
+- carrier: recipient name, phone, e-mail and the pickup point — what a parcel label needs.
+- crm: e-mail, name and order facts; marketing attributes only with recorded consent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+NIP_META_KEY = "_billing_nip"
+
+
+def meta_value(order: Mapping[str, Any], key: str) -> str:
+    """A ``meta_data`` value of a WooCommerce REST v3 order ("" when absent)."""
+    for entry in order.get("meta_data") or ():
+        if isinstance(entry, Mapping) and entry.get("key") == key:
+            value = entry.get("value")
+            return "" if value is None else str(value).strip()
+    return ""
+
+
+def _pick(source: Mapping[str, Any] | None, keys: tuple[str, ...]) -> dict[str, str]:
+    source = source or {}
+    return {key: str(source.get(key) or "").strip() for key in keys}
+
+
+_ITEM_KEYS = (
+    "id",
+    "name",
+    "quantity",
+    "subtotal",
+    "subtotal_tax",
+    "total",
+    "total_tax",
+    "taxes",
+    "sku",
+    "meta_data",
+)
+_SHIPPING_KEYS = ("id", "method_title", "method_id", "total", "total_tax", "taxes", "meta_data")
+_FEE_KEYS = ("id", "name", "total", "total_tax", "taxes", "tax_status", "meta_data")
+_ORDER_FACTS = (
+    "id",
+    "number",
+    "status",
+    "currency",
+    "total",
+    "total_tax",
+    "discount_total",
+    "discount_tax",
+    "shipping_total",
+    "prices_include_tax",
+    "payment_method",
+    "payment_method_title",
+    "date_created_gmt",
+    "date_paid_gmt",
+    "date_completed_gmt",
+)
+
+
+def _items(rows: Any, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows or ():
+        item = {k: row.get(k) for k in keys if k in row}
+        if "meta_data" in item:
+            # Only the link from a refunded line to the order line is needed; item meta can hold
+            # personalisation text typed by the shopper.
+            item["meta_data"] = [m for m in item["meta_data"] or () if m.get("key") == "_refunded_item_id"]
+        out.append(item)
+    return out
+
+
+def order_facts(order: Mapping[str, Any]) -> dict[str, Any]:
+    """Items and money of an order or a refund: no personal data."""
+    facts: dict[str, Any] = {k: order.get(k) for k in _ORDER_FACTS if k in order}
+    facts["line_items"] = _items(order.get("line_items"), _ITEM_KEYS)
+    facts["shipping_lines"] = _items(order.get("shipping_lines"), _SHIPPING_KEYS)
+    facts["fee_lines"] = _items(order.get("fee_lines"), _FEE_KEYS)
+    facts["tax_lines"] = [
+        {k: t.get(k) for k in ("rate_id", "rate_code", "label", "rate_percent", "compound")}
+        for t in order.get("tax_lines") or ()
+    ]
+    facts["coupon_lines"] = [
+        {"code": c.get("code"), "discount": c.get("discount")} for c in order.get("coupon_lines") or ()
+    ]
+    return facts
+
+
+def for_invoice(order: Mapping[str, Any], *, with_email: bool) -> dict[str, Any]:
+    """What an invoicing system receives about an order: ``{"buyer": {...}, "order": {...}}``."""
+    billing = order.get("billing") or {}
+    buyer = _pick(
+        billing,
+        ("first_name", "last_name", "company", "address_1", "address_2", "city", "postcode", "country"),
+    )
+    buyer["nip"] = meta_value(order, NIP_META_KEY)
+    buyer["email"] = str(billing.get("email") or "").strip() if with_email else ""
+    return {"buyer": buyer, "order": order_facts(order)}
+
+
+def for_carrier(order: Mapping[str, Any]) -> dict[str, str]:
+    """Recipient of a parcel or a return label."""
+    shipping = order.get("shipping") or {}
+    billing = order.get("billing") or {}
+    recipient = _pick(
+        shipping,
+        ("first_name", "last_name", "company", "address_1", "address_2", "city", "postcode", "country"),
+    )
+    recipient["phone"] = str(shipping.get("phone") or billing.get("phone") or "").strip()
+    recipient["email"] = str(billing.get("email") or "").strip()
+    point = ""
+    for line in order.get("shipping_lines") or ():
+        for m in line.get("meta_data") or ():
+            if str(m.get("key", "")).lower() in (
+                "paczkomat",
+                "_paczkomat_id",
+                "pickup_point",
+                "_pickup_point_id",
+            ):
+                point = str(m.get("value") or "").strip()
+    recipient["pickup_point"] = point
+    return recipient
+
+
+def for_crm(order: Mapping[str, Any], *, marketing_consent: bool) -> dict[str, Any]:
+    """A CRM contact and the order facts; marketing attributes only with recorded consent."""
+    billing = order.get("billing") or {}
+    contact: dict[str, Any] = _pick(billing, ("email", "first_name", "last_name", "company"))
+    facts = {
+        k: order.get(k)
+        for k in ("id", "number", "status", "currency", "total", "date_created_gmt", "date_paid_gmt")
+    }
+    facts["items"] = [
+        {"name": i.get("name"), "quantity": i.get("quantity")} for i in order.get("line_items") or ()
+    ]
+    if marketing_consent:
+        contact.update(_pick(billing, ("city", "country")))
+        contact["marketing_consent"] = True
+    return {"contact": contact, "order": facts}

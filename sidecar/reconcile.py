@@ -1,0 +1,249 @@
+"""The reconciliation sweep: orders due a document that have none are queued again (DESIGN §3).
+
+Events can be lost in ways the outbox cannot see (a plugin deactivated for an hour, a hook that never
+fired, a Redis wiped after the 202). The sweep does not trust events: it lists the orders modified in a
+window straight from WooCommerce, asks :func:`sidecar.invoicing.rules.decide` whether each one is due a
+document, and queues ``invoice.issue`` for every due order whose ``_bpm_invoice_id`` is empty or a
+``pending:`` intent (resumable, docs/invoicing.md). The action itself re-checks everything under the
+order lock, so a sweep racing a live event costs one extra "skipped" run, never a second document.
+
+Each queued job carries a synthetic ``order.status_changed`` envelope whose id is deterministic per
+(order, UTC day) (sidecar/jobs/synthetic.py): a sweep every 15 minutes queues an order at most once a
+day, and the runner knows not to report the outcome to an outbox row that does not exist.
+
+Scheduling: every worker's maintenance pass calls :func:`maybe_schedule`; a Redis ``SET NX EX`` lets
+exactly one of them enqueue the sweep job per ``BPM_RECONCILE_INTERVAL``; the sweep runs as an RQ job
+(:func:`run_scheduled`). ``bpm-sidecar reconcile`` runs one in-process and prints the report.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import redis
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from sidecar.invoicing import rules
+from sidecar.jobs import queueing, synthetic
+from sidecar.metrics import Metrics
+from sidecar.privacy import meta_value
+from sidecar.providers.invoicing.base import Intent
+
+if TYPE_CHECKING:
+    from sidecar.config import Settings
+    from sidecar.store import StoreClient
+
+log = logging.getLogger(__name__)
+
+ACTION = "invoice.issue"
+WINDOW = timedelta(hours=24)
+# The scheduled sweep looks back a little further than a day so an order modified just before a
+# missed (or slow) sweep is still seen by the next one.
+OVERLAP = timedelta(hours=1)
+# Orders modified this recently are left to their own events, which are most likely still on the way.
+SETTLE = timedelta(minutes=5)
+# The only statuses in which rules.decide can find a document due.
+STATUSES = ("processing", "completed")
+INVOICE_KEY = "_bpm_invoice_id"
+
+SCHEDULE_KEY = "bpm:reconcile:scheduled"
+SWEEP_JOB = "sidecar.reconcile.run_scheduled"
+SWEEP_TIMEOUT = 1800
+SWEEP_RESULT_TTL = 86400
+
+
+@dataclass(frozen=True)
+class Entry:
+    order_id: int
+    status: str
+    result: str  # queued | already_queued | would_queue | skipped
+    reason: str
+    event_id: str | None = None
+
+
+@dataclass
+class Report:
+    since: str
+    until: str
+    dry_run: bool
+    listed: int = 0
+    disabled: str | None = None  # why nothing was looked at (invoicing switched off)
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def missing(self) -> list[Entry]:
+        return [e for e in self.entries if e.result != "skipped"]
+
+    @property
+    def queued(self) -> list[Entry]:
+        return [e for e in self.entries if e.result == "queued"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "entries"},
+            "missing": len(self.missing),
+            "queued": len(self.queued),
+            "entries": [asdict(e) for e in self.entries],
+        }
+
+    def render(self) -> str:
+        """The operator's summary: every order found missing, the skipped ones counted by reason."""
+        mode = " (dry run: nothing queued)" if self.dry_run else ""
+        lines = [f"Reconciliation of orders modified {self.since} … {self.until}{mode}"]
+        if self.disabled:
+            lines.append(f"Nothing to do: {self.disabled}.")
+            return "\n".join(lines)
+        lines.append(
+            f"{self.listed} order(s) listed, {len(self.missing)} due a document without one, "
+            f"{len(self.queued)} queued."
+        )
+        for e in self.missing:
+            lines.append(f"  order {e.order_id} ({e.status}): {e.result} — {e.reason}")
+        skipped = Counter(_reason_kind(e.reason) for e in self.entries if e.result == "skipped")
+        for kind, number in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  skipped {number}: {kind}")
+        return "\n".join(lines)
+
+
+def _reason_kind(reason: str) -> str:
+    # Group "order 123 is not paid yet (on-hold)" and "order 124 …" under one line of the summary.
+    words = reason.split(" ", 2)
+    if len(words) == 3 and words[0] == "order" and words[1].isdigit():
+        return words[2]
+    return reason
+
+
+def sweep(
+    conn: redis.Redis,
+    settings: Settings,
+    store: StoreClient,
+    config: Mapping[str, Any],
+    since: datetime,
+    dry_run: bool = False,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Find the orders modified in ``[since, until]`` that are due a document and have none; queue them.
+
+    ``until`` defaults to now minus :data:`SETTLE`. Raises the store's errors (TransientError when it is
+    down): a sweep that could not list the orders has found nothing, and says so by failing.
+    """
+    now = now or datetime.now(UTC)
+    until = until or now - SETTLE
+    report = Report(_iso(since), _iso(until), dry_run)
+    invoicing = config.get("invoicing") or {}
+    if str(invoicing.get("provider") or "none") == "none":
+        report.disabled = "invoicing is switched off in the BPM Bridge settings"
+        return report
+    for order in store.iter_orders(STATUSES, since, until):
+        report.listed += 1
+        report.entries.append(_examine(conn, settings, store, invoicing, order, now, dry_run))
+    if not dry_run:
+        Metrics(conn).reconcile(len(report.missing), len(report.queued))
+    if report.missing:
+        log.warning(
+            "reconciliation: %s order(s) due a document without one, %s queued",
+            len(report.missing),
+            len(report.queued),
+        )
+    return report
+
+
+def _examine(
+    conn: redis.Redis,
+    settings: Settings,
+    store: StoreClient,
+    invoicing: Mapping[str, Any],
+    order: Mapping[str, Any],
+    now: datetime,
+    dry_run: bool,
+) -> Entry:
+    order_id, status = int(order["id"]), str(order.get("status") or "")
+
+    def skipped(reason: str) -> Entry:
+        return Entry(order_id, status, "skipped", reason)
+
+    # The listing carries the order's meta, so an invoiced order costs no further request.
+    hint = meta_value(order, INVOICE_KEY)
+    if hint and Intent.decode(hint) is None:
+        return skipped(f"order {order_id} already has a document")
+    decision = rules.decide(order, invoicing)
+    if not decision.due and not hint:
+        return skipped(decision.reason)
+    # invoice.issue reads the meta through the plugin's route; so does the decision to queue it.
+    current = store.get_meta(order_id).get(INVOICE_KEY, "")
+    intent = Intent.decode(current)
+    if current and intent is None:
+        return skipped(f"order {order_id} already has a document")
+    if intent is None and not decision.due:
+        return skipped(decision.reason)
+    reason = (
+        f"an issue started in {intent.provider} was never finished; resuming it"
+        if intent is not None
+        else "due a document and has none"
+    )
+    envelope = synthetic.envelope(settings.store_url, order, now)
+    if dry_run:
+        return Entry(order_id, status, "would_queue", reason, envelope["id"])
+    if queueing.requeue_missing(conn, settings, envelope, [ACTION]):
+        log.info("reconciliation queued %s for order %s", ACTION, order_id, extra={"order_id": order_id})
+        return Entry(order_id, status, "queued", reason, envelope["id"])
+    job_state = _job_state(conn, queueing.job_id(envelope["id"], ACTION))
+    return Entry(order_id, status, "already_queued", f"{reason}; today's job is {job_state}", envelope["id"])
+
+
+def _job_state(conn: redis.Redis, jid: str) -> str:
+    try:
+        return str(Job.fetch(jid, connection=conn).get_status(refresh=False) or "unknown")
+    except NoSuchJobError:
+        return "gone"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- scheduling ------------------------------------------------------------------------------------
+
+
+def maybe_schedule(conn: redis.Redis, settings: Settings, now: float | None = None) -> Job | None:
+    """Enqueue a sweep job unless one was enqueued (by any worker) in the last interval."""
+    interval = int(settings.reconcile_interval)
+    if interval <= 0:
+        return None
+    stamp = int(now if now is not None else time.time())
+    if not conn.set(SCHEDULE_KEY, str(stamp), nx=True, ex=interval):
+        return None
+    return queueing.queue_for(conn, settings).enqueue(
+        SWEEP_JOB,
+        job_id=f"reconcile-{stamp}",
+        job_timeout=SWEEP_TIMEOUT,
+        result_ttl=SWEEP_RESULT_TTL,
+        failure_ttl=7 * 86400,
+        description="reconciliation sweep",
+    )
+
+
+def run_scheduled() -> dict[str, Any]:
+    """RQ entry point of the scheduled sweep: the last day (plus overlap) of orders."""
+    from sidecar.audit import AuditLog
+    from sidecar.config import load_settings
+    from sidecar.runtime_config import get_config
+    from sidecar.store import StoreClient
+
+    settings = load_settings(os.environ)
+    conn = redis.Redis.from_url(settings.redis_url)
+    metrics = Metrics(conn)
+    store = StoreClient(settings, AuditLog(settings.audit_dir), observe=metrics.provider_call)
+    now = datetime.now(UTC)
+    report = sweep(conn, settings, store, get_config(conn, settings, store), now - WINDOW - OVERLAP, now=now)
+    log.info("reconciliation sweep: %s", report.render().replace("\n", " | "))
+    return report.to_dict()

@@ -1,0 +1,1 @@
+"""Invoicing tests (issue #4)."""

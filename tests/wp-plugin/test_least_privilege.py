@@ -1,0 +1,313 @@
+"""The BPM API user over real HTTP: it reads orders and uses bpm-bridge/v1, and nothing else.
+
+Real WordPress 6.1 served by php -S, the plugin's own role and API-user action, an Application Password, and
+the WooCommerce double's wc/v3 routes with WooCommerce's permission checks. Every refusal is paired with a
+control: the administrator gets a 2xx for the same request, so a 403 here cannot come from a broken route.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+
+from sidecar.signing import new_secret, signature_headers
+
+pytestmark = pytest.mark.wordpress
+
+EXPECTED_CAPS = {"read", "read_private_shop_orders", "bpm_bridge_api"}
+
+
+@dataclass
+class Shop:
+    url: str
+    secret: str
+    api_auth: tuple[str, str]
+    admin_auth: tuple[str, str]
+    customer_auth: tuple[str, str]
+    api_user_id: int
+    order_id: int
+    refund_id: int
+    product_id: int
+
+    def call(
+        self,
+        method: str,
+        route: str,
+        body: Any = None,
+        *,
+        auth: tuple[str, str] | None = None,
+        signed: bool = False,
+        secret: str | None = None,
+    ) -> requests.Response:
+        raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if signed:
+            headers.update(signature_headers([secret or self.secret], raw))
+        return requests.request(
+            method, f"{self.url}/wp-json{route}", data=raw or None, headers=headers, auth=auth, timeout=30
+        )
+
+
+@pytest.fixture(scope="module")
+def shop(wp_site, wp_admin_app_password) -> Shop:
+    secret = new_secret()
+    setup = wp_site.php(
+        f"""
+        $r = \\BPM_Bridge\\Options::set_secrets( '{secret}' );
+        if ( is_wp_error( $r ) ) {{ throw new Exception( $r->get_error_message() ); }}
+        // The user is made with plain WordPress calls in the plugin's role, so these tests do not
+        // depend on the settings-screen action (tested on its own below).
+        $api_id = wp_insert_user( array( 'user_login' => 'bpm-api-test',
+            'user_pass' => wp_generate_password( 32 ), 'role' => 'bpm_api',
+            'user_email' => 'bpm-api@example.test' ) );
+        if ( is_wp_error( $api_id ) ) {{ throw new Exception( $api_id->get_error_message() ); }}
+        list( $api_pw ) = WP_Application_Passwords::create_new_application_password( $api_id,
+            array( 'name' => 'test' ) );
+        $api = array( 'login' => 'bpm-api-test', 'password' => $api_pw, 'user_id' => $api_id );
+        $customer = wp_insert_user( array( 'user_login' => 'shopper', 'user_pass' => wp_generate_password(),
+            'role' => 'customer', 'user_email' => 'shopper@example.test' ) );
+        list( $customer_pw ) = WP_Application_Passwords::create_new_application_password( $customer,
+            array( 'name' => 'test' ) );
+        $order = bpm_wc_double_create_order( array( 'paid' => true,
+            'meta' => array( '_billing_nip' => '5260250274' ) ) );
+        $refund = wc_create_refund( array( 'order_id' => $order->get_id(), 'amount' => '5.00',
+            'reason' => 'test' ) );
+        $product = bpm_wc_double_create_product( 'Kubek', '30.75', 'KUB-1' );
+        echo wp_json_encode( array( 'api' => $api, 'customer_pw' => $customer_pw, 'order' => $order->get_id(),
+            'refund' => $refund->get_id(), 'product' => $product ) );
+        """
+    )
+    data = json.loads(setup.strip().splitlines()[-1])
+    return Shop(
+        url=wp_site.url,
+        secret=secret,
+        api_auth=(data["api"]["login"], data["api"]["password"]),
+        admin_auth=(wp_site.admin_user, wp_admin_app_password),
+        customer_auth=("shopper", data["customer_pw"]),
+        api_user_id=data["api"]["user_id"],
+        order_id=data["order"],
+        refund_id=data["refund"],
+        product_id=data["product"],
+    )
+
+
+def test_the_role_has_exactly_three_capabilities(wp_site, shop):
+    out = wp_site.php_json(
+        f"""
+        $user = get_userdata( {shop.api_user_id} );
+        echo wp_json_encode( array( 'roles' => $user->roles,
+            'role_caps' => array_keys( array_filter( get_role( 'bpm_api' )->capabilities ) ),
+            'user_caps' => array_keys( array_filter( $user->allcaps ) ) ) );
+        """
+    )
+    assert out["roles"] == ["bpm_api"]
+    assert set(out["role_caps"]) == EXPECTED_CAPS
+    # allcaps also lists the role name itself; nothing else may be granted to the user directly.
+    assert set(out["user_caps"]) - {"bpm_api"} == EXPECTED_CAPS
+
+
+def test_the_plugin_action_creates_a_role_only_user_with_a_working_password(wp_site, shop):
+    created = wp_site.php_json(
+        """
+        $r = \\BPM_Bridge\\Role::ensure_api_user();
+        echo wp_json_encode( is_wp_error( $r ) ? array( 'error' => $r->get_error_message() ) : $r );
+        """
+    )
+    assert "error" not in created, created
+    roles = wp_site.php_json(f"echo wp_json_encode( get_userdata( {created['user_id']} )->roles );")
+    assert roles == ["bpm_api"]
+    resp = shop.call("GET", f"/wc/v3/orders/{shop.order_id}", auth=(created["login"], created["password"]))
+    assert resp.status_code == 200, resp.text
+    refused = shop.call("GET", "/wc/v3/settings", auth=(created["login"], created["password"]))
+    assert refused.status_code == 403
+
+
+def test_api_user_reads_an_order_and_a_refund(shop):
+    resp = shop.call("GET", f"/wc/v3/orders/{shop.order_id}", auth=shop.api_auth)
+    assert resp.status_code == 200, resp.text
+    order = resp.json()
+    assert order["id"] == shop.order_id
+    assert order["status"] == "processing"
+    assert {"key": "_billing_nip", "value": "5260250274"} in [
+        {"key": m["key"], "value": m["value"]} for m in order["meta_data"]
+    ]
+    resp = shop.call("GET", f"/wc/v3/orders/{shop.order_id}/refunds/{shop.refund_id}", auth=shop.api_auth)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["amount"] == "5.00"
+
+
+def test_reading_an_order_needs_a_login(shop):
+    resp = shop.call("GET", f"/wc/v3/orders/{shop.order_id}")
+    assert resp.status_code == 401
+    assert resp.json()["code"] == "woocommerce_rest_cannot_view"
+
+
+def _order(shop: Shop) -> dict[str, Any]:
+    return shop.call("GET", f"/wc/v3/orders/{shop.order_id}", auth=shop.admin_auth).json()
+
+
+# (method, route, body, the code WordPress/WooCommerce answers the BPM API user with)
+FORBIDDEN = [
+    ("GET", "/wp/v2/users?context=edit", None, "rest_forbidden_context"),
+    ("GET", "/wp/v2/users?roles=administrator", None, "rest_user_cannot_view"),
+    (
+        "POST",
+        "/wp/v2/users",
+        {"username": "x", "email": "x@example.test", "password": "x"},
+        "rest_cannot_create_user",
+    ),
+    ("GET", "/wp/v2/settings", None, "rest_forbidden"),
+    ("GET", "/wp/v2/plugins", None, "rest_cannot_view_plugins"),
+    ("POST", "/wp/v2/posts", {"title": "x"}, "rest_cannot_create"),
+    ("PUT", "/wc/v3/products/{product}", {"name": "Hacked"}, "woocommerce_rest_cannot_edit"),
+    ("GET", "/wc/v3/settings", None, "woocommerce_rest_cannot_view"),
+    ("GET", "/wc/v3/settings/general", None, "woocommerce_rest_cannot_view"),
+    ("PUT", "/wc/v3/settings/general/woocommerce_currency", {"value": "EUR"}, "woocommerce_rest_cannot_edit"),
+    (
+        "POST",
+        "/wc/v3/orders",
+        {"status": "processing", "billing": {"email": "x@example.test"}},
+        "woocommerce_rest_cannot_create",
+    ),
+    (
+        "PUT",
+        "/wc/v3/orders/{order}",
+        {"billing": {"email": "evil@example.test"}},
+        "woocommerce_rest_cannot_edit",
+    ),
+    ("PUT", "/wc/v3/orders/{order}", {"status": "completed"}, "woocommerce_rest_cannot_edit"),
+    (
+        "PUT",
+        "/wc/v3/orders/{order}",
+        {"meta_data": [{"key": "_bpm_invoice_id", "value": "1"}]},
+        "woocommerce_rest_cannot_edit",
+    ),
+    ("DELETE", "/wc/v3/orders/{order}", None, "woocommerce_rest_cannot_delete"),
+    ("POST", "/wc/v3/orders/{order}/notes", {"note": "via wc/v3"}, "woocommerce_rest_cannot_create"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "body", "code"), FORBIDDEN, ids=[f"{m} {r}" for m, r, _, _ in FORBIDDEN]
+)
+def test_api_user_is_refused_everything_else(shop, method, route, body, code):
+    route = route.format(order=shop.order_id, product=shop.product_id)
+    before = _order(shop)
+    resp = shop.call(method, route, body, auth=shop.api_auth)
+    assert resp.status_code == 403, resp.text
+    assert resp.json()["code"] == code
+    after = _order(shop)
+    # Nothing about the order moved (date_modified included).
+    assert after == before
+
+
+ADMIN_CONTROLS = [
+    ("GET", "/wp/v2/users?context=edit", None),
+    ("PUT", "/wc/v3/products/{product}", {"name": "Kubek"}),
+    ("GET", "/wc/v3/settings/general", None),
+    ("PUT", "/wc/v3/settings/general/woocommerce_currency", {"value": "PLN"}),
+    ("PUT", "/wc/v3/orders/{order}", {"billing": {"phone": "+48500100200"}}),
+    ("POST", "/wc/v3/orders/{order}/notes", {"note": "admin control note"}),
+    ("POST", "/wc/v3/orders", {"billing": {"email": "control@example.test"}}),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "body"), ADMIN_CONTROLS, ids=[f"{m} {r}" for m, r, _ in ADMIN_CONTROLS]
+)
+def test_the_same_requests_work_for_the_administrator(shop, method, route, body):
+    route = route.format(order=shop.order_id, product=shop.product_id)
+    resp = shop.call(method, route, body, auth=shop.admin_auth)
+    assert 200 <= resp.status_code < 300, resp.text
+
+
+def test_api_user_uses_the_bpm_bridge_routes(shop):
+    oid = shop.order_id
+    resp = shop.call("GET", "/bpm-bridge/v1/config", auth=shop.api_auth, signed=True)
+    assert resp.status_code == 200, resp.text
+    assert "invoicing" in resp.json()
+
+    resp = shop.call(
+        "POST",
+        f"/bpm-bridge/v1/orders/{oid}/notes",
+        {"note": "Invoice issued."},
+        auth=shop.api_auth,
+        signed=True,
+    )
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["order_id"] == oid
+
+    body = {
+        "meta": {"_bpm_invoice_id": "9001", "_bpm_invoice_number": "FV 1/11/2026"},
+        "expect": {"_bpm_invoice_id": ""},
+    }
+    resp = shop.call("POST", f"/bpm-bridge/v1/orders/{oid}/meta", body, auth=shop.api_auth, signed=True)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["meta"]["_bpm_invoice_id"] == "9001"
+    # The same compare-and-set again is a conflict: the fence against a second worker.
+    resp = shop.call("POST", f"/bpm-bridge/v1/orders/{oid}/meta", body, auth=shop.api_auth, signed=True)
+    assert resp.status_code == 409, resp.text
+
+    resp = shop.call(
+        "POST",
+        f"/bpm-bridge/v1/orders/{oid}/status",
+        {"from": "processing", "to": "completed"},
+        auth=shop.api_auth,
+        signed=True,
+    )
+    assert resp.status_code == 200, resp.text
+    order = _order(shop)
+    assert order["status"] == "completed"
+    assert {"key": "_bpm_invoice_number", "value": "FV 1/11/2026"} in [
+        {"key": m["key"], "value": m["value"]} for m in order["meta_data"]
+    ]
+    notes = shop.call("GET", f"/wc/v3/orders/{oid}/notes", auth=shop.admin_auth).json()
+    assert any(n["note"] == "Invoice issued." for n in notes)
+
+
+@pytest.mark.parametrize(
+    "key", ["_billing_email", "_order_total", "_customer_user", "_bpm_not_listed", "note"]
+)
+def test_meta_outside_the_allow_list_is_refused_and_nothing_is_written(shop, key):
+    body = {"meta": {"_bpm_last_error": "should not be written", key: "x"}}
+    resp = shop.call(
+        "POST", f"/bpm-bridge/v1/orders/{shop.order_id}/meta", body, auth=shop.api_auth, signed=True
+    )
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["code"] == "bpm_bridge_meta_not_allowed"
+    keys = {m["key"] for m in _order(shop)["meta_data"]}
+    assert "_bpm_last_error" not in keys
+    assert key not in keys
+
+
+def test_bpm_bridge_routes_need_a_valid_signature(shop):
+    route = f"/bpm-bridge/v1/orders/{shop.order_id}/notes"
+    unsigned = shop.call("POST", route, {"note": "unsigned"}, auth=shop.api_auth)
+    assert unsigned.status_code == 401, unsigned.text
+    assert unsigned.json()["code"] == "bpm_bridge_bad_signature"
+    wrong = shop.call(
+        "POST", route, {"note": "wrong key"}, auth=shop.api_auth, signed=True, secret=new_secret()
+    )
+    assert wrong.status_code == 401
+    assert wrong.json()["code"] == "bpm_bridge_bad_signature"
+    unsigned_get = shop.call("GET", "/bpm-bridge/v1/config", auth=shop.api_auth)
+    assert unsigned_get.status_code == 401
+    assert unsigned_get.json()["code"] == "bpm_bridge_bad_signature"
+    notes = shop.call("GET", f"/wc/v3/orders/{shop.order_id}/notes", auth=shop.admin_auth).json()
+    assert not any(n["note"] in ("unsigned", "wrong key") for n in notes)
+
+
+def test_bpm_bridge_routes_need_the_capability(shop):
+    route = "/bpm-bridge/v1/config"
+    anonymous = shop.call("GET", route, signed=True)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "rest_forbidden"
+    customer = shop.call("GET", route, auth=shop.customer_auth, signed=True)
+    assert customer.status_code == 403
+    assert customer.json()["code"] == "rest_forbidden"

@@ -1,0 +1,143 @@
+<?php
+/**
+ * WooCommerce → Settings → BPM Bridge.
+ *
+ * Lives in its own folder and is loaded only from the woocommerce_get_settings_pages filter: WC_Settings_Page
+ * exists only while WooCommerce builds its settings screen.
+ *
+ * @package BPM_Bridge
+ */
+
+namespace BPM_Bridge\Admin\Settings;
+
+use BPM_Bridge\Admin\Admin;
+use BPM_Bridge\Admin\Events_View;
+use BPM_Bridge\Admin\Notices;
+use BPM_Bridge\Admin\Runtime;
+use BPM_Bridge\Admin\Settings_Fields;
+use BPM_Bridge\Admin\Views;
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * The BPM Bridge settings tab: General, Invoicing, CRM/carriers/returns and the Events screen.
+ */
+class Settings_Page extends \WC_Settings_Page {
+
+	/**
+	 * Sets the tab id and label, then lets WooCommerce hook the tab in.
+	 */
+	public function __construct() {
+		$this->id    = Admin::TAB;
+		$this->label = __( 'BPM Bridge', 'bpm-bridge' );
+		parent::__construct();
+	}
+
+	/**
+	 * Sections of the tab ('' is the first one, as in WooCommerce's own tabs); WooCommerce's
+	 * get_sections() passes them through the woocommerce_get_sections_{tab} filter.
+	 *
+	 * @return array<string, string>
+	 */
+	protected function get_own_sections() {
+		return array(
+			''             => __( 'General', 'bpm-bridge' ),
+			'invoicing'    => __( 'Invoicing', 'bpm-bridge' ),
+			'integrations' => __( 'CRM, carriers and returns', 'bpm-bridge' ),
+			'events'       => __( 'Events', 'bpm-bridge' ),
+		);
+	}
+
+	/**
+	 * Section links under the tabs.
+	 *
+	 * Written here rather than inherited because the inherited markup changed between WooCommerce versions
+	 * and this tab's links must keep the Events screen's filters out of the other sections.
+	 */
+	public function output_sections() {
+		$current  = self::current_section();
+		$sections = $this->get_sections();
+		echo '<ul class="subsubsub">';
+		$last = array_key_last( $sections );
+		foreach ( $sections as $id => $label ) {
+			printf(
+				'<li><a href="%1$s" class="%2$s">%3$s</a>%4$s</li>',
+				esc_url( Admin::url( (string) $id ) ),
+				( $current === $id ? 'current' : '' ),
+				esc_html( $label ),
+				( $last === $id ? '' : ' | ' )
+			);
+		}
+		echo '</ul><br class="clear" />';
+	}
+
+	/**
+	 * The section's content, inside WooCommerce's settings form.
+	 */
+	public function output() {
+		$section = self::current_section();
+		if ( ! current_user_can( Admin::CAP ) ) {
+			return;
+		}
+
+		Notices::render();
+		$reveal = Notices::take_reveal();
+		if ( null !== $reveal ) {
+			Views::template( 'admin/reveal.php', $reveal );
+		}
+
+		if ( 'events' === $section ) {
+			// The Events screen has nothing to save; WooCommerce reads this global to hide its button.
+			$GLOBALS['hide_save_button'] = true; // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited
+			Events_View::render();
+			return;
+		}
+
+		$context = array();
+		if ( '' === $section ) {
+			$context = array(
+				'secret'   => Runtime::secret_status(),
+				'api_user' => Runtime::api_user_status(),
+			);
+		}
+		wp_nonce_field( 'bpm_bridge_save_settings', 'bpm_bridge_settings_nonce' );
+		Settings_Fields::render( Settings_Fields::for_section( $section ), $context );
+	}
+
+	/**
+	 * Saves the posted section.
+	 *
+	 * WooCommerce has already checked its own nonce and manage_woocommerce before calling this; the checks are
+	 * repeated because this method writes credentials and must not depend on the caller.
+	 */
+	public function save() {
+		if ( ! current_user_can( Admin::CAP ) ) {
+			wp_die( esc_html__( 'You are not allowed to change BPM Bridge settings.', 'bpm-bridge' ), 403 );
+		}
+		$fields = Settings_Fields::for_section( self::current_section() );
+		if ( empty( $fields ) ) {
+			// The Events screen has no fields (and no nonce of ours): nothing to save.
+			return;
+		}
+		check_admin_referer( 'bpm_bridge_save_settings', 'bpm_bridge_settings_nonce' );
+		// phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- every value is cleaned per field type in Settings_Fields::sanitize().
+		$input  = isset( $_POST[ Settings_Fields::INPUT ] ) && is_array( $_POST[ Settings_Fields::INPUT ] ) ? wp_unslash( $_POST[ Settings_Fields::INPUT ] ) : array();
+		$result = Settings_Fields::sanitize( $fields, $input );
+		foreach ( $result['errors'] as $error ) {
+			Notices::add( 'error', $error );
+		}
+		if ( array() !== $result['values'] ) {
+			Runtime::save_settings( $result['values'] );
+		}
+	}
+
+	/**
+	 * The section being shown or saved.
+	 */
+	public static function current_section(): string {
+		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- navigation only; nothing is changed on GET.
+		$section  = isset( $_GET['section'] ) ? sanitize_title( wp_unslash( $_GET['section'] ) ) : '';
+		$sections = array( '', 'invoicing', 'integrations', 'events' );
+		return in_array( $section, $sections, true ) ? $section : '';
+	}
+}

@@ -1,0 +1,106 @@
+<?php
+/**
+ * The optional Polish tax id (NIP) at checkout.
+ *
+ * @package BPM_Bridge
+ */
+
+namespace BPM_Bridge;
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Adds `billing_nip` to the checkout, validates its checksum, stores it as order meta `_billing_nip`.
+ */
+final class Nip {
+
+	const FIELD = 'billing_nip';
+	const META  = '_billing_nip';
+
+	/**
+	 * Hooks.
+	 */
+	public static function register(): void {
+		add_filter( 'woocommerce_billing_fields', array( self::class, 'billing_fields' ), 10, 2 );
+		add_action( 'woocommerce_after_checkout_validation', array( self::class, 'validate_checkout' ), 10, 2 );
+		add_action( 'woocommerce_checkout_create_order', array( self::class, 'save_to_order' ), 10, 2 );
+	}
+
+	/**
+	 * `woocommerce_billing_fields( $address_fields, $country )`.
+	 *
+	 * @param array  $fields  Billing fields.
+	 * @param string $country Country code.
+	 * @return array
+	 */
+	public static function billing_fields( $fields, $country = '' ) {
+		$fields[ self::FIELD ] = array(
+			'label'       => __( 'NIP (tax id, for a company invoice)', 'bpm-bridge' ),
+			'required'    => false,
+			'class'       => array( 'form-row-wide' ),
+			'priority'    => 35,
+			'maxlength'   => 16,
+			'autocomplete' => 'off',
+		);
+		return $fields;
+	}
+
+	/**
+	 * `woocommerce_after_checkout_validation( $data, $errors )`.
+	 *
+	 * @param array     $data   Posted checkout data.
+	 * @param \WP_Error $errors Errors.
+	 */
+	public static function validate_checkout( $data, $errors ): void {
+		$value = trim( (string) ( $data[ self::FIELD ] ?? '' ) );
+		if ( '' !== $value && ! self::is_valid( $value ) ) {
+			$errors->add( 'billing_nip_invalid', __( 'The NIP is not valid. Check the number or leave the field empty.', 'bpm-bridge' ), array( 'id' => self::FIELD ) );
+		}
+	}
+
+	/**
+	 * `woocommerce_checkout_create_order( $order, $data )`: stores the normalised NIP through CRUD.
+	 *
+	 * @param object $order Order being created.
+	 * @param array  $data  Posted checkout data.
+	 */
+	public static function save_to_order( $order, $data ): void {
+		$value = trim( (string) ( $data[ self::FIELD ] ?? '' ) );
+		if ( '' !== $value && self::is_valid( $value ) ) {
+			$order->update_meta_data( self::META, self::normalize( $value ) );
+		}
+	}
+
+	/**
+	 * Digits only, without a "PL" prefix, spaces or dashes.
+	 *
+	 * @param string $nip Input.
+	 */
+	public static function normalize( string $nip ): string {
+		$nip = strtoupper( trim( $nip ) );
+		if ( 0 === strpos( $nip, 'PL' ) ) {
+			$nip = substr( $nip, 2 );
+		}
+		return (string) preg_replace( '/[\s-]/', '', $nip );
+	}
+
+	/**
+	 * The official NIP checksum: weights 6,5,7,2,3,4,5,6,7 over the first nine digits, sum mod 11 equals
+	 * the tenth digit (a remainder of 10 is never issued).
+	 *
+	 * @param string $nip Input.
+	 */
+	public static function is_valid( string $nip ): bool {
+		$digits = self::normalize( $nip );
+		if ( ! preg_match( '/^\d{10}$/', $digits ) ) {
+			return false;
+		}
+		$weights = array( 6, 5, 7, 2, 3, 4, 5, 6, 7 );
+		$sum     = 0;
+		foreach ( $weights as $i => $weight ) {
+			$sum += $weight * (int) $digits[ $i ];
+		}
+		$check = $sum % 11;
+		return 10 !== $check && (int) $digits[9] === $check;
+	}
+}

@@ -1,0 +1,128 @@
+<?php
+/**
+ * Order screen box: invoice, KSeF, CRM and return state, and this order's events with their outcomes.
+ *
+ * @package BPM_Bridge
+ *
+ * @var array<string, mixed> $args {meta: array<string,string>, corrections: array, events: array}.
+ */
+
+use BPM_Bridge\Admin\Admin;
+use BPM_Bridge\Admin\Events_View;
+use BPM_Bridge\Admin\Views;
+
+defined( 'ABSPATH' ) || exit;
+
+$bpm_meta   = (array) $args['meta'];
+$bpm_kinds  = array(
+	'vat'     => __( 'VAT invoice', 'bpm-bridge' ),
+	'invoice' => __( 'Invoice', 'bpm-bridge' ),
+	'receipt' => __( 'Receipt', 'bpm-bridge' ),
+);
+$bpm_ksef   = array(
+	'pending'        => __( 'waiting for KSeF', 'bpm-bridge' ),
+	'accepted'       => __( 'accepted by KSeF', 'bpm-bridge' ),
+	'rejected'       => __( 'rejected by KSeF', 'bpm-bridge' ),
+	'not_applicable' => __( 'not required', 'bpm-bridge' ),
+);
+$bpm_dash   = '—';
+$bpm_number = $bpm_meta['_bpm_invoice_number'];
+$bpm_url    = $bpm_meta['_bpm_invoice_url'];
+?>
+<div class="bpm-bridge-order-box">
+	<dl>
+		<dt><?php esc_html_e( 'Invoice', 'bpm-bridge' ); ?></dt>
+		<dd class="bpm-bridge-invoice">
+			<?php if ( '' === $bpm_number ) : ?>
+				<?php echo esc_html( $bpm_dash ); ?>
+			<?php else : ?>
+				<?php echo esc_html( $bpm_number ); ?>
+				<?php if ( '' !== $bpm_meta['_bpm_invoice_kind'] ) : ?>
+					<span class="bpm-bridge-muted">(<?php echo esc_html( $bpm_kinds[ $bpm_meta['_bpm_invoice_kind'] ] ?? $bpm_meta['_bpm_invoice_kind'] ); ?><?php echo '' !== $bpm_meta['_bpm_invoice_provider'] ? esc_html( ', ' . $bpm_meta['_bpm_invoice_provider'] ) : ''; ?>)</span>
+				<?php endif; ?>
+				<?php if ( Views::is_web_url( $bpm_url ) ) : ?>
+					<br /><a href="<?php echo esc_url( $bpm_url ); ?>" target="_blank" rel="noopener noreferrer"><?php esc_html_e( 'Open PDF', 'bpm-bridge' ); ?></a>
+				<?php endif; ?>
+			<?php endif; ?>
+		</dd>
+
+		<?php if ( ! empty( $args['corrections'] ) ) : ?>
+			<dt><?php esc_html_e( 'Corrections', 'bpm-bridge' ); ?></dt>
+			<dd>
+				<?php foreach ( (array) $args['corrections'] as $bpm_refund => $bpm_correction ) : ?>
+					<?php
+					$bpm_correction = is_array( $bpm_correction ) ? $bpm_correction : array();
+					$bpm_c_number   = (string) ( $bpm_correction['number'] ?? '' );
+					$bpm_c_url      = (string) ( $bpm_correction['url'] ?? '' );
+					?>
+					<?php
+					/* translators: %s: refund id. */
+					echo esc_html( sprintf( __( 'Refund #%s:', 'bpm-bridge' ), $bpm_refund ) ) . ' ';
+					if ( Views::is_web_url( $bpm_c_url ) ) {
+						echo '<a href="' . esc_url( $bpm_c_url ) . '" target="_blank" rel="noopener noreferrer">' . esc_html( '' !== $bpm_c_number ? $bpm_c_number : $bpm_dash ) . '</a>';
+					} else {
+						echo esc_html( '' !== $bpm_c_number ? $bpm_c_number : $bpm_dash );
+					}
+					?>
+					<br />
+				<?php endforeach; ?>
+			</dd>
+		<?php endif; ?>
+
+		<dt><?php esc_html_e( 'KSeF', 'bpm-bridge' ); ?></dt>
+		<dd class="bpm-bridge-ksef">
+			<?php
+			$bpm_ksef_status = $bpm_meta['_bpm_ksef_status'];
+			echo esc_html( '' === $bpm_ksef_status ? $bpm_dash : ( $bpm_ksef[ $bpm_ksef_status ] ?? $bpm_ksef_status ) );
+			if ( '' !== $bpm_meta['_bpm_ksef_number'] ) {
+				echo '<br /><code>' . esc_html( $bpm_meta['_bpm_ksef_number'] ) . '</code>';
+			}
+			?>
+		</dd>
+
+		<dt><?php esc_html_e( 'CRM', 'bpm-bridge' ); ?></dt>
+		<dd class="bpm-bridge-crm">
+			<?php
+			echo esc_html( '' === $bpm_meta['_bpm_crm_id'] ? $bpm_dash : $bpm_meta['_bpm_crm_id'] );
+			if ( '' !== $bpm_meta['_bpm_crm_synced_at'] ) {
+				/* translators: %s: date and time of the last CRM update. */
+				echo '<br /><span class="bpm-bridge-muted">' . esc_html( sprintf( __( 'updated %s', 'bpm-bridge' ), $bpm_meta['_bpm_crm_synced_at'] ) ) . '</span>';
+			}
+			?>
+		</dd>
+
+		<dt><?php esc_html_e( 'Return', 'bpm-bridge' ); ?></dt>
+		<dd class="bpm-bridge-rma"><?php echo esc_html( '' === $bpm_meta['_bpm_rma_state'] ? $bpm_dash : $bpm_meta['_bpm_rma_state'] ); ?></dd>
+
+		<?php if ( '' !== $bpm_meta['_bpm_last_error'] ) : ?>
+			<dt><?php esc_html_e( 'Last error', 'bpm-bridge' ); ?></dt>
+			<dd class="bpm-bridge-last-error"><?php echo esc_html( $bpm_meta['_bpm_last_error'] ); ?></dd>
+		<?php endif; ?>
+	</dl>
+
+	<strong><?php esc_html_e( 'Events', 'bpm-bridge' ); ?></strong>
+	<?php if ( empty( $args['events'] ) ) : ?>
+		<p class="bpm-bridge-muted"><?php esc_html_e( 'No events for this order yet.', 'bpm-bridge' ); ?></p>
+	<?php else : ?>
+		<ul class="bpm-bridge-order-events">
+			<?php foreach ( (array) $args['events'] as $bpm_row ) : ?>
+				<li data-event-id="<?php echo esc_attr( (string) $bpm_row['id'] ); ?>">
+					<code><?php echo esc_html( (string) $bpm_row['event_type'] ); ?></code>
+					<?php echo wp_kses_post( Views::status( (string) $bpm_row['status'] ) ); ?>
+					<br /><span class="bpm-bridge-muted"><?php echo esc_html( Views::time( $bpm_row['created_at'] ?? null ) ); ?></span>
+					<?php foreach ( Events_View::outcomes( $bpm_row ) as $bpm_action => $bpm_outcome ) : ?>
+						<br />↳ <code><?php echo esc_html( (string) $bpm_action ); ?></code>
+						<?php echo '' === $bpm_outcome['status'] ? '<span class="bpm-bridge-muted">' . esc_html__( 'waiting', 'bpm-bridge' ) . '</span>' : wp_kses_post( Views::status( $bpm_outcome['status'] ) ); ?>
+						<?php if ( '' !== $bpm_outcome['message'] ) : ?>
+							<span class="bpm-bridge-muted"><?php echo esc_html( $bpm_outcome['message'] ); ?></span>
+						<?php endif; ?>
+					<?php endforeach; ?>
+					<?php if ( 'failed' === $bpm_row['status'] && '' !== (string) ( $bpm_row['last_error'] ?? '' ) ) : ?>
+						<br /><span class="bpm-bridge-muted"><?php echo esc_html( (string) $bpm_row['last_error'] ); ?></span>
+					<?php endif; ?>
+				</li>
+			<?php endforeach; ?>
+		</ul>
+		<p><a href="<?php echo esc_url( Admin::url( 'events' ) ); ?>"><?php esc_html_e( 'All events', 'bpm-bridge' ); ?></a></p>
+	<?php endif; ?>
+</div>

@@ -1,0 +1,47 @@
+<?php
+/**
+ * Uninstall: removes options, tables, the role, scheduled actions and cron hooks.
+ * Order meta (_bpm_*, _billing_nip) stays: it is business data (invoice numbers, tax ids).
+ *
+ * @package BPM_Bridge
+ */
+
+defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
+
+require_once __DIR__ . '/includes/autoload.php';
+
+// A closure, not a function: nothing is declared globally by an uninstall run.
+$bpm_bridge_uninstall_site = static function () {
+	global $wpdb;
+
+	\BPM_Bridge\Dispatcher::unschedule_all();
+
+	// The API user keeps its account (an admin may delete it), but loses the role and its sidecar passwords.
+	$user_id = \BPM_Bridge\Role::api_user_id();
+	if ( $user_id && class_exists( 'WP_Application_Passwords' ) ) {
+		foreach ( WP_Application_Passwords::get_user_application_passwords( $user_id ) as $item ) {
+			if ( \BPM_Bridge\Role::APP_PASSWORD === $item['name'] ) {
+				WP_Application_Passwords::delete_application_password( $user_id, $item['uuid'] );
+			}
+		}
+	}
+	\BPM_Bridge\Role::remove();
+
+	foreach ( \BPM_Bridge\Options::all_names() as $name ) {
+		delete_option( $name );
+	}
+	$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->options} WHERE option_name LIKE %s OR option_name LIKE %s", $wpdb->esc_like( '_transient_bpm_bridge_' ) . '%', $wpdb->esc_like( '_transient_timeout_bpm_bridge_' ) . '%' ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+
+	$wpdb->query( 'DROP TABLE IF EXISTS ' . \BPM_Bridge\Installer::outbox_table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.NotPrepared
+	$wpdb->query( 'DROP TABLE IF EXISTS ' . \BPM_Bridge\Installer::rma_table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.NotPrepared
+};
+
+if ( is_multisite() ) {
+	foreach ( get_sites( array( 'fields' => 'ids' ) ) as $bpm_bridge_site_id ) {
+		switch_to_blog( $bpm_bridge_site_id );
+		$bpm_bridge_uninstall_site();
+		restore_current_blog();
+	}
+} else {
+	$bpm_bridge_uninstall_site();
+}
