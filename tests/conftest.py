@@ -8,6 +8,9 @@ import socket
 import pytest
 import redis
 
+# Fixtures shared across folders: woo (WooCommerce simulator), sidecar_env (tests/support/__init__.py).
+pytest_plugins = ["support"]
+
 
 def free_port() -> int:
     with socket.socket() as s:

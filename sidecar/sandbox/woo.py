@@ -153,7 +153,8 @@ class Shop:
     # -- orders -----------------------------------------------------------------------------------
     def create_order(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         order_id = next(self.ids)
-        now = datetime.now(UTC).replace(microsecond=0)
+        # ``age_seconds``: an order created (and last modified) that long ago, e.g. for a sweep's window.
+        now = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=int(spec.get("age_seconds", 0)))
         rate_totals: dict[str, dict[str, Decimal]] = {}
         coupon = spec.get("coupon")
         percent = dec(coupon.get("percent", 0)) / 100 if coupon else Decimal(0)

@@ -19,8 +19,6 @@ from sidecar import dlq
 from sidecar.config import load_settings
 from sidecar.jobs import queueing
 
-pytest_plugins = ["support"]  # fixtures: woo, sidecar_env
-
 
 def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(sidecar_cmd(*args), env=env, capture_output=True, text=True, timeout=timeout)

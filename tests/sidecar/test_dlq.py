@@ -10,8 +10,6 @@ from test_jobs import deliver, make_event, notes, work
 from sidecar import dlq
 from sidecar.jobs import queueing
 
-pytest_plugins = ["support"]  # fixtures: woo, sidecar_env
-
 
 def test_replay_requeues_with_a_fresh_attempt_and_removes_the_entry(
     redis_conn: redis.Redis, sidecar_env, woo

@@ -23,8 +23,6 @@ from sidecar.config import Settings
 from sidecar.jobs import queueing, registry
 from sidecar.metrics import render
 
-pytest_plugins = ["support"]  # fixtures: woo, sidecar_env
-
 
 def make_event(order_id: int | None, type_: str = "order.paid", **data: Any) -> dict[str, Any]:
     return {

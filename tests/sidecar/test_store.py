@@ -17,8 +17,6 @@ from sidecar.errors import ConflictError, PermanentError, TransientError
 from sidecar.signing import new_secret
 from sidecar.store import StoreClient
 
-pytest_plugins = ["support"]  # fixtures: woo, sidecar_env
-
 
 def settings_for(woo: Woo, redis_url: str = "redis://127.0.0.1:6379/0", **extra: str) -> Settings:
     return load_settings(woo.env(redis_url, **extra))

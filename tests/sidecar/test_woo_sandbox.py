@@ -12,8 +12,6 @@ from sidecar.signing import new_secret, signature_headers
 
 AUTH = (API_USER, APP_PASSWORD)
 
-pytest_plugins = ["support"]  # fixtures: woo, sidecar_env
-
 
 def bpm(
     woo: Woo, method: str, path: str, body=None, secret: str | None = None, auth=AUTH
