@@ -91,6 +91,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from sidecar.runtime_config import get_config
     from sidecar.store import StoreClient
 
+    if not args.hours > 0:
+        print("reconcile: --hours must be a positive number", file=sys.stderr)
+        return EXIT_CONFIG
     settings = _settings()
     conn = redis.Redis.from_url(settings.redis_url)
     try:

@@ -31,6 +31,7 @@ import redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from sidecar.errors import PermanentError
 from sidecar.invoicing import rules
 from sidecar.jobs import queueing, synthetic
 from sidecar.metrics import Metrics
@@ -53,8 +54,11 @@ SETTLE = timedelta(minutes=5)
 # The only statuses in which rules.decide can find a document due.
 STATUSES = ("processing", "completed")
 INVOICE_KEY = "_bpm_invoice_id"
+MISSING = ("queued", "already_queued", "would_queue")
 
 SCHEDULE_KEY = "bpm:reconcile:scheduled"
+CLAIM_PREFIX = "bpm:reconcile:event:"
+CLAIM_TTL = 2 * 86400  # longer than the UTC day the synthetic event id stands for
 SWEEP_JOB = "sidecar.reconcile.run_scheduled"
 SWEEP_TIMEOUT = 1800
 SWEEP_RESULT_TTL = 86400
@@ -64,7 +68,7 @@ SWEEP_RESULT_TTL = 86400
 class Entry:
     order_id: int
     status: str
-    result: str  # queued | already_queued | would_queue | skipped
+    result: str  # queued | already_queued | would_queue | skipped | error
     reason: str
     event_id: str | None = None
 
@@ -80,7 +84,7 @@ class Report:
 
     @property
     def missing(self) -> list[Entry]:
-        return [e for e in self.entries if e.result != "skipped"]
+        return [e for e in self.entries if e.result in MISSING]
 
     @property
     def queued(self) -> list[Entry]:
@@ -105,8 +109,9 @@ class Report:
             f"{self.listed} order(s) listed, {len(self.missing)} due a document without one, "
             f"{len(self.queued)} queued."
         )
-        for e in self.missing:
-            lines.append(f"  order {e.order_id} ({e.status}): {e.result} — {e.reason}")
+        for e in self.entries:
+            if e.result != "skipped":
+                lines.append(f"  order {e.order_id} ({e.status}): {e.result} — {e.reason}")
         skipped = Counter(_reason_kind(e.reason) for e in self.entries if e.result == "skipped")
         for kind, number in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  skipped {number}: {kind}")
@@ -134,7 +139,8 @@ def sweep(
     """Find the orders modified in ``[since, until]`` that are due a document and have none; queue them.
 
     ``until`` defaults to now minus :data:`SETTLE`. Raises the store's errors (TransientError when it is
-    down): a sweep that could not list the orders has found nothing, and says so by failing.
+    down): a sweep that could not list the orders has found nothing, and says so by failing. An order
+    the store refuses to show (deleted meanwhile) is reported as an ``error`` entry instead.
     """
     now = now or datetime.now(UTC)
     until = until or now - SETTLE
@@ -145,7 +151,11 @@ def sweep(
         return report
     for order in store.iter_orders(STATUSES, since, until):
         report.listed += 1
-        report.entries.append(_examine(conn, settings, store, invoicing, order, now, dry_run))
+        try:
+            entry = _examine(conn, settings, store, invoicing, order, now, dry_run)
+        except PermanentError as exc:  # e.g. deleted since it was listed: the others still count
+            entry = Entry(int(order["id"]), str(order.get("status") or ""), "error", exc.reason)
+        report.entries.append(entry)
     if not dry_run:
         Metrics(conn).reconcile(len(report.missing), len(report.queued))
     if report.missing:
@@ -193,7 +203,10 @@ def _examine(
     envelope = synthetic.envelope(settings.store_url, order, now)
     if dry_run:
         return Entry(order_id, status, "would_queue", reason, envelope["id"])
-    if queueing.requeue_missing(conn, settings, envelope, [ACTION]):
+    # The claim makes "once per order and day" hold even for two sweeps at the same moment (the CLI and
+    # the schedule): RQ would push a repeated job id twice. requeue_missing still checks the job itself.
+    claimed = conn.set(CLAIM_PREFIX + envelope["id"], "1", nx=True, ex=CLAIM_TTL)
+    if claimed and queueing.requeue_missing(conn, settings, envelope, [ACTION]):
         log.info("reconciliation queued %s for order %s", ACTION, order_id, extra={"order_id": order_id})
         return Entry(order_id, status, "queued", reason, envelope["id"])
     job_state = _job_state(conn, queueing.job_id(envelope["id"], ACTION))
@@ -202,9 +215,10 @@ def _examine(
 
 def _job_state(conn: redis.Redis, jid: str) -> str:
     try:
-        return str(Job.fetch(jid, connection=conn).get_status(refresh=False) or "unknown")
+        status = Job.fetch(jid, connection=conn).get_status(refresh=False)
     except NoSuchJobError:
         return "gone"
+    return str(getattr(status, "value", status) or "unknown")
 
 
 def _iso(moment: datetime) -> str:

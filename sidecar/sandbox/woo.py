@@ -6,6 +6,9 @@ Faithful to what the sidecar relies on:
   (money as strings with 2 decimals, ``line_items[].taxes[]`` keyed by tax rate id, ``tax_lines`` with
   ``rate_percent``, ``shipping_lines``, ``fee_lines``, ``coupon_lines``, ``refunds``, ``meta_data``; refund
   items carry negative quantities/totals and ``_refunded_item_id`` meta, as WooCommerce stores them);
+- ``GET /wp-json/wc/v3/orders`` (the collection): ``status`` list, ``modified_after/_before``,
+  ``after/before``, ``dates_are_gmt``, ``orderby``, ``order``, ``page``, ``per_page`` ≤ 100, validated with
+  WordPress' ``rest_invalid_param`` errors, paged with ``X-WP-Total`` / ``X-WP-TotalPages`` / ``Link``;
 - HTTP Basic with an Application Password (spaces ignored, as WordPress does) and WordPress' own error
   codes (``incorrect_password``, ``invalid_username``, ``rest_forbidden``,
   ``woocommerce_rest_cannot_view``);
@@ -770,7 +773,9 @@ def create_app(
     @app.get("/wp-json/wc/v3/orders")
     def wc_orders() -> Response:
         """The collection, with WooCommerce's query parameters, validation and paging headers."""
-        wc_auth()
+        authenticate(
+            "read_private_shop_orders", "woocommerce_rest_cannot_view", "Sorry, you cannot list resources."
+        )
         query = _collection_query(request.args)
         with shop.lock:
             found = [

@@ -263,9 +263,10 @@ final class Runtime {
 	/**
 	 * Creates the sidecar user if needed and a new Application Password for it.
 	 *
-	 * Done here rather than through Role::ensure_api_user(), which calls a WP_Application_Passwords method
-	 * that does not exist (create_new_password) and reuses one password name, which WordPress refuses for a
-	 * second password of the same user. Uses the runtime's role, login and option names.
+	 * The first password comes from Role::ensure_api_user() (which also creates the user). WordPress refuses a
+	 * second password with the same name for a user, so a further one (a second sidecar host, a lost
+	 * password) is created here with the date and time appended; earlier passwords keep working until the
+	 * admin revokes them on the user's profile.
 	 *
 	 * @return array{login: string, password: string, user_id: int}|\WP_Error
 	 */
@@ -276,50 +277,38 @@ final class Runtime {
 				__( 'WordPress Application Passwords are not available on this site. They need HTTPS (or the "local" environment type) and must not be disabled by another plugin.', 'bpm-bridge' )
 			);
 		}
-		Role::ensure();
 		$user_id = Role::api_user_id();
-		if ( 0 === $user_id ) {
-			$login  = Role::DEFAULT_LOGIN;
-			$suffix = 1;
-			while ( username_exists( $login ) ) {
-				++$suffix;
-				$login = Role::DEFAULT_LOGIN . '-' . $suffix;
+		if ( 0 === $user_id || ! \WP_Application_Passwords::application_name_exists_for_user( $user_id, Role::APP_PASSWORD ) ) {
+			$created = Role::ensure_api_user();
+			if ( is_wp_error( $created ) ) {
+				return $created;
 			}
-			$user_id = wp_insert_user(
-				array(
-					'user_login'   => $login,
-					// Nobody signs in with it: the sidecar uses Application Passwords only.
-					'user_pass'    => wp_generate_password( 64, true, true ),
-					'display_name' => Role::DISPLAY_NAME,
-					'role'         => Role::ROLE,
-				)
+			return array(
+				'login'    => (string) $created['login'],
+				'password' => (string) $created['password'],
+				'user_id'  => (int) $created['user_id'],
 			);
-			if ( is_wp_error( $user_id ) ) {
-				return $user_id;
-			}
-			update_option( Role::OWN_USER_OPTION, (int) $user_id, false );
 		}
-		$user = get_userdata( (int) $user_id );
+
+		Role::ensure();
+		$user = get_userdata( $user_id );
 		if ( ! $user ) {
 			return new \WP_Error( 'bpm_bridge_api_user_missing', __( 'The sidecar user could not be created.', 'bpm-bridge' ) );
 		}
 		// The identity holds this role only, whatever happened to the account meanwhile.
 		$user->set_role( Role::ROLE );
-
-		// WordPress refuses two passwords with one name for a user: a further one gets the date and time,
-		// which also tells them apart on the profile screen. All start with Role::APP_PASSWORD.
 		$name = Role::APP_PASSWORD;
-		for ( $i = 1; \WP_Application_Passwords::application_name_exists_for_user( (int) $user_id, $name ); $i++ ) {
+		for ( $i = 1; \WP_Application_Passwords::application_name_exists_for_user( $user_id, $name ); $i++ ) {
 			$name = Role::APP_PASSWORD . ' (' . wp_date( 'Y-m-d H:i:s' ) . ( $i > 1 ? ' #' . $i : '' ) . ')';
 		}
-		$created = \WP_Application_Passwords::create_new_application_password( (int) $user_id, array( 'name' => $name ) );
+		$created = \WP_Application_Passwords::create_new_application_password( $user_id, array( 'name' => $name ) );
 		if ( is_wp_error( $created ) ) {
 			return $created;
 		}
 		return array(
 			'login'    => (string) $user->user_login,
 			'password' => (string) $created[0],
-			'user_id'  => (int) $user_id,
+			'user_id'  => $user_id,
 		);
 	}
 
