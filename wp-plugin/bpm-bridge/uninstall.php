@@ -20,7 +20,8 @@ $bpm_bridge_uninstall_site = static function () {
 	$user_id = \BPM_Bridge\Role::api_user_id();
 	if ( $user_id && class_exists( 'WP_Application_Passwords' ) ) {
 		foreach ( WP_Application_Passwords::get_user_application_passwords( $user_id ) as $item ) {
-			if ( \BPM_Bridge\Role::APP_PASSWORD === $item['name'] ) {
+			// Extra passwords made from wp-admin carry the base name plus the time they were made.
+			if ( 0 === strpos( $item['name'], \BPM_Bridge\Role::APP_PASSWORD ) ) {
 				WP_Application_Passwords::delete_application_password( $user_id, $item['uuid'] );
 			}
 		}

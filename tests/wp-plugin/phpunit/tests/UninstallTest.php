@@ -38,6 +38,8 @@ class UninstallTest extends BPM_Test_Case {
 		BPM_Bridge\Outbox::add( 'ping' );
 		$this->assertTrue( as_has_scheduled_action( Dispatcher::HOOK, array(), Dispatcher::GROUP ) );
 
+		WP_Application_Passwords::create_new_application_password( $api['user_id'], array( 'name' => Role::APP_PASSWORD . ' (2026-11-23 14:00)' ) );
+
 		if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 			define( 'WP_UNINSTALL_PLUGIN', 'bpm-bridge/bpm-bridge.php' );
 		}
