@@ -624,6 +624,14 @@ def test_order_box_shows_invoice_ksef_and_events(page, site):
     html = site.php(f"\\BPM_Bridge\\Admin\\Order_Box::render( wc_get_order( {order_id} ) );")
     assert "FV 7/11/2026" in html and f'data-event-id="{event_id}"' in html
 
+    # A document the sidecar is still creating carries a "pending:" marker instead of a number.
+    pending = site.php(
+        "$o = bpm_wc_double_create_order( array( 'status' => 'processing', 'meta' => array("
+        " '_bpm_invoice_id' => 'pending:fakturownia:wc-1-vat:1763900000' ) ) );"
+        " \\BPM_Bridge\\Admin\\Order_Box::render( $o );"
+    )
+    assert "being issued" in pending and "pending:" not in pending
+
 
 def test_form_sanitiser_edge_cases(site):
     # Settings_Fields::sanitize() is what stands between $_POST and the options: check it directly.

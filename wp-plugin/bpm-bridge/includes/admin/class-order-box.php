@@ -64,7 +64,7 @@ final class Order_Box {
 			return;
 		}
 		$meta = array();
-		foreach ( array( '_bpm_invoice_number', '_bpm_invoice_url', '_bpm_invoice_provider', '_bpm_invoice_kind', '_bpm_ksef_status', '_bpm_ksef_number', '_bpm_corrections', '_bpm_crm_id', '_bpm_crm_synced_at', '_bpm_rma_state', '_bpm_last_error' ) as $key ) {
+		foreach ( array( '_bpm_invoice_id', '_bpm_invoice_number', '_bpm_invoice_url', '_bpm_invoice_provider', '_bpm_invoice_kind', '_bpm_ksef_status', '_bpm_ksef_number', '_bpm_corrections', '_bpm_crm_id', '_bpm_crm_synced_at', '_bpm_rma_state', '_bpm_last_error' ) as $key ) {
 			$meta[ $key ] = (string) $order->get_meta( $key, true );
 		}
 		$corrections = json_decode( $meta['_bpm_corrections'], true );

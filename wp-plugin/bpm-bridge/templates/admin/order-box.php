@@ -33,7 +33,10 @@ $bpm_url    = $bpm_meta['_bpm_invoice_url'];
 	<dl>
 		<dt><?php esc_html_e( 'Invoice', 'bpm-bridge' ); ?></dt>
 		<dd class="bpm-bridge-invoice">
-			<?php if ( '' === $bpm_number ) : ?>
+			<?php if ( '' === $bpm_number && 0 === strpos( $bpm_meta['_bpm_invoice_id'], 'pending:' ) ) : ?>
+				<?php /* The sidecar marks a document it is creating, so a crash mid-way is resumed, not repeated. */ ?>
+				<?php esc_html_e( 'being issued…', 'bpm-bridge' ); ?>
+			<?php elseif ( '' === $bpm_number ) : ?>
 				<?php echo esc_html( $bpm_dash ); ?>
 			<?php else : ?>
 				<?php echo esc_html( $bpm_number ); ?>
