@@ -14,6 +14,7 @@ guard lets one worker do it per ``BPM_RECONCILE_INTERVAL``, and the sweep itself
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import redis
@@ -71,10 +72,23 @@ def warn_if_redis_may_lose_jobs(conn: redis.Redis) -> str | None:
     return message
 
 
+def preload_job_code() -> None:
+    """Import the runner and every action's module once, before RQ forks a work horse per job.
+
+    The horses inherit the imported modules; without this each job paid ~30 ms of imports
+    (bench/README.md, pipeline benchmark).
+    """
+    from sidecar.jobs import registry, runner  # noqa: F401 - imported for the forked horses
+
+    for target in registry.all_actions().values():
+        importlib.import_module(target.partition(":")[0])
+
+
 def run_worker(settings: Settings, burst: bool = False, name: str | None = None) -> int:
     configure_logging(settings.log_level)
     conn = redis.Redis.from_url(settings.redis_url)
     warn_if_redis_may_lose_jobs(conn)
+    preload_job_code()
     worker = build_worker(settings, conn, name)
     worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
     return 0
