@@ -91,3 +91,18 @@ def test_worker_warns_when_redis_may_evict_jobs(redis_conn) -> None:
         assert warn_if_redis_may_lose_jobs(redis_conn) is None
     finally:
         redis_conn.config_set("maxmemory-policy", before)
+
+
+def test_worker_preloads_every_registered_action_before_forking() -> None:
+    import subprocess
+    import sys
+
+    # A fresh interpreter: this test process has long since imported everything.
+    code = (
+        "import sys; from sidecar.worker import preload_job_code; preload_job_code(); "
+        "from sidecar.jobs import registry; "
+        "print(all(t.partition(':')[0] in sys.modules for t in registry.all_actions().values()) "
+        "and 'sidecar.jobs.runner' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
