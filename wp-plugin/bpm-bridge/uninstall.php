@@ -38,7 +38,14 @@ $bpm_bridge_uninstall_site = static function () {
 };
 
 if ( is_multisite() ) {
-	foreach ( get_sites( array( 'fields' => 'ids' ) ) as $bpm_bridge_site_id ) {
+	// get_sites() returns 100 sites unless told otherwise; every site has its own tables and options.
+	$bpm_bridge_site_ids = get_sites(
+		array(
+			'fields' => 'ids',
+			'number' => 0,
+		)
+	);
+	foreach ( $bpm_bridge_site_ids as $bpm_bridge_site_id ) {
 		switch_to_blog( $bpm_bridge_site_id );
 		$bpm_bridge_uninstall_site();
 		restore_current_blog();

@@ -315,14 +315,37 @@ final class Rest {
 		if ( is_wp_error( $verified ) ) {
 			return $verified;
 		}
-		if ( 'GET' !== $request->get_method() ) {
-			$key = 'bpm_bridge_msg_' . md5( $verified );
+		// Reads too: the signature does not cover the route, so a captured GET signature must not be
+		// reusable on another route (GET /config carries the provider credentials).
+		return self::use_message_id( $verified );
+	}
+
+	/**
+	 * The replay guard: marks a request's message id as used, or refuses it when it already was.
+	 *
+	 * Checking and marking are two steps (get_transient(), set_transient()), so they run under a database lock
+	 * named after the id: otherwise copies of one captured request sent at the same moment all find it unused.
+	 *
+	 * @param string $msg_id Verified message id.
+	 * @return true|\WP_Error
+	 */
+	private static function use_message_id( string $msg_id ) {
+		global $wpdb;
+		$key  = 'bpm_bridge_msg_' . md5( $msg_id );
+		$lock = substr( $wpdb->prefix . $key, 0, 64 );
+		$got  = $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK(%s, 5)', $lock ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		if ( '1' !== (string) $got ) {
+			return self::error( 'bpm_bridge_busy', __( 'Another request with this message id is being checked; try again.', 'bpm-bridge' ), 503 );
+		}
+		try {
 			if ( false !== get_transient( $key ) ) {
 				return self::error( 'bpm_bridge_bad_signature', __( 'This message id was already used.', 'bpm-bridge' ), 401 );
 			}
 			set_transient( $key, 1, self::REPLAY_WINDOW );
+			return true;
+		} finally {
+			$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK(%s)', $lock ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 		}
-		return true;
 	}
 
 	/**
@@ -620,10 +643,29 @@ final class Rest {
 		if ( '_bpm_invoice_url' === $key && ! preg_match( '#^https?://[^\s]+$#', $value ) ) {
 			return __( '_bpm_invoice_url must be an http(s) URL.', 'bpm-bridge' );
 		}
-		if ( '_bpm_corrections' === $key && ! is_array( json_decode( $value, true ) ) ) {
+		if ( '_bpm_corrections' === $key && ! self::is_corrections_map( $value ) ) {
 			return __( '_bpm_corrections must be a JSON object.', 'bpm-bridge' );
 		}
 		return null;
+	}
+
+	/**
+	 * Whether a value is a JSON object of objects (refund id → {id, number, url, …}). Decoded without the
+	 * associative flag because as arrays a JSON list and an object look alike, and the sidecar cannot read a list.
+	 *
+	 * @param string $value Value.
+	 */
+	private static function is_corrections_map( string $value ): bool {
+		$decoded = json_decode( $value );
+		if ( ! $decoded instanceof \stdClass ) {
+			return false;
+		}
+		foreach ( get_object_vars( $decoded ) as $entry ) {
+			if ( ! $entry instanceof \stdClass ) {
+				return false;
+			}
+		}
+		return true;
 	}
 
 	/**

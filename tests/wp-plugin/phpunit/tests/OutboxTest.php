@@ -262,6 +262,24 @@ class OutboxTest extends BPM_Test_Case {
 		$this->assertNotFalse( wp_next_scheduled( Dispatcher::PURGE_HOOK ) );
 	}
 
+	public function test_purge_keeps_up_with_more_than_one_batch_a_day(): void {
+		// The purge runs once a day: a shop that finishes more events a day than one DELETE batch removes
+		// must still end the run with no expired done rows, or the table grows without bound.
+		global $wpdb;
+		$table = BPM_Bridge\Installer::outbox_table();
+		$old   = Outbox::dt( time() - 40 * DAY_IN_SECONDS );
+		$count = Outbox::PURGE_BATCH + 7;
+		for ( $start = 0; $start < $count; $start += 1000 ) {
+			$values = array();
+			for ( $i = $start; $i < min( $count, $start + 1000 ); $i++ ) {
+				$values[] = $wpdb->prepare( '(%s, %s, %s, %s, %s, %s)', wp_generate_uuid4(), 'ping', '{}', 'done', $old, $old );
+			}
+			$wpdb->query( "INSERT INTO {$table} (id, event_type, payload, status, created_at, updated_at) VALUES " . implode( ',', $values ) ); // phpcs:ignore WordPress.DB
+		}
+		$this->assertSame( $count, Outbox::purge() );
+		$this->assertSame( 0, (int) $wpdb->get_var( "SELECT COUNT(*) FROM {$table}" ) ); // phpcs:ignore WordPress.DB
+	}
+
 	public function test_list_pages_and_filters(): void {
 		for ( $i = 0; $i < 5; $i++ ) {
 			Outbox::add( 'order.created', array( 'order_id' => 100 + $i ), time() - 100 + $i );

@@ -67,6 +67,57 @@ class RestTest extends BPM_Test_Case {
 		$this->assertRestError( 401, 'bpm_bridge_bad_signature', $send() );
 	}
 
+	public function test_a_read_signature_cannot_be_replayed_on_another_route(): void {
+		$this->as_api_user();
+		$order   = $this->make_order();
+		$headers = Signer::headers( array( $this->secret ), '' );
+		$get     = function ( string $route ) use ( $headers ) {
+			$request = new WP_REST_Request( 'GET', $route );
+			foreach ( $headers as $name => $value ) {
+				$request->set_header( $name, $value );
+			}
+			return rest_do_request( $request );
+		};
+		$this->assertSame( 200, $get( '/bpm-bridge/v1/orders/' . $order->get_id() . '/meta' )->get_status() );
+		// The same signed empty body would otherwise open GET /config, which carries the credentials.
+		$this->assertRestError( 401, 'bpm_bridge_bad_signature', $get( '/bpm-bridge/v1/config' ) );
+	}
+
+	public function test_a_write_cannot_be_replayed_by_concurrent_copies(): void {
+		// Copies of one captured request sent at the same moment: the check and the marking of the message id
+		// must be one step, or each copy finds the id unused and all of them are accepted.
+		$order   = $this->make_order();
+		$user_id = $this->make_user( 'bpm_api' );
+		$body    = '{"note":"replayed"}';
+		$headers = Signer::headers( array( $this->secret ), $body );
+		$barrier = sys_get_temp_dir() . '/bpm-replay-' . getmypid();
+		wp_mkdir_p( $barrier );
+		$this->cleanup[] = $barrier;
+		$procs   = array();
+		$pipes   = array();
+		$workers = 8;
+		for ( $i = 0; $i < $workers; $i++ ) {
+			$procs[] = proc_open(
+				array( PHP_BINARY, dirname( __DIR__ ) . '/support/replay-worker.php', ABSPATH, $barrier, (string) $order->get_id(), (string) $user_id, $body, $headers['webhook-id'], $headers['webhook-timestamp'], $headers['webhook-signature'] ),
+				array( 1 => array( 'pipe', 'w' ), 2 => array( 'pipe', 'w' ) ),
+				$pipes[ $i ]
+			);
+		}
+		for ( $wait = 0; $wait < 3000 && count( glob( $barrier . '/ready-*' ) ) < $workers; $wait++ ) {
+			usleep( 10000 );
+		}
+		touch( $barrier . '/go' );
+		$statuses = array();
+		foreach ( $procs as $i => $proc ) {
+			$out = trim( (string) stream_get_contents( $pipes[ $i ][1] ) );
+			$err = stream_get_contents( $pipes[ $i ][2] );
+			$this->assertSame( 0, proc_close( $proc ), $err );
+			$statuses[] = (int) substr( $out, -3 );
+		}
+		sort( $statuses );
+		$this->assertSame( array_merge( array( 201 ), array_fill( 0, $workers - 1, 401 ) ), $statuses, 'exactly one copy is accepted' );
+	}
+
 	public function test_rotation_accepts_the_previous_secret(): void {
 		$this->as_api_user();
 		$old = $this->secret;
@@ -162,6 +213,21 @@ class RestTest extends BPM_Test_Case {
 
 		$this->assertRestError( 404, 'bpm_bridge_order_not_found', $this->signed( 'GET', '/orders/999999/meta' ) );
 		$this->assertRestError( 400, 'rest_missing_callback_param', $this->signed( 'POST', $route, array( 'expect' => array() ) ) );
+	}
+
+	public function test_corrections_must_map_refund_ids_to_objects(): void {
+		// The sidecar reads _bpm_corrections as {refund id: {id, number, url}} (docs/contract.md §3.3); a JSON
+		// list or scalar entries would pass a bare "is it JSON" check and break every later correction.
+		$this->as_api_user();
+		$order = $this->make_order();
+		$route = '/orders/' . $order->get_id() . '/meta';
+		foreach ( array( '[]', '["x"]', '[{"id":"9"}]', '"text"', '42', '{"55":"KOR 1"}', '{"55":[1]}' ) as $bad ) {
+			$this->assertRestError( 400, 'rest_invalid_param', $this->signed( 'POST', $route, array( 'meta' => array( '_bpm_corrections' => $bad ) ) ) );
+			$this->assertSame( '', (string) wc_get_order( $order->get_id() )->get_meta( '_bpm_corrections' ), $bad );
+		}
+		foreach ( array( '{}', '{"55":{}}', '{"55":{"id":"9","number":"KOR 1","url":"https://x.example/k.pdf"},"56":{"pending":"p"}}' ) as $good ) {
+			$this->assertSame( 200, $this->signed( 'POST', $route, array( 'meta' => array( '_bpm_corrections' => $good ) ) )->get_status(), $good );
+		}
 	}
 
 	public function test_compare_and_set_holds_under_concurrent_writers(): void {
