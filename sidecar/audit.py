@@ -16,19 +16,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sidecar.logs import EMAIL, URL
+
 # Keys whose values are personal data or secrets wherever they appear in a JSON body or a query.
 _SENSITIVE_KEY = re.compile(
     r"(name|email|e-mail|phone|street|address|city|post_?code|postcode|zip|tax_no|tax_code|nip|"
     r"api_?token|api_?key|password|secret|authorization|token|first_name|last_name|company|note)",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _MAX_BODY = 3000
 REDACTED = "[redacted]"
 
 
 def redact(value: Any, key: str = "") -> Any:
-    """Return ``value`` with personal data and secrets replaced; structure and numbers stay readable."""
+    """``value`` with personal data, secrets and links replaced; structure and numbers stay readable."""
     if key and _SENSITIVE_KEY.search(key) and not isinstance(value, (dict, list)):
         return REDACTED if value not in (None, "") else value
     if isinstance(value, Mapping):
@@ -36,7 +37,8 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, list):
         return [redact(v, key) for v in value]
     if isinstance(value, str):
-        return _EMAIL.sub(REDACTED, value)
+        # Links too: a document's PDF or share link opens the buyer's data to anyone holding it.
+        return URL.sub(REDACTED, EMAIL.sub(REDACTED, value))
     return value
 
 

@@ -66,6 +66,9 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     if args.all:
         replayed = dlq.replay_all(conn, settings)
         print(f"Re-queued {len(replayed)} dead letter(s).")
+        left = dlq.count(conn, settings)
+        if left:
+            print(f"{left} dead letter(s) are still running; run the replay again in a minute.")
         return 0
     if not args.id:
         print("dlq replay: give an id or --all", file=sys.stderr)
@@ -74,6 +77,9 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         entry = dlq.replay(conn, settings, args.id)
     except KeyError:
         print(f"no dead letter with id {args.id}", file=sys.stderr)
+        return 1
+    except dlq.DeadLetterBusy as exc:
+        print(str(exc), file=sys.stderr)
         return 1
     print(f"Re-queued {entry.action} for event {entry.event['id']}.")
     return 0

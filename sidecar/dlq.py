@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from sidecar.jobs import queueing
 
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from sidecar.config import Settings
 
 KEY = "bpm:dlq"  # hash: entry id (= job id) -> JSON entry
+
+
+class DeadLetterBusy(RuntimeError):
+    """The entry's job is running right now (finishing its failure report): replay it once it stopped."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,11 @@ def replay(conn: redis.Redis, settings: Settings, entry_id: str) -> DeadLetter:
     entry = get(conn, settings, entry_id)
     if entry is None:
         raise KeyError(entry_id)
+    return _replay(conn, settings, entry)
+
+
+def _replay(conn: redis.Redis, settings: Settings, entry: DeadLetter) -> DeadLetter:
+    _drop_waiting_report(conn, entry.id)
     # Queue first, remove second: a crash in between leaves a stale entry, never a lost action.
     # enqueue_one replaces the old run of this job id.
     queueing.enqueue_one(conn, settings, entry.event, entry.action, meta={"replayed_at": time.time()})
@@ -105,8 +114,36 @@ def replay(conn: redis.Redis, settings: Settings, entry_id: str) -> DeadLetter:
     return entry
 
 
+def _drop_waiting_report(conn: redis.Redis, entry_id: str) -> None:
+    """Delete the entry's job if it only waits to retry reporting the failure (runner._deliver).
+
+    The runner dead-letters before it notes and reports, so a store outage leaves the job scheduled
+    with its failure still to tell. enqueue_one keeps a pending job instead of queueing a second one,
+    so the replay would be swallowed: the old job would only report the old failure. The replay
+    supersedes that report. A job that is running right now cannot be replaced safely.
+    """
+    try:
+        job = Job.fetch(entry_id, connection=conn)
+    except NoSuchJobError:
+        return
+    status = job.get_status(refresh=False)
+    if status == JobStatus.STARTED:
+        raise DeadLetterBusy(
+            f"dead letter {entry_id} is still running (reporting its failure); replay it in a minute"
+        )
+    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        job.delete(remove_from_queue=True)
+
+
 def replay_all(conn: redis.Redis, settings: Settings) -> list[DeadLetter]:
-    return [replay(conn, settings, e.id) for e in entries(conn, settings)]
+    """Replay every entry; one whose job is running right now stays in the list for a later replay."""
+    replayed = []
+    for entry in entries(conn, settings):  # listed once: each replay() would list them all again
+        try:
+            replayed.append(_replay(conn, settings, entry))
+        except DeadLetterBusy:
+            continue
+    return replayed
 
 
 def _rq_reason(job: Job) -> str:

@@ -19,6 +19,9 @@ from sidecar.audit import AuditLog, redact_body
 from sidecar.errors import PermanentError, TransientError
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read: providers answer in 0.2-2 s; a KSeF send may take longer
+# A connection dropped mid-body is not a requests.ConnectionError; uncaught it would be a 500 on /readyz
+# and an "internal error" with a traceback in the jobs, where it is an ordinary transient failure.
+_CUT_OFF = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -84,11 +87,12 @@ class HttpClient:
         }
         try:
             response = self.session.request(method, url, **kwargs)
-        except (requests.Timeout, requests.ConnectionError) as exc:
+        except (requests.Timeout, requests.ConnectionError, *_CUT_OFF) as exc:
             elapsed = time.monotonic() - started
             self.audit.record(**record, status=None, error=type(exc).__name__, seconds=round(elapsed, 3))
             self._observe(method, "error", elapsed)
-            raise TransientError(f"{self.provider} did not answer ({type(exc).__name__}).") from exc
+            what = "answer was cut off" if isinstance(exc, _CUT_OFF) else "did not answer"
+            raise TransientError(f"{self.provider} {what} ({type(exc).__name__}).") from exc
         elapsed = time.monotonic() - started
         self.audit.record(
             **record,

@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
 
 CONTEXT_FIELDS = ("event_id", "order_id", "action", "event_type", "status")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+URL = re.compile(r"https?://\S+")
+
+
+def scrub(text: str) -> str:
+    """A shop-admin message made fit for a log line: links and e-mail addresses out.
+
+    Outcome messages carry the document's PDF link (it opens the buyer's name, address and NIP to
+    anyone holding it) and provider error texts may quote an e-mail; the order note keeps them.
+    """
+    return EMAIL.sub("[e-mail]", URL.sub("[link]", text))
 
 
 class JsonFormatter(logging.Formatter):

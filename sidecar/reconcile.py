@@ -18,6 +18,7 @@ exactly one of them enqueue the sweep job per ``BPM_RECONCILE_INTERVAL``; the sw
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -205,8 +206,16 @@ def _examine(
         return Entry(order_id, status, "would_queue", reason, envelope["id"])
     # The claim makes "once per order and day" hold even for two sweeps at the same moment (the CLI and
     # the schedule): RQ would push a repeated job id twice. requeue_missing still checks the job itself.
-    claimed = conn.set(CLAIM_PREFIX + envelope["id"], "1", nx=True, ex=CLAIM_TTL)
-    if claimed and queueing.requeue_missing(conn, settings, envelope, [ACTION]):
+    claim = CLAIM_PREFIX + envelope["id"]
+    claimed = conn.set(claim, "1", nx=True, ex=CLAIM_TTL)
+    try:
+        requeued = bool(claimed) and bool(queueing.requeue_missing(conn, settings, envelope, [ACTION]))
+    except redis.RedisError:
+        # Unclaimed again, or the day's claim would make the next sweeps report a job that never existed.
+        with contextlib.suppress(redis.RedisError):
+            conn.delete(claim)
+        raise
+    if requeued:
         log.info("reconciliation queued %s for order %s", ACTION, order_id, extra={"order_id": order_id})
         return Entry(order_id, status, "queued", reason, envelope["id"])
     job_state = _job_state(conn, queueing.job_id(envelope["id"], ACTION))

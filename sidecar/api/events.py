@@ -82,6 +82,7 @@ def receive_event() -> Response | tuple[Response, int]:
     try:
         msg_id = verify(bpm.settings.webhook_secrets, request.headers, body)
     except SignatureError as exc:
+        log.warning("event refused (401): %s", exc)
         bpm.metrics.event("unknown", "bad_signature")
         return problem(401, "bad-signature", "Bad signature", str(exc))
 
@@ -111,6 +112,8 @@ def receive_event() -> Response | tuple[Response, int]:
             raise EnvelopeError({"id": ["Must equal the webhook-id header (the event id)."]})
     except EnvelopeError as exc:
         detail = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.errors.items())
+        # Field names only: the values came from outside and are the plugin's to look at.
+        log.warning("event refused (422): invalid %s", ", ".join(sorted(exc.errors)))
         return _invalid(
             bpm, payload, 422, "invalid-envelope", "Invalid event envelope", detail, errors=exc.errors
         )

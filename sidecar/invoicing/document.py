@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -244,11 +244,15 @@ def _tax_symbol(
             raise PermanentError(f"{what} is taxed with the exempt rate {label!r} but carries VAT {tax}")
         return "zw"
     if percent is None:
-        # Older WooCommerce omits rate_percent: infer it from the amounts, accept only an exact match.
-        for candidate in ("23", "8", "5", "0"):
-            if (net * Decimal(candidate) / 100).quantize(CENT) == tax:
-                return candidate
-        raise PermanentError(f"{what}: cannot tell its VAT rate (tax line {rate_id} has no rate_percent)")
+        # Older WooCommerce omits rate_percent: infer it from the amounts. Only one rate may fit; on small
+        # amounts several do, and picking one would print a wrong rate on the invoice.
+        fits = [c for c in ("23", "8", "5", "0") if vat_of(net, c) == tax]
+        if len(fits) != 1:
+            raise PermanentError(
+                f"{what}: cannot tell its VAT rate (tax line {rate_id} has no rate_percent"
+                + (f"; {tax} fits {' and '.join(f + '%' for f in fits)})" if fits else ")")
+            )
+        return fits[0]
     symbol = format(percent.normalize(), "f")
     if symbol not in RATES:
         raise PermanentError(
@@ -532,7 +536,19 @@ def build_correction(
     )
 
 
+def to_grosz(amount: Decimal) -> Decimal:
+    """Half a grosz and more rounds up (art. 106e ust. 11 of the VAT act; WooCommerce's PHP round() too).
+
+    ``quantize`` alone would round half to even and disagree with both on exact half grosze.
+    """
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def vat_of(net: Decimal, rate: str) -> Decimal:
+    return to_grosz(net * Decimal(rate) / 100)
+
+
 def _net_of(gross: Decimal, rate: str) -> Decimal:
     if rate in ("zw", "0"):
         return gross
-    return (gross / (1 + Decimal(rate) / 100)).quantize(CENT)
+    return to_grosz(gross / (1 + Decimal(rate) / 100))

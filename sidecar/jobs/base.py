@@ -46,6 +46,9 @@ class JobContext:
     attempt: int  # 1 for the first run
     # observe(provider, method, status_class, seconds): provider-call metrics for HttpClient.
     observe: Callable[[str, str, str, float], None] | None = None
+    # Unix time of this job's first run, kept across its retries and self-follow-ups. Patience is
+    # measured from here, not from the event: a dead letter replayed a week later is a fresh start.
+    first_run_at: float | None = None
 
     @property
     def data(self) -> Mapping[str, Any]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sidecar import privacy
@@ -114,7 +113,7 @@ def issue(ctx: JobContext) -> Outcome:
             claim.write("")  # refused: nothing exists, so the next try (e.g. after a fix) may create it
         raise
     ksef = issued.ksef
-    claim.ctx.store.set_meta(
+    ctx.store.set_meta(
         order_id,
         {
             "_bpm_invoice_id": issued.id,
@@ -167,12 +166,10 @@ def _email(provider: InvoicingProvider, document_id: str, email: str, *, correct
 # -- invoice.ksef ---------------------------------------------------------------------------------------
 
 
-def _event_age(ctx: JobContext) -> float:
-    try:
-        occurred = datetime.fromisoformat(str(ctx.event.get("occurred_at")).replace("Z", "+00:00"))
-    except ValueError:
-        return 0.0
-    return max(0.0, time.time() - occurred.astimezone(UTC).timestamp())
+def _polling_for(ctx: JobContext) -> float:
+    """Seconds since this follow-up first polled: about the invoice's age, whenever its event happened."""
+    now = time.time()
+    return max(0.0, now - (ctx.first_run_at or now))
 
 
 def ksef(ctx: JobContext) -> Outcome:
@@ -189,7 +186,7 @@ def ksef(ctx: JobContext) -> Outcome:
     provider = _provider(ctx, name)
     state = provider.ksef_state(doc_id)
     if state.status == "pending":
-        age = _event_age(ctx)
+        age = _polling_for(ctx)
         if age > KSEF_GIVE_UP_SECONDS:
             raise PermanentError(
                 f"KSeF has not confirmed invoice {number} for {age / 86400:.0f} days: "

@@ -4,8 +4,8 @@ What the framework guarantees around an action (sidecar/jobs/base.py):
 - it runs under the per-(order, lock group) lock (sidecar/locks.py) with a fencing token;
 - ``Outcome`` done/skipped → order note (when asked) + ``POST events/{id}/outcome``;
 - ``TransientError`` (incl. ``LockLost``) → retried after the next step of ``settings.retry_schedule``
-  (never sooner than the error's ``retry_after``), reported as ``retrying``; when the schedule is used up
-  (≥ 72 h) → dead letter;
+  (never sooner than the error's ``retry_after``, up to a day), reported as ``retrying``; when the
+  schedule is used up (≥ 72 h) → dead letter;
 - ``PermanentError`` → dead letter at once, reported as ``failed``, and the reason written on the order;
 - ``ConflictError`` → the state changed under us: the action runs once more at once;
 - ``Outcome.follow_up`` → the named action is queued for the same event after the delay.
@@ -37,6 +37,7 @@ from sidecar.errors import BridgeError, ConflictError, PermanentError, Transient
 from sidecar.jobs import queueing, registry, synthetic
 from sidecar.jobs.base import JobContext, Outcome
 from sidecar.locks import OrderLock, order_scope
+from sidecar.logs import scrub
 from sidecar.metrics import Metrics
 from sidecar.runtime_config import get_config
 from sidecar.store import StoreClient
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 
 # Returned-Retry bookkeeping in RQ counts every retry; our own schedule decides when to stop.
 _UNLIMITED = 10**9
+# Retry-After is honoured up to a day (daily API quotas reset within one); beyond that it is a broken
+# header, and honouring it would park the job for good.
+MAX_RETRY_AFTER = 86400
 
 # What a failed action did not do, for the order note a shop admin reads.
 FAILURE_WORDING: dict[str, str] = {
@@ -88,7 +92,8 @@ class Runner:
             self.job.save_meta()
 
     def _log(self, level: int, msg: str, *args: Any) -> None:
-        log.log(level, msg, *args, extra=self.log_extra)
+        scrubbed = tuple(scrub(a) if isinstance(a, str) else a for a in args)
+        log.log(level, msg, *scrubbed, extra=self.log_extra)
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self, envelope: Mapping[str, Any], action: str) -> dict[str, Any] | Retry:
@@ -99,6 +104,7 @@ class Runner:
         # A reconciliation event has no outbox row: its outcome is not reported (only noted).
         self.synthetic = synthetic.is_synthetic(self.event)
         if self.meta.get("pending") is None:
+            self.meta.setdefault("first_run_at", time.time())
             self.meta["attempt"] = int(self.meta.get("attempt", 0)) + 1
             self._save()
             result = self._perform(self.meta["attempt"])
@@ -152,6 +158,7 @@ class Runner:
                 observe=self.metrics.provider_call,
                 fencing_token=lock.token,
                 attempt=attempt,
+                first_run_at=float(self.meta["first_run_at"]),
             )
             try:
                 return func(ctx)
@@ -165,8 +172,7 @@ class Runner:
             hours = sum(schedule) / 3600
             reason = f"gave up after {attempt} attempts over {hours:.0f} h: {exc.reason}"
             return self._failed(reason, attempt, started)
-        delay = max(float(schedule[attempt - 1]), float(exc.retry_after or 0))
-        delay = math.ceil(delay)
+        delay = _delay(schedule[attempt - 1], exc)
         next_at = iso(time.time() + delay)
         self.metrics.job(self.action, "retrying", time.monotonic() - started)
         self._log(logging.WARNING, "attempt %s failed (%s); next attempt at %s", attempt, exc.reason, next_at)
@@ -253,7 +259,7 @@ class Runner:
         if tries > len(schedule):
             self._log(logging.ERROR, "gave up reporting the outcome after %s tries: %s", tries, exc.reason)
             return {k: pending[k] for k in ("status", "message", "details")}
-        delay = math.ceil(max(float(schedule[tries - 1]), float(exc.retry_after or 0)))
+        delay = _delay(schedule[tries - 1], exc)
         self._log(logging.WARNING, "reporting failed (%s); trying again in %s s", exc.reason, delay)
         return Retry(max=_UNLIMITED, interval=delay)
 
@@ -271,6 +277,11 @@ class Runner:
         self._save()
         self._log(logging.INFO, "queued follow-up %s in %s s", action, delay)
         return summary
+
+
+def _delay(step: float, exc: TransientError) -> int:
+    """The schedule's step, or longer when the other side asked for it (``Retry-After``)."""
+    return math.ceil(max(float(step), min(float(exc.retry_after or 0), MAX_RETRY_AFTER)))
 
 
 def _order_id(event: Mapping[str, Any]) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 from rq.job import Job, JobStatus
 from support.actions import effects_key, fixed_key
-from test_jobs import deliver, make_event, notes, work
+from test_jobs import deliver, make_event, notes, scheduled, work
 
 from sidecar import dlq
 from sidecar.jobs import queueing
@@ -67,3 +67,38 @@ def test_jobs_rq_gave_up_on_are_listed_too(redis_conn: redis.Redis, sidecar_env)
     assert entry.source == "rq" and entry.order_id == 5 and "worker running it died" in entry.reason
     dlq.replay(redis_conn, sidecar_env, entry.id)
     assert registry.count == 0 and queue.job_ids == [job.id]
+
+
+def test_replay_while_the_failure_report_waits_runs_the_action_again(
+    redis_conn: redis.Redis, sidecar_env, woo
+) -> None:
+    """The runner dead-letters before it reports; a replay during a report retry must not be swallowed."""
+    order = woo.admin.create_order()
+    event = make_event(order["id"])
+    deliver(redis_conn, sidecar_env, woo, event, ["test.permanent"])
+    woo.admin.fault(503, count=1, path=f"/wp-json/bpm-bridge/v1/events/{event['id']}/outcome")
+    work(redis_conn, sidecar_env)
+    [entry] = dlq.entries(redis_conn, sidecar_env)
+    assert len(scheduled(redis_conn, sidecar_env)) == 1  # the failure report waits for its retry
+
+    redis_conn.set(fixed_key(order["id"]), 1)
+    dlq.replay(redis_conn, sidecar_env, entry.id)
+    assert scheduled(redis_conn, sidecar_env) == {}
+    work(redis_conn, sidecar_env)
+    assert int(redis_conn.get(effects_key(order["id"])) or 0) == 1
+    assert woo.admin.event(event["id"])["outcomes"]["test.permanent"]["status"] == "done"
+    assert dlq.entries(redis_conn, sidecar_env) == []
+
+
+def test_replay_of_a_job_that_is_running_keeps_the_entry(redis_conn: redis.Redis, sidecar_env) -> None:
+    event = make_event(6)
+    dlq.add(redis_conn, event, "test.effect", "broken", 1, 6)
+    queueing.enqueue_actions(redis_conn, sidecar_env, event, ["test.effect"])
+    job = Job.fetch(queueing.job_id(event["id"], "test.effect"), connection=redis_conn)
+    job.set_status(JobStatus.STARTED)
+    try:
+        dlq.replay(redis_conn, sidecar_env, job.id)
+        raise AssertionError("expected DeadLetterBusy")
+    except dlq.DeadLetterBusy as exc:
+        assert "running" in str(exc)
+    assert [e.id for e in dlq.entries(redis_conn, sidecar_env)] == [job.id]

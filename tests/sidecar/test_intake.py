@@ -209,6 +209,19 @@ def test_bad_signature_is_401_and_queues_nothing(client, redis_conn, settings, c
     assert events_metric(redis_conn) == {("unknown", "bad_signature"): 1}
 
 
+def test_refusals_are_logged_with_their_reason(client, redis_conn, settings, caplog):
+    """A secret rotated on one side only shows up as 401s: the operator needs the reason in the log."""
+    event = envelope()
+    with caplog.at_level("WARNING", logger="sidecar.api.events"):
+        assert post(client, event, secrets=(new_secret(),)).status_code == 401
+        assert post(client, dict(envelope(), type="order.teleported")).status_code == 422
+    messages = [r.getMessage() for r in caplog.records if r.name == "sidecar.api.events"]
+    assert messages == [
+        "event refused (401): no signature matches a configured secret",
+        "event refused (422): invalid type",
+    ]
+
+
 def test_timestamp_inside_tolerance_is_accepted(client, redis_conn, settings):
     for offset in (-290, 290):
         assert post(client, envelope(), now=time.time() + offset).status_code == 202

@@ -152,6 +152,17 @@ def test_retry_after_longer_than_the_step_is_honoured(redis_conn, sidecar_env, w
     assert wait == pytest.approx(600, abs=1.5)  # max(5 s step, 600 s Retry-After)
 
 
+def test_an_absurd_retry_after_is_capped_at_a_day(redis_conn, sidecar_env, woo) -> None:
+    """A proxy's "Retry-After: 1000000000" must not park the job for decades."""
+    order = woo.admin.create_order()
+    event = make_event(order["id"], fail_times=1, retry_after=10**9)
+    deliver(redis_conn, sidecar_env, woo, event, ["test.flaky"])
+    before = time.time()
+    work(redis_conn, sidecar_env)
+    wait = scheduled(redis_conn, sidecar_env)[queueing.job_id(event["id"], "test.flaky")] - before
+    assert wait == pytest.approx(86400, abs=1.5)
+
+
 def test_exhausted_schedule_dead_letters_with_the_reason_on_the_order(redis_conn, sidecar_env, woo) -> None:
     order = woo.admin.create_order()
     event = make_event(order["id"], fail_times=99)

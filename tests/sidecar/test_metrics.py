@@ -98,6 +98,13 @@ def test_counts_from_other_processes_add_up(redis_conn, redis_url):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path == "/cut":  # the connection drops mid-body (a proxy restart, a crashed PHP worker)
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"id"')
+            self.close_connection = True
+            return
         status = 503 if self.path == "/down" else 200
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -118,13 +125,15 @@ def test_provider_calls_through_http_client_hook(redis_conn):
         assert client.request("GET", base + "/down").status_code == 503
         with pytest.raises(TransientError):
             client.request("GET", f"http://127.0.0.1:{free_port()}/", timeout=1)
+        with pytest.raises(TransientError, match="answer was cut off"):
+            client.request("GET", base + "/cut")
     finally:
         server.shutdown()
     got = samples(render(redis_conn).decode())
-    for status_class in ("2xx", "5xx", "error"):
+    for status_class, count in (("2xx", 1), ("5xx", 1), ("error", 2)):
         labels = (("method", "GET"), ("provider", "fakturownia"), ("status_class", status_class))
-        assert got[("bpm_provider_requests_total", labels)] == 1
-    assert got[("bpm_provider_request_duration_seconds_count", (("provider", "fakturownia"),))] == 3
+        assert got[("bpm_provider_requests_total", labels)] == count
+    assert got[("bpm_provider_request_duration_seconds_count", (("provider", "fakturownia"),))] == 4
 
 
 def test_metric_writes_never_raise_when_redis_is_down(caplog):

@@ -185,6 +185,26 @@ def test_two_sweeps_in_one_day_queue_one_job(
     assert 'bpm_reconcile_orders_total{result="queued"} 1.0' in text
 
 
+def test_a_sweep_that_could_not_queue_leaves_the_order_to_the_next_one(
+    shop: Harness, settings: Settings, redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis failing between the day's claim and the enqueue must not hide the order until tomorrow."""
+    order = shop.order(items=ITEMS)
+    real = queueing.enqueue_actions
+
+    def flaky_enqueue(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(queueing, "enqueue_actions", real)
+        raise redis.ConnectionError("Redis went away")
+
+    monkeypatch.setattr(queueing, "enqueue_actions", flaky_enqueue)
+    with pytest.raises(redis.ConnectionError):
+        sweep(redis_conn, settings, shop)
+    assert queued_jobs(redis_conn, settings) == []
+    retried = sweep(redis_conn, settings, shop)
+    assert by_order(retried)[order["id"]].result == "queued", retried.render()
+    assert len(queued_jobs(redis_conn, settings)) == 1
+
+
 def test_switched_off_invoicing_looks_at_nothing(
     shop: Harness, settings: Settings, redis_conn: redis.Redis
 ) -> None:

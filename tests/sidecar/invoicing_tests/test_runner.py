@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 import requests
@@ -103,3 +104,64 @@ def test_refund_correction_and_permanent_failure_note(
     assert outcome["status"] == "failed" and "5272616681" in outcome["message"]
     assert outbox(shop, failed["id"])["status"] == "failed"
     assert any("invoice not issued" in note and "NIP" in note for note in shop.notes(bad["id"]))
+
+
+def test_ksef_patience_counts_from_the_issue_not_from_the_event(
+    shop: Harness, redis_conn: redis.Redis, redis_url: str
+) -> None:
+    """A dead letter replayed a week after its event: KSeF still gets its seven days to confirm."""
+    settings = dataclasses.replace(shop.settings, redis_url=redis_url, audit_dir=None)
+    shop.ksef(polls=1000)  # KSeF keeps the invoice "processing"
+    order = shop.order(nip=VALID_NIP, items=[{"name": "Kawa", "price": "49.99", "qty": 1}])
+    event = envelope(shop, "order.paid", order_id=order["id"])
+    event["occurred_at"] = (datetime.now(UTC) - timedelta(days=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    issued = Runner(redis_conn, settings, None).run(event, "invoice.issue")
+    assert not isinstance(issued, Retry) and issued["status"] == "done", issued
+    assert shop.meta(order["id"])["_bpm_ksef_status"] == "pending"
+
+    [job] = [Job.fetch(i, connection=redis_conn) for i in _scheduled_ids(redis_conn, settings)]
+    assert job.args[1] == "invoice.ksef"
+    followed = Runner(redis_conn, settings, None).run(event, "invoice.ksef")
+    # Still waiting, polled again soon: the invoice was issued a moment ago.
+    assert isinstance(followed, Retry) and followed.intervals == [20], followed
+
+    # Seven days after the first poll it gives up with a reason the shop admin can act on.
+    meta = {"first_run_at": time.time() - 8 * 86400}
+    gave_up = Runner(redis_conn, settings, _FakeJob(meta)).run(event, "invoice.ksef")  # type: ignore[arg-type]
+    assert not isinstance(gave_up, Retry) and gave_up["status"] == "failed"
+    assert "has not confirmed invoice" in gave_up["message"]
+
+
+class _FakeJob:
+    """Just the job meta the runner keeps between the runs of one job."""
+
+    def __init__(self, meta: dict) -> None:
+        self.meta = meta
+
+    def save_meta(self) -> None:
+        pass
+
+
+def _scheduled_ids(conn: redis.Redis, settings: object) -> list[str]:
+    return ScheduledJobRegistry(queue=queue_for(conn, settings)).get_job_ids()
+
+
+def test_pdf_links_and_e_mails_stay_out_of_the_logs_and_the_audit_trail(
+    shop: Harness, redis_conn: redis.Redis, redis_url: str, caplog, tmp_path
+) -> None:
+    """The PDF link opens the invoice (name, address, NIP) for anyone holding it: notes yes, logs no."""
+    settings = dataclasses.replace(shop.settings, redis_url=redis_url, audit_dir=str(tmp_path))
+    order = shop.order(items=[{"name": "Kawa", "price": "49.99", "qty": 1}])
+    event = envelope(shop, "order.paid", order_id=order["id"])
+    with caplog.at_level("INFO"):
+        result = Runner(redis_conn, settings, None).run(event, "invoice.issue")
+    assert not isinstance(result, Retry) and result["status"] == "done", result
+    url = shop.meta(order["id"])["_bpm_invoice_url"]
+    assert any(url in note for note in shop.notes(order["id"]))
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("sidecar"))
+    assert "action done" in logged
+    assert url not in logged and "@" not in logged
+    audit = "\n".join(f.read_text() for f in tmp_path.glob("audit-*.jsonl"))
+    assert '"method": "POST"' in audit
+    secret_part = url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".pdf")
+    assert secret_part not in audit and "jan.kowalski@" not in audit

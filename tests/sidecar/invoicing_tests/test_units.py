@@ -124,6 +124,26 @@ def test_foreign_rate_and_compound_taxes_are_refused() -> None:
         build(compound)
 
 
+def test_rate_inferred_without_rate_percent_rounds_half_up_and_never_guesses() -> None:
+    """Older WooCommerce omits rate_percent; VAT is rounded half up (art. 106e ust. 11, PHP round())."""
+
+    def small(net: str, tax: str) -> dict[str, Any]:
+        total = str(Decimal(net) + Decimal(tax))
+        return order(
+            total=total,
+            line_items=[line(1, "Próbka", 1, net, tax, 1)],
+            shipping_lines=[],
+            tax_lines=[{"rate_id": 1, "label": "VAT"}],
+        )
+
+    assert [p.tax for p in build(small("81.30", "18.70")).positions] == ["23"]
+    # 0.10 at 5 % is 0.005: half up that is 0.01, so a 0.00 VAT can only be 0 % (half-even said 5 %).
+    assert [p.tax for p in build(small("0.10", "0.00")).positions] == ["0"]
+    # 0.01 VAT on 0.10 fits both 8 % and 5 %: refused rather than a rate picked by chance.
+    with pytest.raises(PermanentError, match="cannot tell its VAT rate"):
+        build(small("0.10", "0.01"))
+
+
 def test_exempt_line_needs_a_reason() -> None:
     exempt = order(total="50.00", line_items=[line(1, "Kurs", 1, "50.00", "0.00", None)], shipping_lines=[])
     with pytest.raises(PermanentError, match="exemption reason"):
