@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
-if [ ! -e "$stamp" ]; then
+if [ ! -e "$stamp" ] || [ ! -x .venv/bin/bpm-sidecar ] || [ ! -x .venv/bin/pytest ]; then
   echo "Installing the sidecar and its Python dependencies into .venv (log: .venv/pip.log)"
   if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[test]"; } \
       > .venv/pip.log 2>&1; then

@@ -438,44 +438,37 @@ final class Rest {
 			}
 		}
 		$order_id = (int) $request['order_id'];
-		if ( is_wp_error( self::order( $order_id ) ) ) {
-			return self::order( $order_id );
-		}
-		// The compare and the write must be one step: a second worker's request waits here.
-		$lock = self::lock( $order_id );
-		if ( is_wp_error( $lock ) ) {
-			return $lock;
-		}
-		try {
-			$order    = self::order( $order_id );
-			$current  = array();
-			$conflict = false;
-			foreach ( $expect as $key => $value ) {
-				$current[ $key ] = (string) $order->get_meta( $key );
-				$conflict        = $conflict || $current[ $key ] !== (string) $value;
-			}
-			if ( $conflict ) {
-				return self::error(
-					'bpm_bridge_meta_conflict',
-					__( 'The order meta does not have the expected values; nothing was written.', 'bpm-bridge' ),
-					409,
-					array( 'current' => $current )
-				);
-			}
-			foreach ( $meta as $key => $value ) {
-				if ( '' === $value ) {
-					$order->delete_meta_data( $key );
-				} else {
-					$order->update_meta_data( $key, $value );
+		// The compare and the write must be one step: a second worker's request waits for the lock.
+		return self::with_order_lock(
+			$order_id,
+			static function ( $order ) use ( $order_id, $meta, $expect ) {
+				$current  = array();
+				$conflict = false;
+				foreach ( $expect as $key => $value ) {
+					$current[ $key ] = (string) $order->get_meta( $key );
+					$conflict        = $conflict || $current[ $key ] !== (string) $value;
 				}
+				if ( $conflict ) {
+					return self::error(
+						'bpm_bridge_meta_conflict',
+						__( 'The order meta does not have the expected values; nothing was written.', 'bpm-bridge' ),
+						409,
+						array( 'current' => $current )
+					);
+				}
+				foreach ( $meta as $key => $value ) {
+					if ( '' === $value ) {
+						$order->delete_meta_data( $key );
+					} else {
+						$order->update_meta_data( $key, $value );
+					}
+				}
+				if ( $meta ) {
+					$order->save();
+				}
+				return new \WP_REST_Response( self::meta_body( self::order( $order_id ) ), 200 );
 			}
-			if ( $meta ) {
-				$order->save();
-			}
-			return new \WP_REST_Response( self::meta_body( self::order( $order_id ) ), 200 );
-		} finally {
-			self::unlock( $order_id );
-		}
+		);
 	}
 
 	/**
@@ -497,39 +490,33 @@ final class Rest {
 			);
 		}
 		$order_id = (int) $request['order_id'];
-		if ( is_wp_error( self::order( $order_id ) ) ) {
-			return self::order( $order_id );
-		}
-		$lock = self::lock( $order_id );
-		if ( is_wp_error( $lock ) ) {
-			return $lock;
-		}
-		try {
-			$order   = self::order( $order_id );
-			$current = (string) $order->get_status();
-			if ( $current !== $to ) {
-				if ( $current !== $from ) {
-					return self::error(
-						'bpm_bridge_status_conflict',
-						/* translators: 1: expected status, 2: current status */
-						sprintf( __( 'The order is not in status "%1$s" (it is "%2$s").', 'bpm-bridge' ), $from, $current ),
-						409,
-						array( 'current' => $current )
-					);
+		$note     = (string) $request['note'];
+		return self::with_order_lock(
+			$order_id,
+			static function ( $order ) use ( $order_id, $from, $to, $note ) {
+				$current = (string) $order->get_status();
+				if ( $current !== $to ) {
+					if ( $current !== $from ) {
+						return self::error(
+							'bpm_bridge_status_conflict',
+							/* translators: 1: expected status, 2: current status */
+							sprintf( __( 'The order is not in status "%1$s" (it is "%2$s").', 'bpm-bridge' ), $from, $current ),
+							409,
+							array( 'current' => $current )
+						);
+					}
+					$order->update_status( $to, $note );
+					$current = (string) self::order( $order_id )->get_status();
 				}
-				$order->update_status( $to, (string) $request['note'] );
-				$current = (string) self::order( $order_id )->get_status();
+				return new \WP_REST_Response(
+					array(
+						'order_id' => $order_id,
+						'status'   => $current,
+					),
+					200
+				);
 			}
-			return new \WP_REST_Response(
-				array(
-					'order_id' => $order_id,
-					'status'   => $current,
-				),
-				200
-			);
-		} finally {
-			self::unlock( $order_id );
-		}
+		);
 	}
 
 	/**
@@ -703,28 +690,30 @@ final class Rest {
 	}
 
 	/**
-	 * A per-order database lock (MySQL GET_LOCK): works across PHP processes without extra tables.
+	 * Runs $work on the order under a per-order database lock (MySQL GET_LOCK, which works across PHP
+	 * processes without extra tables), so a check and the write after it are one step for concurrent requests.
+	 * A missing order is a 404 before any waiting; the order is read again once the lock is held.
 	 *
-	 * @param int $order_id Order id.
-	 * @return true|\WP_Error
+	 * @param int      $order_id Order id.
+	 * @param callable $work     Receives the freshly read order; returns the route's response.
+	 * @return \WP_REST_Response|\WP_Error
 	 */
-	private static function lock( int $order_id ) {
+	private static function with_order_lock( int $order_id, callable $work ) {
 		global $wpdb;
-		$got = $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK(%s, 10)', self::lock_name( $order_id ) ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		$order = self::order( $order_id );
+		if ( is_wp_error( $order ) ) {
+			return $order;
+		}
+		$name = self::lock_name( $order_id );
+		$got  = $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK(%s, 10)', $name ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 		if ( '1' !== (string) $got ) {
 			return self::error( 'bpm_bridge_busy', __( 'The order is being changed by another request; try again.', 'bpm-bridge' ), 503 );
 		}
-		return true;
-	}
-
-	/**
-	 * Releases the per-order lock.
-	 *
-	 * @param int $order_id Order id.
-	 */
-	private static function unlock( int $order_id ): void {
-		global $wpdb;
-		$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK(%s)', self::lock_name( $order_id ) ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		try {
+			return $work( self::order( $order_id ) );
+		} finally {
+			$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK(%s)', $name ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		}
 	}
 
 	/**
