@@ -39,13 +39,18 @@ def retry_after_seconds(response: requests.Response) -> float | None:
         return None
 
 
+def is_transient_status(status: int) -> bool:
+    """Worth retrying later: timeouts, too early/too many requests, server errors (never other 4xx)."""
+    return status in (408, 425, 429) or status >= 500
+
+
 def classify(response: requests.Response, provider: str, reason: str | None = None) -> None:
     """Raise the right error for a non-2xx answer; return quietly for 2xx."""
     status = response.status_code
     if status < 300:
         return
     what = reason or f"{provider} answered HTTP {status}"
-    if status in (408, 425, 429) or status >= 500:
+    if is_transient_status(status):
         raise TransientError(what, retry_after_seconds(response))
     if status in (401, 403):
         raise PermanentError(

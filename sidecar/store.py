@@ -21,7 +21,7 @@ import requests
 
 from sidecar.audit import AuditLog
 from sidecar.errors import ConflictError, PermanentError, TransientError
-from sidecar.http import HttpClient, classify, retry_after_seconds
+from sidecar.http import HttpClient, classify, is_transient_status, retry_after_seconds
 from sidecar.signing import signature_headers
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class StoreClient:
                 f"the store refused our credentials for {what} ({code or status}): check BPM_STORE_USER, "
                 "BPM_STORE_APP_PASSWORD, BPM_WEBHOOK_SECRETS and the BPM API role"
             )
-        if status in (408, 425, 429) or status >= 500:
+        if is_transient_status(status):
             raise TransientError(f"the store answered HTTP {status} to {what}", retry_after_seconds(response))
         detail = f"{code}: {message}" if code else f"HTTP {status}"
         classify(response, "store", f"the store refused {what} ({detail})")

@@ -23,7 +23,7 @@ from urllib.parse import quote
 import requests
 
 from sidecar.errors import PermanentError, TransientError
-from sidecar.http import HttpClient, retry_after_seconds
+from sidecar.http import HttpClient, is_transient_status, retry_after_seconds
 from sidecar.invoicing.document import Correction, Document, Position
 from sidecar.providers.invoicing.base import Attempt, InvoicingProvider, Issued, KsefState
 
@@ -128,7 +128,7 @@ class FakturowniaProvider(InvoicingProvider):
                 f"Fakturownia refused the API token (HTTP {status}: {text}) — check the token and "
                 f"the account domain in {SETTINGS_HINT}"
             )
-        if status in (408, 425, 429) or status >= 500:
+        if is_transient_status(status):
             raise TransientError(
                 f"Fakturownia is unavailable for {what} (HTTP {status})", retry_after_seconds(response)
             )

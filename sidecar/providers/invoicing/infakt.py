@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from sidecar.errors import PermanentError, TransientError
-from sidecar.http import HttpClient, retry_after_seconds
+from sidecar.http import HttpClient, is_transient_status, retry_after_seconds
 from sidecar.invoicing.document import Correction, Document
 from sidecar.providers.invoicing.base import Attempt, InvoicingProvider, Issued, KsefState
 
@@ -132,7 +132,7 @@ class InfaktProvider(InvoicingProvider):
                 f"inFakt refused the API key (HTTP {status}: {text}) — check the key and its scopes "
                 f"(api:invoices:read, api:invoices:write) in {SETTINGS_HINT}"
             )
-        if status in (408, 425, 429) or status >= 500:
+        if is_transient_status(status):
             raise TransientError(
                 f"inFakt is unavailable for {what} (HTTP {status})", retry_after_seconds(response)
             )
