@@ -32,6 +32,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
 import wordpress
+from wp_fixtures import fresh_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.wordpress]
 
@@ -54,25 +55,13 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[wordpress.Site]:
-    reason = wordpress.missing_requirements()
-    if reason:
-        pytest.skip(reason)
     if not CHROMIUM.exists():
         pytest.skip(
             "Debian's chromium is not installed (/usr/bin/chromium); "
             "scripts/install-system-deps.sh installs it"
         )
-    port = free_port()
-    created = wordpress.create_site(tmp_path_factory.mktemp("wp-admin-ui"), f"bpm_test_admin_{port}", port)
-    server = wordpress.start_server(created)
-    try:
+    with fresh_site(tmp_path_factory.mktemp("wp-admin-ui"), "bpm_test_admin") as created:
         yield created
-    finally:
-        wordpress.stop_server(server)
-        if os.environ.get("BPM_KEEP_WP_SITE"):
-            print(f"kept WordPress site {created.dir} (database {created.db})")
-        else:
-            wordpress.destroy_site(created)
 
 
 @pytest.fixture(scope="module")

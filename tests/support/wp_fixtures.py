@@ -10,8 +10,11 @@ Import them into a conftest or test module: ``from wp_fixtures import wp_site, w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import wordpress
@@ -23,22 +26,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def wp_site(tmp_path_factory: pytest.TempPathFactory):
+@contextlib.contextmanager
+def fresh_site(directory: Path, db_prefix: str, serve: bool = True) -> Iterator[wordpress.Site]:
+    """A new site with its own database (named ``{db_prefix}_{port}``), served unless ``serve`` is false.
+
+    Skips when php/mariadb/WordPress are absent. BPM_KEEP_WP_SITE=1 keeps the site and its database.
+    """
     reason = wordpress.missing_requirements()
     if reason:
         pytest.skip(reason)
-    db = f"bpm_test_{os.getpid()}_{_free_port()}"
-    site = wordpress.create_site(tmp_path_factory.mktemp("wordpress"), db, _free_port())
-    server = wordpress.start_server(site)
+    port = _free_port()
+    site = wordpress.create_site(directory, f"{db_prefix}_{port}", port)
+    server = wordpress.start_server(site) if serve else None
     try:
         yield site
     finally:
-        wordpress.stop_server(server)
+        if server is not None:
+            wordpress.stop_server(server)
         if os.environ.get("BPM_KEEP_WP_SITE"):
             print(f"kept WordPress site {site.dir} (database {site.db})")
         else:
             wordpress.destroy_site(site)
+
+
+@pytest.fixture(scope="session")
+def wp_site(tmp_path_factory: pytest.TempPathFactory):
+    with fresh_site(tmp_path_factory.mktemp("wordpress"), f"bpm_test_{os.getpid()}") as site:
+        yield site
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,7 @@ plugin's tables and runs uninstall.php, which must not disturb other tests' fixt
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,32 +16,20 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
 import wordpress
+from wp_fixtures import fresh_site
 
 pytestmark = pytest.mark.wordpress
 
 PHPUNIT_DIR = Path(__file__).resolve().parent / "phpunit"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def phpunit_site(tmp_path_factory: pytest.TempPathFactory):
-    reason = wordpress.missing_requirements()
-    if reason:
-        pytest.skip(reason)
     if shutil.which("phpunit") is None:
         pytest.skip("Debian's phpunit is not installed (scripts/install-system-deps.sh installs it)")
-    site = wordpress.create_site(
-        tmp_path_factory.mktemp("wp-phpunit"), f"bpm_test_phpunit_{os.getpid()}", _free_port()
-    )
-    try:
+    # PHPUnit loads wp-load.php itself: the site needs no web server.
+    with fresh_site(tmp_path_factory.mktemp("wp-phpunit"), "bpm_test_phpunit", serve=False) as site:
         yield site
-    finally:
-        wordpress.destroy_site(site)
 
 
 def test_phpunit_suite_passes_on_real_wordpress(phpunit_site: wordpress.Site) -> None:

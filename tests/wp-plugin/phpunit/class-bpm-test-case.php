@@ -88,6 +88,48 @@ abstract class BPM_Test_Case extends TestCase {
 	}
 
 	/**
+	 * Runs $workers PHP processes of support/$worker at the same moment and returns their outputs in start order.
+	 *
+	 * Each worker gets ABSPATH, a barrier directory and its own arguments; it writes ready-N there once WordPress is
+	 * loaded and waits for a "go" file, so every process is released together. A worker that exits non-zero fails
+	 * the test with its stderr.
+	 *
+	 * @param string   $worker  Script in tests/wp-plugin/phpunit/support/.
+	 * @param int      $workers How many processes.
+	 * @param callable $args    fn( int $i ): array — the worker's further arguments.
+	 * @return string[]
+	 */
+	protected function race( string $worker, int $workers, callable $args ): array {
+		$barrier = sys_get_temp_dir() . '/bpm-race-' . getmypid() . '-' . basename( $worker, '.php' );
+		wp_mkdir_p( $barrier );
+		$this->cleanup[] = $barrier;
+		$procs           = array();
+		$pipes           = array();
+		for ( $i = 0; $i < $workers; $i++ ) {
+			$procs[] = proc_open(
+				array_merge( array( PHP_BINARY, __DIR__ . '/support/' . $worker, ABSPATH, $barrier ), array_map( 'strval', $args( $i ) ) ),
+				array(
+					1 => array( 'pipe', 'w' ),
+					2 => array( 'pipe', 'w' ),
+				),
+				$pipes[ $i ]
+			);
+		}
+		for ( $wait = 0; $wait < 3000 && count( glob( $barrier . '/ready-*' ) ) < $workers; $wait++ ) {
+			usleep( 10000 );
+		}
+		touch( $barrier . '/go' );
+		$outputs = array();
+		foreach ( $procs as $i => $proc ) {
+			$out = (string) stream_get_contents( $pipes[ $i ][1] );
+			$err = (string) stream_get_contents( $pipes[ $i ][2] );
+			$this->assertSame( 0, proc_close( $proc ), $err );
+			$outputs[] = $out;
+		}
+		return $outputs;
+	}
+
+	/**
 	 * A user with the given role, remembered for deletion.
 	 *
 	 * @param string $role Role.

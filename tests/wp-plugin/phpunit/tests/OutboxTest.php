@@ -79,32 +79,11 @@ class OutboxTest extends BPM_Test_Case {
 		for ( $i = 0; $i < 150; $i++ ) {
 			$ids[] = Outbox::add( 'ping', array(), time() - 1 );
 		}
-		$barrier = sys_get_temp_dir() . '/bpm-claim-' . getmypid();
-		wp_mkdir_p( $barrier );
-		$this->cleanup[] = $barrier;
-		$procs   = array();
-		$pipes   = array();
-		$workers = 6;
-		for ( $i = 0; $i < $workers; $i++ ) {
-			$procs[] = proc_open(
-				array( PHP_BINARY, dirname( __DIR__ ) . '/support/claim-worker.php', ABSPATH, $barrier ),
-				array( 1 => array( 'pipe', 'w' ), 2 => array( 'pipe', 'w' ) ),
-				$pipes[ $i ]
-			);
-		}
-		// Release all drains at once, after every one has loaded WordPress.
-		for ( $wait = 0; $wait < 3000 && count( glob( $barrier . '/ready-*' ) ) < $workers; $wait++ ) {
-			usleep( 10000 );
-		}
-		touch( $barrier . '/go' );
 		$claimed = array();
 		$per     = array();
-		foreach ( $procs as $i => $proc ) {
-			$out = stream_get_contents( $pipes[ $i ][1] );
-			$err = stream_get_contents( $pipes[ $i ][2] );
-			$this->assertSame( 0, proc_close( $proc ), $err );
-			$got     = json_decode( trim( (string) preg_replace( '/^.*\n/s', '', $out ) ), true );
-			$this->assertIsArray( $got, $out . $err );
+		foreach ( $this->race( 'claim-worker.php', 6, fn() => array() ) as $out ) {
+			$got = json_decode( trim( (string) preg_replace( '/^.*\n/s', '', $out ) ), true );
+			$this->assertIsArray( $got, $out );
 			$per[]   = count( $got );
 			$claimed = array_merge( $claimed, $got );
 		}

@@ -90,32 +90,17 @@ class RestTest extends BPM_Test_Case {
 		$user_id = $this->make_user( 'bpm_api' );
 		$body    = '{"note":"replayed"}';
 		$headers = Signer::headers( array( $this->secret ), $body );
-		$barrier = sys_get_temp_dir() . '/bpm-replay-' . getmypid();
-		wp_mkdir_p( $barrier );
-		$this->cleanup[] = $barrier;
-		$procs   = array();
-		$pipes   = array();
-		$workers = 8;
-		for ( $i = 0; $i < $workers; $i++ ) {
-			$procs[] = proc_open(
-				array( PHP_BINARY, dirname( __DIR__ ) . '/support/replay-worker.php', ABSPATH, $barrier, (string) $order->get_id(), (string) $user_id, $body, $headers['webhook-id'], $headers['webhook-timestamp'], $headers['webhook-signature'] ),
-				array( 1 => array( 'pipe', 'w' ), 2 => array( 'pipe', 'w' ) ),
-				$pipes[ $i ]
-			);
-		}
-		for ( $wait = 0; $wait < 3000 && count( glob( $barrier . '/ready-*' ) ) < $workers; $wait++ ) {
-			usleep( 10000 );
-		}
-		touch( $barrier . '/go' );
 		$statuses = array();
-		foreach ( $procs as $i => $proc ) {
-			$out = trim( (string) stream_get_contents( $pipes[ $i ][1] ) );
-			$err = stream_get_contents( $pipes[ $i ][2] );
-			$this->assertSame( 0, proc_close( $proc ), $err );
-			$statuses[] = (int) substr( $out, -3 );
+		$outputs  = $this->race(
+			'replay-worker.php',
+			8,
+			fn() => array( $order->get_id(), $user_id, $body, $headers['webhook-id'], $headers['webhook-timestamp'], $headers['webhook-signature'] )
+		);
+		foreach ( $outputs as $out ) {
+			$statuses[] = (int) substr( trim( $out ), -3 );
 		}
 		sort( $statuses );
-		$this->assertSame( array_merge( array( 201 ), array_fill( 0, $workers - 1, 401 ) ), $statuses, 'exactly one copy is accepted' );
+		$this->assertSame( array_merge( array( 201 ), array_fill( 0, 7, 401 ) ), $statuses, 'exactly one copy is accepted' );
 	}
 
 	public function test_rotation_accepts_the_previous_secret(): void {
@@ -233,29 +218,10 @@ class RestTest extends BPM_Test_Case {
 	public function test_compare_and_set_holds_under_concurrent_writers(): void {
 		$order   = $this->make_order();
 		$user_id = $this->make_user( 'bpm_api' );
-		$barrier = sys_get_temp_dir() . '/bpm-cas-' . getmypid();
-		wp_mkdir_p( $barrier );
-		$this->cleanup[] = $barrier;
-		$procs   = array();
-		$pipes   = array();
-		$workers = 6;
-		for ( $i = 0; $i < $workers; $i++ ) {
-			$procs[] = proc_open(
-				array( PHP_BINARY, dirname( __DIR__ ) . '/support/meta-cas-worker.php', ABSPATH, $barrier, (string) $order->get_id(), (string) $user_id, $this->secret, 'inv-' . $i ),
-				array( 1 => array( 'pipe', 'w' ), 2 => array( 'pipe', 'w' ) ),
-				$pipes[ $i ]
-			);
-		}
-		for ( $wait = 0; $wait < 3000 && count( glob( $barrier . '/ready-*' ) ) < $workers; $wait++ ) {
-			usleep( 10000 );
-		}
-		touch( $barrier . '/go' );
 		$statuses = array();
-		foreach ( $procs as $i => $proc ) {
-			$out = trim( (string) stream_get_contents( $pipes[ $i ][1] ) );
-			$err = stream_get_contents( $pipes[ $i ][2] );
-			$this->assertSame( 0, proc_close( $proc ), $err );
-			$statuses[] = (int) substr( $out, -3 );
+		$secret   = $this->secret;
+		foreach ( $this->race( 'meta-cas-worker.php', 6, fn( $i ) => array( $order->get_id(), $user_id, $secret, 'inv-' . $i ) ) as $out ) {
+			$statuses[] = (int) substr( trim( $out ), -3 );
 		}
 		sort( $statuses );
 		$this->assertSame( array( 200, 409, 409, 409, 409, 409 ), $statuses, 'exactly one writer wins' );
