@@ -54,13 +54,7 @@ final class Rest {
 	 * @return array<string,string[]> from => list of to.
 	 */
 	public static function allowed_transitions(): array {
-		return (array) apply_filters(
-			'bpm_bridge_allowed_transitions',
-			array(
-				'on-hold'    => array( 'processing' ),
-				'processing' => array( 'completed' ),
-			)
-		);
+		return Contract::order_transitions();
 	}
 
 	/**
@@ -265,7 +259,7 @@ final class Rest {
 		$rma_status = array(
 			'type'     => 'string',
 			'required' => true,
-			'enum'     => Rma::STATUSES,
+			'enum'     => Contract::rma_statuses(),
 		);
 		register_rest_route(
 			self::NAMESPACE,

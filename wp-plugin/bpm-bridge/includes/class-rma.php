@@ -14,23 +14,13 @@ defined( 'ABSPATH' ) || exit;
  */
 final class Rma {
 
-	const STATUSES = array( 'requested', 'approved', 'label_ready', 'received', 'refunded', 'rejected' );
-
 	/**
-	 * Allowed status transitions, filterable (`bpm_bridge_rma_transitions`).
+	 * Allowed status transitions (contract.json, filterable with `bpm_bridge_rma_transitions`).
 	 *
 	 * @return array<string,string[]> from => list of to.
 	 */
 	public static function transitions(): array {
-		return (array) apply_filters(
-			'bpm_bridge_rma_transitions',
-			array(
-				'requested'   => array( 'approved' ),
-				'approved'    => array( 'label_ready' ),
-				'label_ready' => array( 'received' ),
-				'received'    => array( 'refunded', 'rejected' ),
-			)
-		);
+		return Contract::rma_transitions();
 	}
 
 	/**
