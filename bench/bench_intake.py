@@ -139,7 +139,7 @@ def summarise(latencies: list[float], wall: float, statuses: dict | None = None,
 def redis_baseline(redis_url: str, queue: str, count: int, max_seconds: float) -> dict:
     """The Redis work of one accepted event (SET NX + enqueue of two jobs), without HTTP or signatures."""
     from sidecar.config import load_settings
-    from sidecar.jobs import queueing
+    from sidecar.engine import queueing
 
     settings = load_settings(
         {

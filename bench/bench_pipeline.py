@@ -66,9 +66,9 @@ from support.processes import (  # noqa: E402
     wait_until,
 )
 
-from sidecar import dlq  # noqa: E402
 from sidecar.config import load_settings  # noqa: E402
 from sidecar.demo import DEMO_ORDER  # noqa: E402
+from sidecar.engine import dead_letters  # noqa: E402
 from sidecar.signing import new_secret, signature_headers  # noqa: E402
 
 ACTION = "invoice.issue"
@@ -369,7 +369,7 @@ def check(bench: Bench, results: dict[str, dict[str, list[Sent]]], conn: redis.R
     dead = [
         entry
         for queue in bench.queues
-        for entry in dlq.entries(conn, load_settings(bench.env({"BPM_QUEUE": queue})))
+        for entry in dead_letters.entries(conn, load_settings(bench.env({"BPM_QUEUE": queue})))
     ]
     if dead:
         problems.append(f"{len(dead)} dead letters, e.g. {dead[0].reason}")

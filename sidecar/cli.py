@@ -37,7 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from sidecar.worker import run_worker
+    from sidecar.engine.worker import run_worker
 
     return run_worker(_settings(), burst=args.burst, name=args.name)
 
@@ -45,12 +45,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_dlq(args: argparse.Namespace) -> int:
     import redis
 
-    from sidecar import dlq
+    from sidecar.engine import dead_letters
 
     settings = _settings()
     conn = redis.Redis.from_url(settings.redis_url)
     if args.dlq_command == "list":
-        entries = dlq.entries(conn, settings)
+        entries = dead_letters.entries(conn, settings)
         if args.json:
             print(json.dumps([{**e.__dict__, "failed_at": e.failed_at_iso} for e in entries], indent=2))
             return 0
@@ -64,9 +64,9 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         print(f"{len(entries)} dead letter(s). Replay one with: bpm-sidecar dlq replay <id>")
         return 0
     if args.all:
-        replayed = dlq.replay_all(conn, settings)
+        replayed = dead_letters.replay_all(conn, settings)
         print(f"Re-queued {len(replayed)} dead letter(s).")
-        left = dlq.count(conn, settings)
+        left = dead_letters.count(conn, settings)
         if left:
             print(f"{left} dead letter(s) are still running; run the replay again in a minute.")
         return 0
@@ -74,11 +74,11 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         print("dlq replay: give an id or --all", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        entry = dlq.replay(conn, settings, args.id)
+        entry = dead_letters.replay(conn, settings, args.id)
     except KeyError:
         print(f"no dead letter with id {args.id}", file=sys.stderr)
         return 1
-    except dlq.DeadLetterBusy as exc:
+    except dead_letters.DeadLetterBusy as exc:
         print(str(exc), file=sys.stderr)
         return 1
     print(f"Re-queued {entry.action} for event {entry.event['id']}.")
@@ -90,11 +90,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     import redis
 
-    from sidecar import reconcile
     from sidecar.audit import AuditLog
+    from sidecar.engine import reconcile
+    from sidecar.engine.runtime_config import get_config
     from sidecar.errors import BridgeError
     from sidecar.metrics import Metrics
-    from sidecar.runtime_config import get_config
     from sidecar.store import StoreClient
 
     if not args.hours > 0:

@@ -17,11 +17,11 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, jsonify, request
 
-from sidecar import runtime_config
 from sidecar.api import BpmState, state
 from sidecar.api.problems import problem
+from sidecar.engine import queueing, runtime_config
 from sidecar.events import EVENT_TYPES, EnvelopeError, validate_envelope
-from sidecar.jobs import queueing, registry
+from sidecar.jobs import registry
 from sidecar.signing import SignatureError, verify
 
 MAX_BODY = 65536

@@ -11,8 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sidecar.api import BpmState, state
 from sidecar.api.problems import problem
 from sidecar.audit import AuditLog
+from sidecar.engine import dead_letters
 from sidecar.errors import BridgeError
-from sidecar.jobs import queueing
 from sidecar.metrics import render
 
 STORE_CHECK_KEY = "bpm:readyz:store"
@@ -67,7 +67,7 @@ def readyz() -> Response:
 def metrics() -> Response:
     bpm = state()
     try:
-        text = render(bpm.redis, lambda: queueing.queue_stats(bpm.redis, bpm.settings))
+        text = render(bpm.redis, lambda: dead_letters.queue_stats(bpm.redis, bpm.settings))
     except redis.RedisError as exc:
         log.warning("metrics unavailable: Redis error %s", type(exc).__name__)
         return problem(503, "unavailable", "Metrics unavailable", "The sidecar cannot reach Redis.")

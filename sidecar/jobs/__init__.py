@@ -1,1 +1,1 @@
-"""Jobs: one module per action, run by the framework in :mod:`sidecar.jobs.runner`."""
+"""Jobs: one module per action, run by the framework in :mod:`sidecar.engine.runner`."""

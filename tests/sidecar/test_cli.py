@@ -15,9 +15,8 @@ from support.actions import EXTRA_ACTIONS, effects_key
 from support.processes import ProcessGroup, free_port, process_env, sidecar_cmd, wait_for_port
 from test_jobs import make_event
 
-from sidecar import dlq
 from sidecar.config import load_settings
-from sidecar.jobs import queueing
+from sidecar.engine import dead_letters, queueing
 
 
 def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -59,8 +58,12 @@ def test_dlq_list_and_replay(woo: Woo, redis_url: str, redis_conn: redis.Redis) 
     env = env_for(woo, redis_url)
     settings = load_settings(env)
     first, second = make_event(11), make_event(12)
-    dlq.add(redis_conn, first, "invoice.issue", "Fakturownia refused the API token", attempts=1, order_id=11)
-    dlq.add(redis_conn, second, "invoice.correct", "refund 9 not found in the store", attempts=3, order_id=12)
+    dead_letters.add(
+        redis_conn, first, "invoice.issue", "Fakturownia refused the API token", attempts=1, order_id=11
+    )
+    dead_letters.add(
+        redis_conn, second, "invoice.correct", "refund 9 not found in the store", attempts=3, order_id=12
+    )
     listed = run(["dlq", "list"], env)
     assert listed.returncode == 0
     assert (
@@ -73,7 +76,7 @@ def test_dlq_list_and_replay(woo: Woo, redis_url: str, redis_conn: redis.Redis) 
     entry_id = queueing.job_id(first["id"], "invoice.issue")
     replayed = run(["dlq", "replay", entry_id], env)
     assert replayed.returncode == 0 and "Re-queued invoice.issue" in replayed.stdout
-    assert [e.id for e in dlq.entries(redis_conn, settings)] == [
+    assert [e.id for e in dead_letters.entries(redis_conn, settings)] == [
         queueing.job_id(second["id"], "invoice.correct")
     ]
     assert run(["dlq", "replay", "nope"], env).returncode == 1

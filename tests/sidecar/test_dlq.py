@@ -7,8 +7,7 @@ from rq.job import Job, JobStatus
 from support.actions import effects_key, fixed_key
 from test_jobs import deliver, make_event, notes, scheduled, work
 
-from sidecar import dlq
-from sidecar.jobs import queueing
+from sidecar.engine import dead_letters, queueing
 
 
 def test_replay_requeues_with_a_fresh_attempt_and_removes_the_entry(
@@ -18,15 +17,15 @@ def test_replay_requeues_with_a_fresh_attempt_and_removes_the_entry(
     event = make_event(order["id"])
     deliver(redis_conn, sidecar_env, woo, event, ["test.permanent"])
     work(redis_conn, sidecar_env)
-    [entry] = dlq.entries(redis_conn, sidecar_env)
+    [entry] = dead_letters.entries(redis_conn, sidecar_env)
     assert entry.id == queueing.job_id(event["id"], "test.permanent")
     assert entry.event == event and entry.reason == "the buyer's NIP 1234567890 fails the checksum"
     assert entry.failed_at_iso.endswith("Z")
 
     redis_conn.set(fixed_key(order["id"]), 1)  # the shop admin corrected the NIP
-    replayed = dlq.replay(redis_conn, sidecar_env, entry.id)
+    replayed = dead_letters.replay(redis_conn, sidecar_env, entry.id)
     assert replayed.id == entry.id
-    assert dlq.entries(redis_conn, sidecar_env) == []
+    assert dead_letters.entries(redis_conn, sidecar_env) == []
     job = Job.fetch(entry.id, connection=redis_conn)
     assert job.get_status() == "queued" and "attempt" not in job.meta
     work(redis_conn, sidecar_env)
@@ -40,17 +39,17 @@ def test_replay_all_and_unknown_ids(redis_conn: redis.Redis, sidecar_env, woo) -
         order = woo.admin.create_order()
         deliver(redis_conn, sidecar_env, woo, make_event(order["id"]), ["test.permanent"])
     work(redis_conn, sidecar_env)
-    assert len(dlq.entries(redis_conn, sidecar_env)) == 2
+    assert len(dead_letters.entries(redis_conn, sidecar_env)) == 2
     try:
-        dlq.replay(redis_conn, sidecar_env, "no-such-id")
+        dead_letters.replay(redis_conn, sidecar_env, "no-such-id")
         raise AssertionError("expected KeyError")
     except KeyError:
         pass
-    assert len(dlq.replay_all(redis_conn, sidecar_env)) == 2
-    assert dlq.count(redis_conn, sidecar_env) == 0
+    assert len(dead_letters.replay_all(redis_conn, sidecar_env)) == 2
+    assert dead_letters.count(redis_conn, sidecar_env) == 0
     assert queueing.queue_for(redis_conn, sidecar_env).count == 2
     work(redis_conn, sidecar_env)  # still broken: back in the dead-letter list, nothing lost
-    assert dlq.count(redis_conn, sidecar_env) == 2
+    assert dead_letters.count(redis_conn, sidecar_env) == 2
 
 
 def test_jobs_rq_gave_up_on_are_listed_too(redis_conn: redis.Redis, sidecar_env) -> None:
@@ -63,9 +62,9 @@ def test_jobs_rq_gave_up_on_are_listed_too(redis_conn: redis.Redis, sidecar_env)
     job.set_status(JobStatus.FAILED)  # what RQ's registry cleanup does with an abandoned job
     registry = queueing.failed_registry(redis_conn, sidecar_env)
     registry.add(job, exc_string="Traceback...\nrq.exceptions.AbandonedJobError: Job abandoned")
-    [entry] = dlq.entries(redis_conn, sidecar_env)
+    [entry] = dead_letters.entries(redis_conn, sidecar_env)
     assert entry.source == "rq" and entry.order_id == 5 and "worker running it died" in entry.reason
-    dlq.replay(redis_conn, sidecar_env, entry.id)
+    dead_letters.replay(redis_conn, sidecar_env, entry.id)
     assert registry.count == 0 and queue.job_ids == [job.id]
 
 
@@ -78,27 +77,27 @@ def test_replay_while_the_failure_report_waits_runs_the_action_again(
     deliver(redis_conn, sidecar_env, woo, event, ["test.permanent"])
     woo.admin.fault(503, count=1, path=f"/wp-json/bpm-bridge/v1/events/{event['id']}/outcome")
     work(redis_conn, sidecar_env)
-    [entry] = dlq.entries(redis_conn, sidecar_env)
+    [entry] = dead_letters.entries(redis_conn, sidecar_env)
     assert len(scheduled(redis_conn, sidecar_env)) == 1  # the failure report waits for its retry
 
     redis_conn.set(fixed_key(order["id"]), 1)
-    dlq.replay(redis_conn, sidecar_env, entry.id)
+    dead_letters.replay(redis_conn, sidecar_env, entry.id)
     assert scheduled(redis_conn, sidecar_env) == {}
     work(redis_conn, sidecar_env)
     assert int(redis_conn.get(effects_key(order["id"])) or 0) == 1
     assert woo.admin.event(event["id"])["outcomes"]["test.permanent"]["status"] == "done"
-    assert dlq.entries(redis_conn, sidecar_env) == []
+    assert dead_letters.entries(redis_conn, sidecar_env) == []
 
 
 def test_replay_of_a_job_that_is_running_keeps_the_entry(redis_conn: redis.Redis, sidecar_env) -> None:
     event = make_event(6)
-    dlq.add(redis_conn, event, "test.effect", "broken", 1, 6)
+    dead_letters.add(redis_conn, event, "test.effect", "broken", 1, 6)
     queueing.enqueue_actions(redis_conn, sidecar_env, event, ["test.effect"])
     job = Job.fetch(queueing.job_id(event["id"], "test.effect"), connection=redis_conn)
     job.set_status(JobStatus.STARTED)
     try:
-        dlq.replay(redis_conn, sidecar_env, job.id)
+        dead_letters.replay(redis_conn, sidecar_env, job.id)
         raise AssertionError("expected DeadLetterBusy")
-    except dlq.DeadLetterBusy as exc:
+    except dead_letters.DeadLetterBusy as exc:
         assert "running" in str(exc)
-    assert [e.id for e in dlq.entries(redis_conn, sidecar_env)] == [job.id]
+    assert [e.id for e in dead_letters.entries(redis_conn, sidecar_env)] == [job.id]

@@ -23,11 +23,11 @@ from conftest import free_port
 from rq import Queue
 from werkzeug.test import create_environ, run_wsgi_app
 
-from sidecar import runtime_config
 from sidecar.api.events import DEDUPE_KEY, MAX_BODY
 from sidecar.app import create_app
 from sidecar.config import Settings, load_settings
-from sidecar.jobs import queueing, registry
+from sidecar.engine import queueing, runtime_config
+from sidecar.jobs import registry
 from sidecar.signing import new_secret, sign, signature_headers
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,9 +18,9 @@ from rq.registry import ScheduledJobRegistry
 from support import Woo
 from support.actions import effects_key
 
-from sidecar import dlq
 from sidecar.config import Settings
-from sidecar.jobs import queueing, registry
+from sidecar.engine import dead_letters, queueing
+from sidecar.jobs import registry
 from sidecar.metrics import render
 
 
@@ -83,7 +83,7 @@ def test_enqueue_makes_one_job_per_action_with_a_stable_id(redis_conn, sidecar_e
     assert job.func_name == queueing.RUNNER and job.args == (event, "test.effect")
     # Exactly max intervals (RQ aligns a shorter list to the right) and an immediate first re-run.
     assert job.retries_left == 3 and job.retry_intervals == [0, 60, 300]
-    assert queueing.queue_stats(redis_conn, sidecar_env) == {
+    assert dead_letters.queue_stats(redis_conn, sidecar_env) == {
         "queued": 2,
         "scheduled": 0,
         "started": 0,
@@ -172,7 +172,7 @@ def test_exhausted_schedule_dead_letters_with_the_reason_on_the_order(redis_conn
         assert release(redis_conn, sidecar_env)
     work(redis_conn, sidecar_env)  # 4th attempt: the 3-step schedule is used up
     assert scheduled(redis_conn, sidecar_env) == {}
-    [entry] = dlq.entries(redis_conn, sidecar_env)
+    [entry] = dead_letters.entries(redis_conn, sidecar_env)
     assert entry.attempts == 4 and entry.reason.startswith("gave up after 4 attempts")
     assert notes(woo, order["id"]) == [f"BPM Bridge: test.flaky failed — {entry.reason}"]
     assert woo.admin.event(event["id"])["status"] == "failed"
@@ -192,9 +192,9 @@ def test_permanent_error_dead_letters_at_once(redis_conn, sidecar_env, woo, monk
     row = woo.admin.event(event["id"])
     assert row["status"] == "failed"
     assert row["outcomes"]["invoice.issue"]["message"] == "the buyer's NIP 1234567890 fails the checksum"
-    [entry] = dlq.entries(redis_conn, sidecar_env)
+    [entry] = dead_letters.entries(redis_conn, sidecar_env)
     assert (entry.action, entry.order_id, entry.attempts) == ("invoice.issue", order["id"], 1)
-    assert queueing.queue_stats(redis_conn, sidecar_env)["dead_letters"] == 1
+    assert dead_letters.queue_stats(redis_conn, sidecar_env)["dead_letters"] == 1
     assert scheduled(redis_conn, sidecar_env) == {}
 
 
@@ -261,7 +261,7 @@ def test_unknown_action_is_permanent(redis_conn, sidecar_env, woo) -> None:
     event = make_event(order["id"])
     deliver(redis_conn, sidecar_env, woo, event, ["test.nonexistent"])
     work(redis_conn, sidecar_env)
-    [entry] = dlq.entries(redis_conn, sidecar_env)
+    [entry] = dead_letters.entries(redis_conn, sidecar_env)
     assert "no action named 'test.nonexistent'" in entry.reason
 
 

@@ -8,9 +8,9 @@ import time
 import pytest
 import redis
 
+from sidecar.engine.locks import OrderLock, lock_key, order_scope
 from sidecar.errors import LockLost
 from sidecar.jobs.registry import lock_group
-from sidecar.locks import OrderLock, lock_key, order_scope
 
 
 def test_two_contenders_one_wins_and_tokens_grow(redis_conn: redis.Redis) -> None:
@@ -81,7 +81,7 @@ def test_issue_and_correct_share_a_lock_group() -> None:
 
 
 def test_worker_warns_when_redis_may_evict_jobs(redis_conn) -> None:
-    from sidecar.worker import warn_if_redis_may_lose_jobs
+    from sidecar.engine.worker import warn_if_redis_may_lose_jobs
 
     before = redis_conn.config_get("maxmemory-policy")["maxmemory-policy"]
     try:
@@ -99,10 +99,10 @@ def test_worker_preloads_every_registered_action_before_forking() -> None:
 
     # A fresh interpreter: this test process has long since imported everything.
     code = (
-        "import sys; from sidecar.worker import preload_job_code; preload_job_code(); "
+        "import sys; from sidecar.engine.worker import preload_job_code; preload_job_code(); "
         "from sidecar.jobs import registry; "
         "print(all(t.partition(':')[0] in sys.modules for t in registry.all_actions().values()) "
-        "and 'sidecar.jobs.runner' in sys.modules)"
+        "and 'sidecar.engine.runner' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"

@@ -20,9 +20,9 @@ from redis.retry import Retry
 from sidecar.app import create_app
 from sidecar.audit import AuditLog
 from sidecar.config import load_settings
+from sidecar.engine import queueing
 from sidecar.errors import TransientError
 from sidecar.http import HttpClient
-from sidecar.jobs import queueing
 from sidecar.metrics import Metrics, render
 from sidecar.signing import new_secret
 

@@ -19,18 +19,19 @@ from invoicing_tests.invoicing_harness import FAKTUROWNIA_TOKEN, PASSWORD, VALID
 from rq import Retry, SimpleWorker
 from rq.job import Job
 
-from sidecar import cli, metrics, reconcile
+from sidecar import cli, metrics
 from sidecar.audit import AuditLog
 from sidecar.config import Settings
+from sidecar.engine import queueing, reconcile
+from sidecar.engine.runner import Runner
+from sidecar.engine.worker import build_worker
 from sidecar.errors import PermanentError, TransientError
-from sidecar.jobs import queueing, synthetic
-from sidecar.jobs.runner import Runner
+from sidecar.jobs import synthetic
 from sidecar.sandbox import ServedApp
 from sidecar.sandbox.fakturownia import create_app as fakturownia_app
 from sidecar.sandbox.woo import create_app as woo_app
 from sidecar.signing import new_secret
 from sidecar.store import StoreClient
-from sidecar.worker import build_worker
 
 ITEMS = [{"name": "Kawa", "price": "49.99", "qty": 2}]
 

@@ -10,9 +10,9 @@ import redis
 import requests
 from support import Woo
 
-from sidecar import runtime_config
 from sidecar.audit import AuditLog
 from sidecar.config import Settings, load_settings
+from sidecar.engine import runtime_config
 from sidecar.errors import ConflictError, PermanentError, TransientError
 from sidecar.signing import new_secret
 from sidecar.store import StoreClient

@@ -13,8 +13,8 @@ from rq import Retry
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
-from sidecar.jobs.queueing import queue_for
-from sidecar.jobs.runner import Runner
+from sidecar.engine.queueing import queue_for
+from sidecar.engine.runner import Runner
 
 from .invoicing_harness import VALID_NIP, Harness
 

@@ -6,9 +6,9 @@ within about two minutes (reliability.md §1.4):
   started registry expires after ~70 s instead of ~90 s;
 - ``maintenance_interval`` (default 15 s) decides how often registries are swept, and an idle worker
   never blocks in its dequeue call longer than that, so the sweep is not postponed by an empty queue;
-- jobs are enqueued with an abandon ``Retry`` whose first interval is 0 (sidecar/jobs/queueing.py).
+- jobs are enqueued with an abandon ``Retry`` whose first interval is 0 (sidecar/engine/queueing.py).
 
-Each maintenance pass also offers to enqueue the reconciliation sweep (sidecar/reconcile.py); a Redis
+Each maintenance pass also offers to enqueue the reconciliation sweep (sidecar/engine/reconcile.py); a Redis
 guard lets one worker do it per ``BPM_RECONCILE_INTERVAL``, and the sweep itself runs as a job.
 """
 
@@ -20,8 +20,8 @@ import logging
 import redis
 from rq import Queue, Worker
 
-from sidecar import reconcile
 from sidecar.config import Settings
+from sidecar.engine import reconcile
 from sidecar.logs import configure_logging
 
 JOB_MONITORING_INTERVAL = 10
@@ -78,7 +78,8 @@ def preload_job_code() -> None:
     The horses inherit the imported modules; without this each job paid ~30 ms of imports
     (bench/README.md, pipeline benchmark).
     """
-    from sidecar.jobs import registry, runner  # noqa: F401 - imported for the forked horses
+    from sidecar.engine import runner  # noqa: F401 - imported for the forked horses
+    from sidecar.jobs import registry
 
     for target in registry.all_actions().values():
         importlib.import_module(target.partition(":")[0])

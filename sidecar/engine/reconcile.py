@@ -32,9 +32,10 @@ import redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from sidecar.engine import queueing
 from sidecar.errors import PermanentError
 from sidecar.invoicing import rules
-from sidecar.jobs import queueing, synthetic
+from sidecar.jobs import synthetic
 from sidecar.metrics import Metrics
 from sidecar.privacy import meta_value
 from sidecar.providers.invoicing.base import Intent
@@ -60,7 +61,7 @@ MISSING = ("queued", "already_queued", "would_queue")
 SCHEDULE_KEY = "bpm:reconcile:scheduled"
 CLAIM_PREFIX = "bpm:reconcile:event:"
 CLAIM_TTL = 2 * 86400  # longer than the UTC day the synthetic event id stands for
-SWEEP_JOB = "sidecar.reconcile.run_scheduled"
+SWEEP_JOB = "sidecar.engine.reconcile.run_scheduled"
 SWEEP_TIMEOUT = 1800
 SWEEP_RESULT_TTL = 86400
 
@@ -259,7 +260,7 @@ def run_scheduled() -> dict[str, Any]:
     """RQ entry point of the scheduled sweep: the last day (plus overlap) of orders."""
     from sidecar.audit import AuditLog
     from sidecar.config import load_settings
-    from sidecar.runtime_config import get_config
+    from sidecar.engine.runtime_config import get_config
     from sidecar.store import StoreClient
 
     settings = load_settings(os.environ)

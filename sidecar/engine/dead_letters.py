@@ -17,7 +17,7 @@ import redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from sidecar.jobs import queueing
+from sidecar.engine import queueing
 
 if TYPE_CHECKING:
     from sidecar.config import Settings
@@ -90,6 +90,11 @@ def entries(conn: redis.Redis, settings: Settings) -> list[DeadLetter]:
 
 def count(conn: redis.Redis, settings: Settings) -> int:
     return len(entries(conn, settings))
+
+
+def queue_stats(conn: redis.Redis, settings: Settings) -> dict[str, int]:
+    """The queue's numbers for /metrics, dead letters included (here, so queueing needs no dead letters)."""
+    return {**queueing.queue_counts(conn, settings), "dead_letters": count(conn, settings)}
 
 
 def get(conn: redis.Redis, settings: Settings, entry_id: str) -> DeadLetter | None:

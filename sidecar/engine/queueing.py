@@ -25,7 +25,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 if TYPE_CHECKING:
     from sidecar.config import Settings
 
-RUNNER = "sidecar.jobs.runner.run_action"
+RUNNER = "sidecar.engine.runner.run_action"
 JOB_TIMEOUT = 600  # a provider's async create + polling stays well under this; the lock is renewed meanwhile
 # One value per retry (RQ aligns the list to the right); the first re-run of an abandoned job is
 # immediate, because detecting the abandonment already took over a minute.
@@ -124,15 +124,13 @@ def requeue_missing(
     return missing
 
 
-def queue_stats(conn: redis.Redis, settings: Settings) -> dict[str, int]:
-    from sidecar import dlq  # dlq queues replays through this module
-
+def queue_counts(conn: redis.Redis, settings: Settings) -> dict[str, int]:
+    """Jobs waiting, scheduled and running; :func:`sidecar.engine.dead_letters.queue_stats` adds the rest."""
     queue = queue_for(conn, settings)
     return {
         "queued": queue.count,
         "scheduled": ScheduledJobRegistry(queue=queue).count,
         "started": StartedJobRegistry(queue=queue).count,
-        "dead_letters": dlq.count(conn, settings),
     }
 
 

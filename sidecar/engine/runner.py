@@ -1,7 +1,7 @@
 """Runs one action for one event: the RQ job function ``run_action(envelope, action)``.
 
 What the framework guarantees around an action (sidecar/jobs/base.py):
-- it runs under the per-(order, lock group) lock (sidecar/locks.py) with a fencing token;
+- it runs under the per-(order, lock group) lock (sidecar/engine/locks.py) with a fencing token;
 - ``Outcome`` done/skipped → order note (when asked) + ``POST events/{id}/outcome``;
 - ``TransientError`` (incl. ``LockLost``) → retried after the next step of ``settings.retry_schedule``
   (never sooner than the error's ``retry_after``, up to a day), reported as ``retrying``; when the
@@ -30,16 +30,16 @@ from typing import TYPE_CHECKING, Any
 import redis
 from rq import Retry, get_current_job
 
-from sidecar import dlq
 from sidecar.audit import AuditLog
 from sidecar.config import load_settings
+from sidecar.engine import dead_letters, queueing
+from sidecar.engine.locks import OrderLock, order_scope
+from sidecar.engine.runtime_config import get_config
 from sidecar.errors import BridgeError, ConflictError, PermanentError, TransientError
-from sidecar.jobs import queueing, registry, synthetic
+from sidecar.jobs import registry, synthetic
 from sidecar.jobs.base import JobContext, Outcome
-from sidecar.locks import OrderLock, order_scope
 from sidecar.logs import scrub
 from sidecar.metrics import Metrics
-from sidecar.runtime_config import get_config
 from sidecar.store import StoreClient
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ class Runner:
     def _deliver(self, pending: dict[str, Any]) -> dict[str, Any] | Retry:
         """Dead-letter entry, order note, outcome report, follow-up: each done once, in this order."""
         if pending["status"] == "failed" and not pending.get("dead_lettered"):
-            dlq.add(
+            dead_letters.add(
                 self.conn, self.event, self.action, pending["message"], pending["attempts"], self.order_id
             )
             pending["dead_lettered"] = True
