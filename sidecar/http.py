@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from sidecar import contract
 from sidecar.audit import AuditLog, redact_body
 from sidecar.errors import PermanentError, TransientError
 
@@ -40,8 +41,9 @@ def retry_after_seconds(response: requests.Response) -> float | None:
 
 
 def is_transient_status(status: int) -> bool:
-    """Worth retrying later: timeouts, too early/too many requests, server errors (never other 4xx)."""
-    return status in (408, 425, 429) or status >= 500
+    """Worth retrying later, by the contract's rule (docs/contract.json ``transient_http``): redirects,
+    timeouts, too early/too many requests, server errors; never another 4xx."""
+    return contract.is_transient_status(status)
 
 
 def classify(response: requests.Response, provider: str, reason: str | None = None) -> None:

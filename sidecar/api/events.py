@@ -145,7 +145,7 @@ def _accept(bpm: BpmState, envelope: dict[str, Any]) -> tuple[Response, int]:
     event_id, event_type = envelope["id"], envelope["type"]
     context = {"event_id": event_id, "event_type": event_type, "order_id": envelope["data"].get("order_id")}
     key = DEDUPE_KEY.format(event_id)
-    actions = registry.actions_for(event_type)
+    actions = registry.actions_for(event_type, envelope["data"])
 
     if not conn.set(key, json.dumps(actions), nx=True, ex=settings.dedupe_ttl):
         stored = conn.get(key)

@@ -1,11 +1,10 @@
-"""The routing table: which actions exist and which ones each event type queues (docs/contract.md §2).
+"""The routing table: which actions exist and which ones each event queues (docs/contract.md §2).
 
-Both tables are plain dict literals, one line per entry, so that a new capability adds one line.
+ACTIONS is a plain dict literal, one line per action, so that a new capability adds one line. Which
+event types route to which actions, and under which conditions on the event's data, is the contract's
+(docs/contract.json, :mod:`sidecar.contract`); an action is queued only once it is registered here.
 Actions are named by a dotted path and imported only when a worker runs them: the intake never
 imports provider code.
-
-To route a new action, add its line to ACTIONS: EVENT_ACTIONS already lists the whole contract and
-only registered actions are queued.
 
 ``BPM_EXTRA_ACTIONS="name=module:function[@event.type|event.type],..."`` registers more actions at run
 time, optionally routed to event types. It exists for framework tests (tests/support/actions.py) and
@@ -17,7 +16,9 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping
+from typing import Any
 
+from sidecar import contract
 from sidecar.jobs.base import Action
 
 ACTIONS: dict[str, str] = {
@@ -27,20 +28,8 @@ ACTIONS: dict[str, str] = {
     "invoice.ksef": "sidecar.jobs.invoice:ksef",
 }
 
-# docs/contract.md §2 verbatim. An action is queued only once it is registered in ACTIONS (or
-# BPM_EXTRA_ACTIONS): a capability that is not built yet is simply not routed.
-EVENT_ACTIONS: dict[str, tuple[str, ...]] = {
-    "order.created": ("crm.sync_order",),
-    "order.paid": ("invoice.issue", "crm.sync_order"),
-    "order.status_changed": ("invoice.issue", "crm.sync_order"),
-    "order.refunded": ("invoice.correct", "crm.sync_order"),
-    "order.cancelled": ("crm.sync_order",),
-    "rma.created": ("rma.process",),
-    "rma.updated": ("rma.process",),
-    "customer.erasure_requested": ("privacy.erase",),
-    "config.updated": (),
-    "ping": (),
-}
+# A view of the contract's routing (event type → every action it routes, registered or not).
+EVENT_ACTIONS: Mapping[str, tuple[str, ...]] = {t: contract.routed_actions(t) for t in contract.event_types()}
 
 
 class UnknownAction(LookupError):
@@ -71,18 +60,31 @@ def all_actions(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**ACTIONS, **extra_actions(environ)}
 
 
-def actions_for(event_type: str, environ: Mapping[str, str] | None = None) -> list[str]:
-    """Actions to queue for an event type: the contract's registered ones, then routed extra ones."""
-    routed = [name for name in EVENT_ACTIONS.get(event_type, ()) if name in ACTIONS]
+def actions_for(
+    event_type: str, data: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """Actions to queue for one event: the contract's registered ones whose condition ``data`` meets
+    (e.g. ``order.status_changed`` queues ``invoice.issue`` only when ``to`` is ``completed``: the paid
+    transition has its own event), then routed extra ones."""
+    rules = contract.conditions(event_type)
+    routed = [
+        name
+        for name in EVENT_ACTIONS.get(event_type, ())
+        if name in ACTIONS and _meets(data, rules.get(name))
+    ]
     for name, _, types in _parse_extra(environ):
         if event_type in types and name not in routed:
             routed.append(name)
-    return routed
+    return tuple(routed)
+
+
+def _meets(data: Mapping[str, Any], rule: Mapping[str, tuple[str, ...]] | None) -> bool:
+    return rule is None or all(str(data.get(key)) in allowed for key, allowed in rule.items())
 
 
 def routing_table() -> dict[str, list[str]]:
-    """The table in force, as ``GET /v1/meta`` shows it."""
-    return {event_type: actions_for(event_type) for event_type in EVENT_ACTIONS}
+    """The table in force, as ``GET /v1/meta`` shows it (registered actions, before conditions)."""
+    return {t: [name for name in actions if name in ACTIONS] for t, actions in EVENT_ACTIONS.items()}
 
 
 def resolve(action: str, environ: Mapping[str, str] | None = None) -> Action:

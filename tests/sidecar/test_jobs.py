@@ -269,15 +269,25 @@ def test_routing_table_follows_the_contract_and_registration() -> None:
     assert set(registry.EVENT_ACTIONS) >= {"order.paid", "order.refunded", "ping", "config.updated"}
     assert registry.EVENT_ACTIONS["order.paid"] == ("invoice.issue", "crm.sync_order")
     for event_type in registry.EVENT_ACTIONS:
-        assert set(registry.actions_for(event_type)) <= set(registry.ACTIONS)
-    assert registry.actions_for("ping") == [] and registry.actions_for("nope") == []
+        assert set(registry.actions_for(event_type, {"to": "completed"})) <= set(registry.ACTIONS)
+    assert registry.actions_for("ping", {}) == () and registry.actions_for("nope", {}) == ()
     with pytest.raises(ValueError, match="BPM_EXTRA_ACTIONS"):
         registry.extra_actions({"BPM_EXTRA_ACTIONS": "broken"})
     env = {"BPM_EXTRA_ACTIONS": "a.b=m:f, c.d=n:g@order.created|ping"}
     assert registry.extra_actions(env) == {"a.b": "m:f", "c.d": "n:g"}
-    assert registry.actions_for("ping", env) == ["c.d"] and registry.actions_for("order.paid", env) == [
+    assert registry.actions_for("ping", {}, env) == ("c.d",)
+    assert registry.actions_for("order.paid", {}, env) == tuple(
         a for a in ("invoice.issue", "crm.sync_order") if a in registry.ACTIONS
-    ]
+    )
+
+
+def test_one_paid_order_queues_one_invoicing_job() -> None:
+    """order.paid issues; order.status_changed issues only on the way to completed (contract conditions)."""
+    assert registry.actions_for("order.paid", {"order_id": 1, "to": "processing"}) == ("invoice.issue",)
+    paid_transition = {"order_id": 1, "from": "pending", "to": "processing"}
+    assert "invoice.issue" not in registry.actions_for("order.status_changed", paid_transition)
+    completed = {"order_id": 1, "from": "processing", "to": "completed"}
+    assert registry.actions_for("order.status_changed", completed) == ("invoice.issue",)
 
 
 def test_an_outcome_the_store_refuses_for_good_is_not_retried(redis_conn, sidecar_env, woo) -> None:
