@@ -1,7 +1,9 @@
 """Signatures made in PHP (the plugin's own Signer) verify in Python, and the other way round.
 
-The shared vectors in tests/contract/signature_vectors.json are checked by PHP here and by Python in
-tests/contract/test_signature_vectors.py; on top, fresh messages cross the language boundary both ways.
+The shared vectors in tests/contract/signature_vectors.json (events, Standard Webhooks) and
+tests/contract/request_vectors.json (sidecar -> plugin requests, contract revision 2) are checked by PHP
+here and by Python in tests/contract/test_signature_vectors.py and test_request_vectors.py; on top, fresh
+messages cross the language boundary both ways.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sidecar.signing import SignatureError, new_secret, signature_headers, verif
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "verify_vectors.php"
 VECTORS = HERE.parent / "signature_vectors.json"
+REQUEST_VECTORS = HERE.parent / "request_vectors.json"
 
 pytestmark = pytest.mark.skipif(shutil.which("php") is None, reason="php is not installed")
 
@@ -41,13 +44,17 @@ def _php(*args: str, stdin: object = None) -> subprocess.CompletedProcess:
     )
 
 
-def test_php_reproduces_and_checks_every_shared_vector():
-    proc = _php("vectors", str(VECTORS))
+def _assert_php_checks_every_vector(mode: str, file: Path) -> None:
+    proc = _php(mode, str(file))
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    expected = json.loads(VECTORS.read_text(encoding="utf-8"))["vectors"]
+    expected = json.loads(file.read_text(encoding="utf-8"))["vectors"]
     assert [r["description"] for r in results] == [v["description"] for v in expected]
     assert all(r["failed"] == [] for r in results), results
+
+
+def test_php_reproduces_and_checks_every_shared_vector():
+    _assert_php_checks_every_vector("vectors", VECTORS)
 
 
 @pytest.mark.parametrize("body", BODIES, ids=["empty", "envelope", "utf8", "escaped"])
@@ -101,3 +108,39 @@ def test_a_python_signature_verifies_in_php(body):
         _php("verify", stdin={"secrets": [secret], "headers": stale_headers, "body": body}).stdout
     )
     assert stale == {"ok": False, "error": "webhook-timestamp is outside the 5-minute tolerance"}
+
+
+def test_php_reproduces_and_checks_every_request_vector():
+    _assert_php_checks_every_vector("requests", REQUEST_VECTORS)
+
+
+REQUESTS = [
+    ("GET", "/bpm-bridge/v1/config", [], ""),
+    ("POST", "/bpm-bridge/v1/orders/11/apply", [], '{"note":{"note":"zażółć 🧾"}}'),
+    (
+        "GET",
+        "/bpm-bridge/v1/orders/7",
+        [("rest_route", "/bpm-bridge/v1/orders/7"), ("b", "x y"), ("a", "ą")],
+        "",
+    ),
+]
+
+
+@pytest.mark.parametrize("method,route,query,body", REQUESTS, ids=["get", "post", "query"])
+def test_a_python_request_signature_verifies_in_php(method, route, query, body):
+    signing = pytest.importorskip("sidecar.signing")
+    if not hasattr(signing, "request_signature_headers"):
+        pytest.skip("sidecar.signing.request_signature_headers (contract revision 2) is not there yet")
+    secret = new_secret()
+    headers = signing.request_signature_headers([secret], method, route, query, body.encode("utf-8"))
+    stdin = {
+        "secrets": [secret],
+        "headers": headers,
+        "method": method,
+        "route": route,
+        "query": query,
+        "body": body,
+    }
+    assert json.loads(_php("verify-request", stdin=stdin).stdout) == {"ok": True, "id": headers["webhook-id"]}
+    other = json.loads(_php("verify-request", stdin={**stdin, "route": route + "1"}).stdout)
+    assert other["ok"] is False

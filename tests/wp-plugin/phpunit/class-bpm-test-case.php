@@ -188,7 +188,7 @@ abstract class BPM_Test_Case extends TestCase {
 	}
 
 	/**
-	 * A bpm-bridge/v1 request, signed like the sidecar signs it.
+	 * A bpm-bridge/v1 request, signed like the sidecar signs it (contract revision 2: method, route, body).
 	 *
 	 * @param string        $method  Method.
 	 * @param string        $route   Route below the namespace, e.g. '/config'.
@@ -205,7 +205,7 @@ abstract class BPM_Test_Case extends TestCase {
 		}
 		$secrets = $secrets ?? array( $this->secret );
 		if ( $secrets ) {
-			foreach ( Signer::headers( $secrets, $raw, null, $now ) as $name => $value ) {
+			foreach ( Signer::request_headers( $secrets, $method, $request->get_route(), array(), $raw, null, $now ) as $name => $value ) {
 				$request->set_header( $name, $value );
 			}
 		}

@@ -38,8 +38,7 @@ final class Contract {
 	public static function data(): array {
 		if ( null === self::$data ) {
 			$file = self::$file ?? dirname( __DIR__ ) . '/contract.json';
-			$raw  = is_readable( $file ) ? file_get_contents( $file ) : false; // phpcs:ignore WordPress.WP.AlternativeFunctions.file_get_contents_file_get_contents -- a local plugin file.
-			$data = false === $raw ? null : json_decode( $raw, true );
+			$data = is_readable( $file ) ? wp_json_file_decode( $file, array( 'associative' => true ) ) : null;
 			if ( ! is_array( $data ) || ! isset( $data['revision'] ) ) {
 				throw new \RuntimeException( 'BPM Bridge: contract.json is missing or unreadable; reinstall the plugin.' );
 			}

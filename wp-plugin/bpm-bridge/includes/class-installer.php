@@ -14,7 +14,7 @@ defined( 'ABSPATH' ) || exit;
  */
 final class Installer {
 
-	const DB_VERSION = '1';
+	const DB_VERSION = '2';
 
 	/**
 	 * The outbox table name (prefix only from $wpdb: WordPress 6.1 has no %i placeholder).
@@ -108,6 +108,8 @@ final class Installer {
   KEY status (status)
 ) {$charset};"
 		);
+		// Used request message ids (the REST replay guard), kept out of wp_options.
+		dbDelta( Rest\Replay_Guard::schema( $charset ) );
 		update_option( Options::DB_VERSION, self::DB_VERSION, true );
 	}
 }

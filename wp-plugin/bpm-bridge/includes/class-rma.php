@@ -104,26 +104,42 @@ final class Rma {
 	}
 
 	/**
+	 * Whether a URL may be a label's: https with a host (http too on a site whose environment type is
+	 * 'local'), no whitespace or control characters. Shoppers open it, so javascript:, data:, ftp: and "" are not.
+	 *
+	 * @param string $url URL.
+	 */
+	public static function is_valid_label_url( string $url ): bool {
+		if ( '' === $url || strlen( $url ) > 2000 || preg_match( '/[\s\x00-\x1f\x7f]/', $url ) ) {
+			return false;
+		}
+		$schemes = 'local' === wp_get_environment_type() ? array( 'https', 'http' ) : array( 'https' );
+		$parts   = wp_parse_url( $url );
+		if ( ! is_array( $parts ) || empty( $parts['host'] ) || ! in_array( strtolower( (string) ( $parts['scheme'] ?? '' ) ), $schemes, true ) ) {
+			return false;
+		}
+		return '' !== esc_url_raw( $url, $schemes );
+	}
+
+	/**
 	 * Attaches the return label once. A single conditional UPDATE makes a second label impossible even
-	 * when two workers race.
+	 * when two workers race. A stored label whose URL is not a valid label URL (saved before URLs were checked,
+	 * e.g. "" from a javascript: URL) is no label: the first real one replaces it, with the same compare-and-set.
 	 *
 	 * @param int         $rma_id RMA id.
-	 * @param array       $label  Label: carrier, tracking_number, url.
+	 * @param array       $label  Label: carrier, tracking_number, url (is_valid_label_url()).
 	 * @param string|null $pdf    Label PDF, base64 (kept for the customer form; not in GET).
 	 * @return true|\WP_Error
 	 */
 	public static function set_label( int $rma_id, array $label, ?string $pdf = null ) {
 		global $wpdb;
-		$table   = Installer::rma_table();
-		$updated = $wpdb->query( // phpcs:ignore WordPress.DB.DirectDatabaseQuery
-			$wpdb->prepare(
-				"UPDATE {$table} SET label = %s, label_pdf = %s, updated_at = %s WHERE id = %d AND label IS NULL", // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
-				wp_json_encode( $label, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE ),
-				(string) $pdf,
-				Outbox::dt( time() ),
-				$rma_id
-			)
-		);
+		$table = Installer::rma_table();
+		if ( ! self::is_valid_label_url( (string) ( $label['url'] ?? '' ) ) ) {
+			return new \WP_Error( 'rest_invalid_param', __( 'url must be an https URL of the label.', 'bpm-bridge' ), array( 'status' => 400 ) );
+		}
+		$label['url'] = esc_url_raw( (string) $label['url'], array( 'https', 'http' ) );
+		$values       = array( wp_json_encode( $label, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE ), (string) $pdf, Outbox::dt( time() ), $rma_id );
+		$updated      = $wpdb->query( $wpdb->prepare( "UPDATE {$table} SET label = %s, label_pdf = %s, updated_at = %s WHERE id = %d AND label IS NULL", $values ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		if ( 1 === $updated ) {
 			return true;
 		}
@@ -131,12 +147,20 @@ final class Rma {
 		if ( null === $current ) {
 			return self::not_found();
 		}
+		if ( ! self::is_valid_label_url( (string) ( $current['label']['url'] ?? '' ) ) ) {
+			$stored  = $wpdb->get_var( $wpdb->prepare( "SELECT label FROM {$table} WHERE id = %d", $rma_id ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+			$updated = null === $stored ? 0 : $wpdb->query( $wpdb->prepare( "UPDATE {$table} SET label = %s, label_pdf = %s, updated_at = %s WHERE id = %d AND label = %s", array_merge( $values, array( $stored ) ) ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+			if ( 1 === $updated ) {
+				return true;
+			}
+			$current = self::get( $rma_id );
+		}
 		return new \WP_Error(
 			'bpm_bridge_label_exists',
 			__( 'This return already has a label.', 'bpm-bridge' ),
 			array(
 				'status' => 409,
-				'label'  => $current['label'],
+				'label'  => $current['label'] ?? null,
 			)
 		);
 	}

@@ -23,7 +23,7 @@ $body    = wp_json_encode(
 $request = new WP_REST_Request( 'POST', '/bpm-bridge/v1/orders/' . (int) $order_id . '/meta' );
 $request->set_header( 'content-type', 'application/json' );
 $request->set_body( $body );
-foreach ( \BPM_Bridge\Signer::headers( array( $secret ), $body ) as $name => $header ) {
+foreach ( \BPM_Bridge\Signer::request_headers( array( $secret ), 'POST', $request->get_route(), array(), $body ) as $name => $header ) {
 	$request->set_header( $name, $header );
 }
 rest_get_server();

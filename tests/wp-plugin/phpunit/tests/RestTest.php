@@ -42,7 +42,7 @@ class RestTest extends BPM_Test_Case {
 		$order   = $this->make_order();
 		$request = new WP_REST_Request( 'POST', '/bpm-bridge/v1/orders/' . $order->get_id() . '/notes' );
 		$request->set_header( 'content-type', 'application/json' );
-		foreach ( Signer::headers( array( $this->secret ), '{"note":"hello"}' ) as $name => $value ) {
+		foreach ( Signer::request_headers( array( $this->secret ), 'POST', $request->get_route(), array(), '{"note":"hello"}' ) as $name => $value ) {
 			$request->set_header( $name, $value );
 		}
 		$request->set_body( '{"note":"HELLO"}' );
@@ -53,7 +53,7 @@ class RestTest extends BPM_Test_Case {
 		$this->as_api_user();
 		$order   = $this->make_order();
 		$body    = '{"note":"once"}';
-		$headers = Signer::headers( array( $this->secret ), $body );
+		$headers = Signer::request_headers( array( $this->secret ), 'POST', '/bpm-bridge/v1/orders/' . $order->get_id() . '/notes', array(), $body );
 		$send    = function () use ( $order, $body, $headers ) {
 			$request = new WP_REST_Request( 'POST', '/bpm-bridge/v1/orders/' . $order->get_id() . '/notes' );
 			$request->set_header( 'content-type', 'application/json' );
@@ -70,7 +70,7 @@ class RestTest extends BPM_Test_Case {
 	public function test_a_read_signature_cannot_be_replayed_on_another_route(): void {
 		$this->as_api_user();
 		$order   = $this->make_order();
-		$headers = Signer::headers( array( $this->secret ), '' );
+		$headers = Signer::request_headers( array( $this->secret ), 'GET', '/bpm-bridge/v1/orders/' . $order->get_id() . '/meta', array(), '' );
 		$get     = function ( string $route ) use ( $headers ) {
 			$request = new WP_REST_Request( 'GET', $route );
 			foreach ( $headers as $name => $value ) {
@@ -89,7 +89,7 @@ class RestTest extends BPM_Test_Case {
 		$order   = $this->make_order();
 		$user_id = $this->make_user( 'bpm_api' );
 		$body    = '{"note":"replayed"}';
-		$headers = Signer::headers( array( $this->secret ), $body );
+		$headers = Signer::request_headers( array( $this->secret ), 'POST', '/bpm-bridge/v1/orders/' . $order->get_id() . '/notes', array(), $body );
 		$statuses = array();
 		$outputs  = $this->race(
 			'replay-worker.php',
