@@ -43,12 +43,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    import redis
-
+    from sidecar import composition
     from sidecar.engine import dead_letters
 
     settings = _settings()
-    conn = redis.Redis.from_url(settings.redis_url)
+    conn = composition.worker_redis(settings)
     if args.dlq_command == "list":
         entries = dead_letters.entries(conn, settings)
         if args.json:
@@ -88,22 +87,18 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
-    import redis
-
-    from sidecar.audit import AuditLog
+    from sidecar import composition
     from sidecar.engine import reconcile
     from sidecar.engine.runtime_config import get_config
     from sidecar.errors import BridgeError
-    from sidecar.metrics import Metrics
-    from sidecar.store import StoreClient
 
     if not args.hours > 0:
         print("reconcile: --hours must be a positive number", file=sys.stderr)
         return EXIT_CONFIG
     settings = _settings()
-    conn = redis.Redis.from_url(settings.redis_url)
     try:
-        store = StoreClient(settings, AuditLog(settings.audit_dir), observe=Metrics(conn).provider_call)
+        run = composition.services(settings)
+        conn, store = run.redis, run.store
         now = datetime.now(UTC)
         config = get_config(conn, settings, store)
         since = now - timedelta(hours=args.hours)

@@ -72,11 +72,6 @@ class Settings:
     reconcile_interval: int = 900
     config_overrides: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def signing_secret(self) -> str:
-        """The current secret: signs what the sidecar sends to the store."""
-        return self.webhook_secrets[0]
-
 
 # --- parsers: (variable name, raw text) -> value; raise ConfigError naming the variable -------------
 

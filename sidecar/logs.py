@@ -46,7 +46,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-class _JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _JsonHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
     """Marker type: reconfiguring replaces our handler and leaves others (pytest's capture) alone."""
 
 

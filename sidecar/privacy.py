@@ -105,30 +105,6 @@ def for_invoice(order: Mapping[str, Any], *, with_email: bool) -> dict[str, Any]
     return {"buyer": buyer, "order": order_facts(order)}
 
 
-def for_carrier(order: Mapping[str, Any]) -> dict[str, str]:
-    """Recipient of a parcel or a return label."""
-    shipping = order.get("shipping") or {}
-    billing = order.get("billing") or {}
-    recipient = _pick(
-        shipping,
-        ("first_name", "last_name", "company", "address_1", "address_2", "city", "postcode", "country"),
-    )
-    recipient["phone"] = str(shipping.get("phone") or billing.get("phone") or "").strip()
-    recipient["email"] = str(billing.get("email") or "").strip()
-    point = ""
-    for line in order.get("shipping_lines") or ():
-        for m in line.get("meta_data") or ():
-            if str(m.get("key", "")).lower() in (
-                "paczkomat",
-                "_paczkomat_id",
-                "pickup_point",
-                "_pickup_point_id",
-            ):
-                point = str(m.get("value") or "").strip()
-    recipient["pickup_point"] = point
-    return recipient
-
-
 def for_crm(order: Mapping[str, Any], *, marketing_consent: bool) -> dict[str, Any]:
     """A CRM contact and the order facts; marketing attributes only with recorded consent."""
     billing = order.get("billing") or {}

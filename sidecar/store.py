@@ -192,9 +192,6 @@ class StoreClient:
             "meta"
         ]
 
-    def get_rma(self, rma_id: int) -> dict[str, Any]:
-        return self._call("GET", f"/bpm-bridge/v1/rmas/{int(rma_id)}", what=f"return {rma_id}")
-
     # -- writes -----------------------------------------------------------------------------------
     def add_note(self, order_id: int, note: str, customer_note: bool = False) -> dict[str, Any]:
         if len(note) > NOTE_LIMIT:
@@ -241,24 +238,6 @@ class StoreClient:
         path = f"/bpm-bridge/v1/events/{event_id}/outcome"
         return self._call("POST", path, body, what=f"the outcome of event {event_id}")
 
-    def attach_label(
-        self, rma_id: int, carrier: str, tracking_number: str, url: str, pdf_base64: str | None = None
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {"carrier": carrier, "tracking_number": tracking_number, "url": url}
-        if pdf_base64:
-            body["pdf_base64"] = pdf_base64
-        return self._call(
-            "POST", f"/bpm-bridge/v1/rmas/{int(rma_id)}/label", body, what=f"the label of return {rma_id}"
-        )
-
-    def set_rma_status(self, rma_id: int, from_: str, to: str, note: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"from": from_, "to": to}
-        if note:
-            body["note"] = note
-        return self._call(
-            "POST", f"/bpm-bridge/v1/rmas/{int(rma_id)}/status", body, what=f"the status of return {rma_id}"
-        )
-
 
 def _wp_error(response: requests.Response) -> tuple[str, str, dict[str, Any]]:
     """``(code, message, data)`` of a WordPress REST error body; empty values when it is not one."""
@@ -268,8 +247,8 @@ def _wp_error(response: requests.Response) -> tuple[str, str, dict[str, Any]]:
         return "", "", {}
     if not isinstance(body, dict):
         return "", "", {}
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
-    return str(body.get("code") or ""), str(body.get("message") or ""), data
+    data = body.get("data")
+    return str(body.get("code") or ""), str(body.get("message") or ""), data if isinstance(data, dict) else {}
 
 
 def _gmt(moment: datetime) -> str:

@@ -8,6 +8,7 @@ import redis
 from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from sidecar import composition
 from sidecar.api import BpmState, state
 from sidecar.api.problems import problem
 from sidecar.audit import AuditLog
@@ -32,12 +33,10 @@ def _store_status(bpm: BpmState) -> str:
     """Return ``ok`` or ``down: <reason>``, cached in Redis for STORE_CHECK_TTL seconds."""
     cached = bpm.redis.get(STORE_CHECK_KEY)
     if cached is not None:
-        return cached.decode()
-    from sidecar.store import StoreClient  # the store client pulls in requests; probes rarely get here
-
+        return cached.decode() if isinstance(cached, bytes) else str(cached)
     try:
         # Probe pings are not business traffic: they stay out of the audit trail.
-        client = StoreClient(bpm.settings, AuditLog(None), observe=bpm.metrics.provider_call)
+        client = composition.store_client(bpm.settings, bpm.metrics, AuditLog(None))
         status = "ok" if client.ping() else f"down: {client.last_error}"
     except BridgeError as exc:
         status = f"down: {exc.reason}"

@@ -63,7 +63,7 @@ def add(
 
 def entries(conn: redis.Redis, settings: Settings) -> list[DeadLetter]:
     """Every dead letter, oldest first."""
-    found = {k.decode(): DeadLetter(**json.loads(v)) for k, v in conn.hgetall(KEY).items()}
+    found = {_text(k): DeadLetter(**json.loads(v)) for k, v in conn.hgetall(KEY).items()}
     registry = queueing.failed_registry(conn, settings)
     for jid in registry.get_job_ids():
         if jid in found:
@@ -152,9 +152,14 @@ def replay_all(conn: redis.Redis, settings: Settings) -> list[DeadLetter]:
 
 
 def _rq_reason(job: Job) -> str:
+    # RQ records every failure as a Result; a job without one was never seen failing by a worker.
     result = job.latest_result()
-    text = (result.exc_string if result is not None and result.exc_string else job._exc_info or "").strip()
+    text = (result.exc_string or "" if result is not None else "").strip()
     if "AbandonedJobError" in text or not text:
         return "the worker running it died repeatedly (AbandonedJobError); check worker logs and memory"
     last = text.splitlines()[-1]
     return f"unexpected error: {last[:300]}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -258,15 +258,16 @@ def maybe_schedule(conn: redis.Redis, settings: Settings, now: float | None = No
 
 def run_scheduled() -> dict[str, Any]:
     """RQ entry point of the scheduled sweep: the last day (plus overlap) of orders."""
-    from sidecar.audit import AuditLog
+    from rq import get_current_job
+
+    from sidecar import composition
     from sidecar.config import load_settings
     from sidecar.engine.runtime_config import get_config
-    from sidecar.store import StoreClient
 
     settings = load_settings(os.environ)
-    conn = redis.Redis.from_url(settings.redis_url)
-    metrics = Metrics(conn)
-    store = StoreClient(settings, AuditLog(settings.audit_dir), observe=metrics.provider_call)
+    job = get_current_job()
+    run = composition.services(settings, job.connection if job else None)
+    conn, store = run.redis, run.store
     now = datetime.now(UTC)
     report = sweep(conn, settings, store, get_config(conn, settings, store), now - WINDOW - OVERLAP, now=now)
     log.info("reconciliation sweep: %s", report.render().replace("\n", " | "))

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 from rq import Retry, get_current_job
 
-from sidecar.audit import AuditLog
+from sidecar import composition
 from sidecar.config import load_settings
 from sidecar.engine import dead_letters, queueing
 from sidecar.engine.locks import OrderLock, order_scope
@@ -39,13 +39,12 @@ from sidecar.errors import BridgeError, ConflictError, PermanentError, Transient
 from sidecar.jobs import registry, synthetic
 from sidecar.jobs.base import JobContext, Outcome
 from sidecar.logs import scrub
-from sidecar.metrics import Metrics
-from sidecar.store import StoreClient
 
 if TYPE_CHECKING:
     from rq.job import Job
 
     from sidecar.config import Settings
+
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +67,9 @@ FAILURE_WORDING: dict[str, str] = {
 def run_action(envelope: dict[str, Any], action: str) -> dict[str, Any] | Retry:
     """RQ entry point. Settings come from the worker's environment, like every other process."""
     settings = load_settings(os.environ)
-    conn = redis.Redis.from_url(settings.redis_url)
-    return Runner(conn, settings, get_current_job()).run(envelope, action)
+    job = get_current_job()
+    conn = job.connection if job is not None else composition.worker_redis(settings)
+    return Runner(conn, settings, job).run(envelope, action)
 
 
 def iso(ts: float) -> str:
@@ -78,13 +78,14 @@ def iso(ts: float) -> str:
 
 class Runner:
     def __init__(self, conn: redis.Redis, settings: Settings, job: Job | None) -> None:
+        services = composition.services(settings, conn)
         self.conn = conn
         self.settings = settings
         self.job = job
         self.meta: dict[str, Any] = job.meta if job is not None else {}
-        self.metrics = Metrics(conn)
-        self.audit = AuditLog(settings.audit_dir)
-        self.store = StoreClient(settings, self.audit, observe=self.metrics.provider_call)
+        self.metrics = services.metrics
+        self.audit = services.audit
+        self.store = services.store
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def _save(self) -> None:

@@ -20,6 +20,7 @@ import logging
 import redis
 from rq import Queue, Worker
 
+from sidecar import composition
 from sidecar.config import Settings
 from sidecar.engine import reconcile
 from sidecar.logs import configure_logging
@@ -87,7 +88,7 @@ def preload_job_code() -> None:
 
 def run_worker(settings: Settings, burst: bool = False, name: str | None = None) -> int:
     configure_logging(settings.log_level)
-    conn = redis.Redis.from_url(settings.redis_url)
+    conn = composition.worker_redis(settings)
     warn_if_redis_may_lose_jobs(conn)
     preload_job_code()
     worker = build_worker(settings, conn, name)

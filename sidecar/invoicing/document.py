@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
@@ -149,7 +149,6 @@ class CorrectionLine:
 class OriginalDocument:
     id: str
     number: str
-    issue_date: date | None = None
     ksef_number: str = ""
 
 
@@ -166,7 +165,6 @@ class Correction:
     lines: tuple[CorrectionLine, ...]
     total_gross: Decimal  # the change: negative for a refund
     exemption_reason: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 # -- helpers -----------------------------------------------------------------------------------------

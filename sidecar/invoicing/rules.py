@@ -25,7 +25,6 @@ class Decision:
     due: bool
     reason: str  # shown to the shop admin when nothing is issued
     kind: DocumentKind | None = None
-    b2b: bool = False
 
 
 def trigger_for(config: Mapping[str, Any], payment_method: str | None) -> str:
@@ -35,12 +34,11 @@ def trigger_for(config: Mapping[str, Any], payment_method: str | None) -> str:
     return chosen if chosen in TRIGGERS else "paid"
 
 
-def document_kind(order: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[DocumentKind, bool]:
-    """(kind, b2b): a NIP on the order means a VAT invoice for a business buyer."""
+def document_kind(order: Mapping[str, Any], config: Mapping[str, Any]) -> DocumentKind:
+    """A NIP on the order means a VAT invoice for a business buyer; otherwise the shop's B2C choice."""
     if meta_value(order, NIP_META_KEY):
-        return "vat", True
-    choice = config.get("b2c_document") or "receipt"
-    return ("vat" if choice == "invoice" else "receipt"), False
+        return "vat"
+    return "vat" if (config.get("b2c_document") or "receipt") == "invoice" else "receipt"
 
 
 def decide(order: Mapping[str, Any], config: Mapping[str, Any]) -> Decision:
@@ -63,5 +61,4 @@ def decide(order: Mapping[str, Any], config: Mapping[str, Any]) -> Decision:
         return Decision(
             False, f"order {number} is {status}: documents are issued for processing or completed orders"
         )
-    kind, b2b = document_kind(order, config)
-    return Decision(True, "", kind, b2b)
+    return Decision(True, "", document_kind(order, config))

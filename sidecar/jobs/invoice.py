@@ -81,7 +81,7 @@ def issue(ctx: JobContext) -> Outcome:
         kind = decision.kind
     else:
         name = prior.provider  # finish what was started, even if the shop switched providers since
-        kind = rules.document_kind(order, settings)[0]
+        kind = rules.document_kind(order, settings)
     assert kind is not None
     provider = _provider(ctx, name)
     if kind == "receipt" and not provider.supports_receipts:

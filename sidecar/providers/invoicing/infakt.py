@@ -409,8 +409,6 @@ class InfaktProvider(InvoicingProvider):
             **self._client(correction),
             **self._exemption(any(x.tax == "zw" for x in correction.lines), correction.exemption_reason),
         }
-        if correction.original.issue_date:
-            payload["corrected_invoice_date"] = correction.original.issue_date.isoformat()
         return payload
 
 

@@ -204,7 +204,7 @@ def test_rules(status: str, method: str, paid: bool, due: bool) -> None:
     decision = rules.decide(o, config)
     assert decision.due is due, decision.reason
     if due:
-        assert decision.kind == "receipt" and not decision.b2b
+        assert decision.kind == "receipt"
 
 
 def test_intent_round_trip() -> None:
