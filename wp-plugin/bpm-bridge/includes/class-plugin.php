@@ -25,6 +25,7 @@ final class Plugin {
 		Order_Events::register();
 		Nip::register();
 		Rest::register();
+		Role::register();
 		if ( is_admin() ) {
 			// WooCommerce is loaded by then, so admin classes may extend its classes (WC_Settings_Page).
 			add_action( 'plugins_loaded', array( self::class, 'load_admin' ), 20 );

@@ -15,6 +15,11 @@ defined( 'ABSPATH' ) || exit;
  * (adding a note through /wc/v3 needs it, and it also allows creating orders), no manage_woocommerce,
  * no list_users. Administrators do not get bpm_bridge_api: they use manage_woocommerce for the UI, and
  * the capability stays a marker of the API identity only.
+ *
+ * The role's capabilities are not the whole fence: `read` alone lets a WordPress user edit its own profile,
+ * mint Application Passwords, reset its password and open wp-admin, and read_private_shop_orders lets it list
+ * and search every order through wc/v3. register() closes those: the identity keeps exactly the REST requests
+ * in REST_ALLOWED (an allow-list, so a route added by WordPress or another plugin later is refused too).
  */
 final class Role {
 
@@ -24,6 +29,163 @@ final class Role {
 	const DEFAULT_LOGIN   = 'bpm-api';
 	const DISPLAY_NAME    = 'BPM API';
 	const OWN_USER_OPTION = Options::API_USER_ID;
+
+	/**
+	 * The REST requests the API identity may make (method => route patterns; routes as WP_REST_Request::get_route()
+	 * gives them, so pretty and plain permalinks are alike). Single orders and single refunds only: the order
+	 * collection (listing, `search`, `customer=`) and the refund collection would export the customer base.
+	 */
+	const REST_ALLOWED = array(
+		'GET'  => array(
+			'#^/$#',
+			'#^/bpm-bridge/v1(/.*)?$#',
+			'#^/wc/v3/orders/\d+$#',
+			'#^/wc/v3/orders/\d+/refunds/\d+$#',
+		),
+		'POST' => array( '#^/bpm-bridge/v1(/.*)?$#' ),
+	);
+
+	/**
+	 * Meta capabilities the identity never has, even on itself (WordPress grants them on oneself for `read`).
+	 */
+	const DENIED_META_CAPS = array(
+		'edit_user',
+		'create_app_password',
+		'list_app_passwords',
+		'read_app_password',
+		'edit_app_password',
+		'delete_app_passwords',
+		'delete_app_password',
+	);
+
+	/**
+	 * Hooks the guards that capabilities alone cannot express.
+	 */
+	public static function register(): void {
+		add_filter( 'map_meta_cap', array( self::class, 'map_meta_cap' ), 10, 4 );
+		add_filter( 'rest_dispatch_request', array( self::class, 'rest_dispatch_request' ), 10, 3 );
+		add_filter( 'allow_password_reset', array( self::class, 'allow_password_reset' ), 10, 2 );
+		add_filter( 'wp_authenticate_user', array( self::class, 'refuse_interactive_login' ), 10, 1 );
+		add_action( 'admin_init', array( self::class, 'keep_out_of_admin' ), 1 );
+		add_filter( 'show_admin_bar', array( self::class, 'show_admin_bar' ) );
+	}
+
+	/**
+	 * Whether a user is the sidecar's identity: in the BPM API role, or the user the settings screen made.
+	 *
+	 * @param int $user_id User id (0 = nobody).
+	 */
+	public static function is_api_identity( int $user_id ): bool {
+		if ( $user_id <= 0 ) {
+			return false;
+		}
+		$user = get_userdata( $user_id );
+		if ( ! $user ) {
+			return false;
+		}
+		return in_array( self::ROLE, (array) $user->roles, true ) || (int) get_option( self::OWN_USER_OPTION, 0 ) === $user_id;
+	}
+
+	/**
+	 * The identity may not edit any user (itself included: e-mail, password, profile) nor list, create or change
+	 * Application Passwords. Keyed on the acting user, so an administrator still creates one for it.
+	 *
+	 * @param string[] $caps    Primitive capabilities.
+	 * @param string   $cap     Meta capability checked.
+	 * @param int      $user_id Acting user.
+	 * @param array    $args    Arguments (the target user first).
+	 * @return string[]
+	 */
+	public static function map_meta_cap( $caps, $cap, $user_id, $args ) {
+		if ( in_array( $cap, self::DENIED_META_CAPS, true ) && self::is_api_identity( (int) $user_id ) ) {
+			return array( 'do_not_allow' );
+		}
+		return $caps;
+	}
+
+	/**
+	 * Runs after the route's own permission check: what WordPress or WooCommerce already refuses keeps their
+	 * answer; whatever else the identity asks for outside REST_ALLOWED is refused. In-process requests (the
+	 * plugin's GET /orders/{id} reads wc/v3 as the caller) pass through here too.
+	 *
+	 * @param mixed            $result  A response already chosen, or null.
+	 * @param \WP_REST_Request $request Request.
+	 * @param string           $route   Matched route pattern.
+	 * @return mixed
+	 */
+	public static function rest_dispatch_request( $result, $request, $route = '' ) {
+		if ( null !== $result || ! $request instanceof \WP_REST_Request || ! self::is_api_identity( get_current_user_id() ) ) {
+			return $result;
+		}
+		if ( self::rest_allowed( $request->get_method(), $request->get_route() ) ) {
+			return $result;
+		}
+		return new \WP_Error(
+			'bpm_bridge_api_user_refused',
+			__( 'The BPM API user may only read single orders and refunds and use the bpm-bridge/v1 routes.', 'bpm-bridge' ),
+			array( 'status' => 403 )
+		);
+	}
+
+	/**
+	 * Whether REST_ALLOWED lets the identity make a request.
+	 *
+	 * @param string $method HTTP method.
+	 * @param string $route  REST route.
+	 */
+	public static function rest_allowed( string $method, string $route ): bool {
+		$method = strtoupper( $method );
+		// HEAD is a GET without the body (WordPress routes it to the GET handler).
+		$patterns = self::REST_ALLOWED[ 'HEAD' === $method ? 'GET' : $method ] ?? array();
+		foreach ( $patterns as $pattern ) {
+			if ( preg_match( $pattern, $route ) ) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/**
+	 * No "Lost your password?" for the identity: it has no login password anybody should know.
+	 *
+	 * @param bool $allow   Whether WordPress would allow it.
+	 * @param int  $user_id User.
+	 */
+	public static function allow_password_reset( $allow, $user_id ) {
+		return self::is_api_identity( (int) $user_id ) ? false : $allow;
+	}
+
+	/**
+	 * No log-in with a password (wp-login.php, XML-RPC): the identity authenticates with its Application
+	 * Password over REST only, which does not pass through this filter.
+	 *
+	 * @param \WP_User|\WP_Error $user User being authenticated.
+	 * @return \WP_User|\WP_Error
+	 */
+	public static function refuse_interactive_login( $user ) {
+		if ( $user instanceof \WP_User && self::is_api_identity( (int) $user->ID ) ) {
+			return new \WP_Error( 'bpm_bridge_api_user_no_login', __( 'The BPM API user cannot log in; it is used by the BPM Bridge sidecar only.', 'bpm-bridge' ) );
+		}
+		return $user;
+	}
+
+	/**
+	 * No wp-admin for the identity (admin-ajax and admin-post included: it has nothing to do there).
+	 */
+	public static function keep_out_of_admin(): void {
+		if ( self::is_api_identity( get_current_user_id() ) ) {
+			wp_die( esc_html__( 'The BPM API user has no access to the dashboard.', 'bpm-bridge' ), '', array( 'response' => 403 ) );
+		}
+	}
+
+	/**
+	 * No admin bar for the identity.
+	 *
+	 * @param bool $show Whether WordPress would show it.
+	 */
+	public static function show_admin_bar( $show ) {
+		return self::is_api_identity( get_current_user_id() ) ? false : $show;
+	}
 
 	/**
 	 * The role's exact capabilities.
