@@ -107,13 +107,14 @@ final class Rma {
 	 * Whether a URL may be a label's: https with a host (http too on a site whose environment type is
 	 * 'local'), no whitespace or control characters. Shoppers open it, so javascript:, data:, ftp: and "" are not.
 	 *
-	 * @param string $url URL.
+	 * @param string      $url         URL.
+	 * @param string|null $environment Environment type; wp_get_environment_type() when null.
 	 */
-	public static function is_valid_label_url( string $url ): bool {
+	public static function is_valid_label_url( string $url, ?string $environment = null ): bool {
 		if ( '' === $url || strlen( $url ) > 2000 || preg_match( '/[\s\x00-\x1f\x7f]/', $url ) ) {
 			return false;
 		}
-		$schemes = 'local' === wp_get_environment_type() ? array( 'https', 'http' ) : array( 'https' );
+		$schemes = 'local' === ( $environment ?? wp_get_environment_type() ) ? array( 'https', 'http' ) : array( 'https' );
 		$parts   = wp_parse_url( $url );
 		if ( ! is_array( $parts ) || empty( $parts['host'] ) || ! in_array( strtolower( (string) ( $parts['scheme'] ?? '' ) ), $schemes, true ) ) {
 			return false;

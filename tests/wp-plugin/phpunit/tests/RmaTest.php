@@ -80,6 +80,45 @@ class RmaTest extends BPM_Test_Case {
 		$this->assertRestError( 404, 'bpm_bridge_rma_not_found', $this->signed( 'POST', '/rmas/999999/label', $label ) );
 	}
 
+	public function test_label_urls_must_be_https(): void {
+		foreach ( array( 'javascript:alert(1)', 'ftp://labels.example/1.pdf', '', 'https://', 'data:text/html,x', 'https://labels.example/a b.pdf', '//labels.example/1.pdf', 'http://labels.example/1.pdf' ) as $bad ) {
+			$this->assertFalse( Rma::is_valid_label_url( $bad, 'production' ), $bad );
+		}
+		$this->assertTrue( Rma::is_valid_label_url( 'https://labels.example/1.pdf?t=1', 'production' ) );
+		// http only where the whole site is local (a test or development machine).
+		$this->assertTrue( Rma::is_valid_label_url( 'http://127.0.0.1:8080/1.pdf', 'local' ) );
+		$this->assertFalse( Rma::is_valid_label_url( 'http://127.0.0.1:8080/1.pdf', 'staging' ) );
+
+		$this->as_api_user();
+		$id    = $this->make_rma();
+		$label = array(
+			'carrier'         => 'inpost',
+			'tracking_number' => '1',
+		);
+		foreach ( array( 'javascript:alert(1)', 'ftp://labels.example/1.pdf', '' ) as $bad ) {
+			$this->assertRestError( 400, 'rest_invalid_param', $this->signed( 'POST', '/rmas/' . $id . '/label', $label + array( 'url' => $bad ) ) );
+		}
+		$this->assertNull( Rma::get( $id )['label'], 'nothing stored' );
+	}
+
+	public function test_a_stored_bad_label_does_not_block_the_real_one(): void {
+		global $wpdb;
+		$this->as_api_user();
+		$id = $this->make_rma();
+		// What the unchecked route stored for a javascript: URL before.
+		$wpdb->update( BPM_Bridge\Installer::rma_table(), array( 'label' => '{"carrier":"inpost","tracking_number":"1","url":""}' ), array( 'id' => $id ) );
+		$label = array(
+			'carrier'         => 'inpost',
+			'tracking_number' => '620000000000000000000002',
+			'url'             => 'https://labels.example/2.pdf',
+		);
+		$ok    = $this->signed( 'POST', '/rmas/' . $id . '/label', $label );
+		$this->assertSame( 200, $ok->get_status(), wp_json_encode( $ok->get_data() ) );
+		$this->assertSame( $label, Rma::get( $id )['label'] );
+		// The real label is kept like any other.
+		$this->assertRestError( 409, 'bpm_bridge_label_exists', $this->signed( 'POST', '/rmas/' . $id . '/label', array( 'tracking_number' => 'OTHER' ) + $label ) );
+	}
+
 	public function test_status_machine(): void {
 		$this->as_api_user();
 		$id    = $this->make_rma();

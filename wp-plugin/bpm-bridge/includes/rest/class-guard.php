@@ -74,7 +74,8 @@ final class Guard {
 			$extra[] = 'X-HTTP-Method-Override';
 		}
 		if ( $extra ) {
-			return Controller::error(
+			// A response, not a WP_Error: rest_do_request() hands rest_pre_dispatch results back unconverted.
+			return self::refusal(
 				'bpm_bridge_query_not_allowed',
 				/* translators: %s: parameter names */
 				sprintf( __( 'bpm-bridge/v1 takes its arguments from the signed body only; remove: %s.', 'bpm-bridge' ), implode( ', ', array_map( 'sanitize_key', $extra ) ) ),
@@ -85,7 +86,7 @@ final class Guard {
 		$limit    = Contract::limit( 'max_route_body_bytes' );
 		$declared = (int) $request->get_header( 'content_length' );
 		if ( strlen( (string) $request->get_body() ) > $limit || $declared > $limit ) {
-			return Controller::error(
+			return self::refusal(
 				'bpm_bridge_body_too_large',
 				/* translators: %d: bytes */
 				sprintf( __( 'The request body is larger than %d bytes.', 'bpm-bridge' ), $limit ),
@@ -93,6 +94,18 @@ final class Guard {
 			);
 		}
 		return $result;
+	}
+
+	/**
+	 * A refusal as a REST response.
+	 *
+	 * @param string $code    Code.
+	 * @param string $message Message.
+	 * @param int    $status  HTTP status.
+	 * @param array  $data    Extra data.
+	 */
+	private static function refusal( string $code, string $message, int $status, array $data = array() ): \WP_REST_Response {
+		return rest_convert_error_to_response( Controller::error( $code, $message, $status, $data ) );
 	}
 
 	/**

@@ -369,7 +369,11 @@ final class Orders_Controller extends Controller {
 			return $invalid;
 		}
 		$order_id = (int) $request['order_id'];
-		$text     = null;
+		$exists   = self::order( $order_id );
+		if ( is_wp_error( $exists ) ) {
+			return $exists;
+		}
+		$text = null;
 		if ( null !== $note ) {
 			$text = Order_Input::sanitize_note( $note['note'] ?? '' );
 			if ( is_wp_error( $text ) ) {
@@ -459,7 +463,19 @@ final class Orders_Controller extends Controller {
 				),
 			);
 		}
-		$result = wc_get_orders( $query );
+		// HPOS reads meta_query; the posts data store drops it unless it is handed back through this filter.
+		$posts_meta = static function ( $wp_query_args, $query_vars ) {
+			if ( ! empty( $query_vars['meta_query'] ) ) {
+				$wp_query_args['meta_query'] = array_merge( (array) ( $wp_query_args['meta_query'] ?? array() ), $query_vars['meta_query'] ); // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_query
+			}
+			return $wp_query_args;
+		};
+		add_filter( 'woocommerce_order_data_store_cpt_get_orders_query', $posts_meta, 10, 2 );
+		try {
+			$result = wc_get_orders( $query );
+		} finally {
+			remove_filter( 'woocommerce_order_data_store_cpt_get_orders_query', $posts_meta, 10 );
+		}
 		$orders = array();
 		foreach ( $result->orders as $order ) {
 			$modified = $order->get_date_modified();
