@@ -42,6 +42,7 @@ final class Guard {
 		add_filter( 'rest_post_dispatch', array( self::class, 'post_dispatch' ), 10, 3 );
 		// WordPress sends its nocache headers after the route's own, so its Cache-Control would win.
 		add_filter( 'nocache_headers', array( self::class, 'nocache_headers' ) );
+		add_filter( 'rest_envelope_response', array( self::class, 'no_envelope' ), 10, 2 );
 	}
 
 	/**
@@ -176,6 +177,17 @@ final class Guard {
 			$headers['Cache-Control'] = 'no-store';
 		}
 		return $headers;
+	}
+
+	/**
+	 * Keeps `_envelope` from wrapping the plugin's refusal of it in a 200: the answer goes out as it is.
+	 *
+	 * @param array             $envelope Envelope.
+	 * @param \WP_HTTP_Response $response The response it wraps.
+	 * @return array|\WP_HTTP_Response
+	 */
+	public static function no_envelope( $envelope, $response ) {
+		return self::$answered && $response instanceof \WP_HTTP_Response ? $response : $envelope;
 	}
 
 	/**
