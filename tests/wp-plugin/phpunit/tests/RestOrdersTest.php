@@ -298,6 +298,11 @@ class RestOrdersTest extends BPM_Test_Case {
 		$this->assertSame( count( $ids ), $page['total'] );
 		$this->assertSame( count( $ids ), $page['pages'] );
 
+		$window = wp_list_pluck( $search( array( 'modified_after' => $since, 'modified_before' => gmdate( 'Y-m-d\TH:i:s\Z', time() + 60 ) ) )['orders'], 'id' );
+		$this->assertSame( $ids, $window );
+		$before = wp_list_pluck( $search( array( 'modified_before' => $since, 'per_page' => 100 ) )['orders'], 'id' );
+		$this->assertNotContains( $missing->get_id(), $before );
+
 		$future = $search( array( 'modified_after' => gmdate( 'Y-m-d\TH:i:s\Z', time() + 3600 ) ) );
 		$this->assertSame( array( array(), 0 ), array( $future['orders'], $future['total'] ) );
 

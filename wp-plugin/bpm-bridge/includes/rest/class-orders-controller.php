@@ -448,12 +448,13 @@ final class Orders_Controller extends Controller {
 		);
 		$after  = is_string( $request['modified_after'] ) ? rest_parse_date( $request['modified_after'] ) : false;
 		$before = is_string( $request['modified_before'] ) ? rest_parse_date( $request['modified_before'] ) : false;
+		// After is exclusive, before inclusive (WooCommerce's "a...b" range includes both ends).
 		if ( $after && $before ) {
-			$query['date_modified'] = $after . '...' . $before;
+			$query['date_modified'] = ( $after + 1 ) . '...' . $before;
 		} elseif ( $after ) {
 			$query['date_modified'] = '>' . $after;
 		} elseif ( $before ) {
-			$query['date_modified'] = '<' . $before;
+			$query['date_modified'] = '<' . ( $before + 1 );
 		}
 		if ( is_string( $request['missing_meta'] ) ) {
 			$query['meta_query'] = array( // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_query
