@@ -82,6 +82,31 @@ class SignerTest extends BPM_Test_Case {
 		$this->assertSame( 401, $error->get_error_data()['status'] );
 	}
 
+	public function test_request_signatures_reproduce_every_request_vector(): void {
+		// Contract revision 2 (tests/contract/request_vectors.json): method, route, canonical query and body.
+		$file    = dirname( __DIR__, 4 ) . '/tests/contract/request_vectors.json';
+		$vectors = json_decode( (string) file_get_contents( $file ), true )['vectors'];
+		$this->assertGreaterThanOrEqual( 4, count( $vectors ) );
+		foreach ( $vectors as $v ) {
+			$this->assertSame( $v['canonical_query'], Signer::canonical_query( $v['query'] ), $v['description'] );
+			$this->assertSame( $v['signed_content'], $v['msg_id'] . '.' . $v['timestamp'] . '.' . Signer::request_content( $v['method'], $v['route'], $v['query'], $v['body'] ), $v['description'] );
+			$this->assertSame( $v['signature'], Signer::sign_request( $v['secret'], $v['msg_id'], (int) $v['timestamp'], $v['method'], $v['route'], $v['query'], $v['body'] ), $v['description'] );
+			$headers = array(
+				'webhook-id'        => $v['msg_id'],
+				'webhook-timestamp' => (string) $v['timestamp'],
+				'webhook-signature' => $v['signature'],
+			);
+			$this->assertSame( $v['msg_id'], Signer::verify_request( array( $v['secret'] ), $headers, $v['method'], $v['route'], $v['query'], $v['body'], (int) $v['timestamp'] ) );
+			$this->assertWPError( Signer::verify_request( array( $v['secret'] ), $headers, $v['method'], $v['route'] . '/x', $v['query'], $v['body'], (int) $v['timestamp'] ) );
+		}
+		// The order-11 note re-aimed at order 14 (vectors 2 and 3) has another signature.
+		$this->assertNotSame( $vectors[1]['signature'], $vectors[2]['signature'] );
+	}
+
+	public function test_the_signer_tolerance_is_the_contracts(): void {
+		$this->assertSame( BPM_Bridge\Contract::signature_tolerance(), Signer::TOLERANCE_SECONDS );
+	}
+
 	public function test_secret_format_is_validated(): void {
 		$this->assertTrue( Signer::is_valid_secret( Signer::new_secret() ) );
 		$this->assertFalse( Signer::is_valid_secret( 'not-a-secret' ) );
