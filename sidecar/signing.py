@@ -1,4 +1,9 @@
-"""Standard Webhooks v1 signatures (docs/contract.md §1), used on every hop in both directions."""
+"""Standard Webhooks v1 signatures (docs/contract.md §1), used on every hop in both directions.
+
+Events (plugin → sidecar) sign ``{id}.{timestamp}.{body}``. Requests (sidecar → plugin, contract revision 2)
+sign ``{id}.{timestamp}.{METHOD}\n{route}\n{canonical_query}\n{body}`` so a captured request cannot be
+re-aimed at another order, another method or other query parameters.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,16 @@ import hashlib
 import hmac
 import secrets as _secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import quote
 
 TOLERANCE_SECONDS = 300
+# WordPress' plain-permalink carrier of the route; the route itself is signed, so the parameter is not.
+ROUTE_QUERY_PARAMETER = "rest_route"
+REVISION_1_HINT = (
+    "this signature covers the body only (contract revision 1); contract revision 2 signs "
+    "method, route and query with the body: update the sender"
+)
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a format marker, not a secret
 
 
@@ -86,3 +98,54 @@ def verify(
         if any(hmac.compare_digest(expected, token) for token in offered):
             return msg_id
     raise SignatureError("no signature matches a configured secret")
+
+
+def _rfc3986(text: str) -> str:
+    return quote(text, safe="-._~")
+
+
+def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
+    """Every query parameter except ``rest_route``, RFC 3986 encoded, sorted by encoded key then value."""
+    encoded = sorted((_rfc3986(k), _rfc3986(v)) for k, v in pairs if k != ROUTE_QUERY_PARAMETER)
+    return "&".join(f"{k}={v}" for k, v in encoded)
+
+
+def request_content(method: str, route: str, query: Iterable[tuple[str, str]], body: bytes) -> bytes:
+    """What follows ``{id}.{timestamp}.`` in a revision 2 request signature."""
+    return f"{method.upper()}\n{route}\n{canonical_query(query)}\n".encode() + body
+
+
+def request_signature_headers(
+    secrets: Sequence[str],
+    method: str,
+    route: str,
+    query: Sequence[tuple[str, str]],
+    body: bytes,
+    msg_id: str | None = None,
+    now: float | None = None,
+) -> dict[str, str]:
+    """Headers for a sidecar → plugin request: method, REST route, canonical query and body are signed."""
+    return signature_headers(secrets, request_content(method, route, query, body), msg_id=msg_id, now=now)
+
+
+def verify_request(
+    secrets: Sequence[str],
+    headers: Mapping[str, str],
+    method: str,
+    route: str,
+    query: Iterable[tuple[str, str]],
+    body: bytes,
+    now: float | None = None,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> str:
+    """Check a revision 2 request signature; return its id. A revision 1 signature is named as such."""
+    try:
+        return verify(secrets, headers, request_content(method, route, query, body), now, tolerance)
+    except SignatureError as exc:
+        if str(exc).startswith("no signature matches"):
+            try:
+                verify(secrets, headers, body, now, tolerance)
+            except SignatureError:
+                raise exc from None
+            raise SignatureError(REVISION_1_HINT) from None
+        raise
