@@ -115,7 +115,9 @@ class RestOrdersTest extends BPM_Test_Case {
 		$this->assertSame( '77', $data['meta']['_bpm_invoice_id'] );
 		$this->assertSame( '', $data['meta']['_bpm_invoice_number'] );
 		$this->assertCount( 1, $data['refunds'] );
-		$this->assertSame( array( 'id', 'amount', 'reason', 'line_items' ), array_keys( $data['refunds'][0] ) );
+		// Decision 15: every refunded line (shipping and fees are lines too).
+		$this->assertSame( array( 'id', 'amount', 'reason', 'line_items', 'shipping_lines', 'fee_lines' ), array_keys( $data['refunds'][0] ) );
+		$this->assertSame( array(), $data['refunds'][0]['shipping_lines'] );
 		$this->assertSame( $refund->get_id(), $data['refunds'][0]['id'] );
 		// From CRUD, although the REST refund said 0.00 and "".
 		$this->assertSame( '50.00', $data['refunds'][0]['amount'] );

@@ -95,4 +95,24 @@ abstract class Controller extends \WP_REST_Controller {
 		}
 		return $order;
 	}
+
+	/**
+	 * The order as the database holds it now, for a check made under the per-order lock: this process may hold
+	 * copies read before another process wrote (WooCommerce's order cache, the post and meta caches).
+	 *
+	 * @param int $order_id Order id.
+	 * @return \WC_Order|\WP_Error
+	 */
+	public static function fresh_order( int $order_id ) {
+		if ( function_exists( 'wc_get_container' ) && class_exists( \Automattic\WooCommerce\Caches\OrderCache::class ) ) {
+			wc_get_container()->get( \Automattic\WooCommerce\Caches\OrderCache::class )->remove( $order_id );
+		}
+		clean_post_cache( $order_id );
+		$order = self::order( $order_id );
+		// Meta has a cache of its own ("orders" group); a forced read refreshes it (the test double caches nothing).
+		if ( ! is_wp_error( $order ) && method_exists( $order, 'read_meta_data' ) ) {
+			$order->read_meta_data( true );
+		}
+		return $order;
+	}
 }

@@ -193,7 +193,7 @@ final class Guard {
 	/**
 	 * Runs $work on the order under a per-order database lock (MySQL GET_LOCK, which works across PHP
 	 * processes without extra tables), so a check and the write after it are one step for concurrent requests.
-	 * A missing order is a 404 before any waiting; the order is read again once the lock is held.
+	 * A missing order is a 404 before any waiting; the order is read again from the database once the lock is held.
 	 *
 	 * @param int      $order_id Order id.
 	 * @param callable $work     Receives the freshly read order; returns the route's response.
@@ -211,7 +211,7 @@ final class Guard {
 			return Controller::error( 'bpm_bridge_busy', __( 'The order is being changed by another request; try again.', 'bpm-bridge' ), 503 );
 		}
 		try {
-			return $work( Controller::order( $order_id ) );
+			return $work( Controller::fresh_order( $order_id ) );
 		} finally {
 			$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK(%s)', $name ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 		}

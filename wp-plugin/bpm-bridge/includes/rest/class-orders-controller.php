@@ -154,14 +154,22 @@ final class Orders_Controller extends Controller {
 					'items' => array(
 						'type'       => 'object',
 						'properties' => array(
-							'id'         => array( 'type' => 'integer' ),
-							'amount'     => array(
+							'id'             => array( 'type' => 'integer' ),
+							'amount'         => array(
 								'description' => 'From WooCommerce CRUD (WC_Order_Refund::get_amount()), with the shop\'s price decimals.',
 								'type'        => 'string',
 							),
-							'reason'     => array( 'type' => 'string' ),
-							'line_items' => array(
+							'reason'         => array( 'type' => 'string' ),
+							'line_items'     => array(
 								'description' => 'The line_items of GET wc/v3/orders/{id}/refunds/{refund_id}.',
+								'type'        => 'array',
+							),
+							'shipping_lines' => array(
+								'description' => 'The shipping_lines of the same refund.',
+								'type'        => 'array',
+							),
+							'fee_lines'      => array(
+								'description' => 'The fee_lines of the same refund.',
 								'type'        => 'array',
 							),
 						),
@@ -311,10 +319,13 @@ final class Orders_Controller extends Controller {
 			}
 			// Amount and reason from CRUD: WooCommerce 7.8 with HPOS answers "0.00" and "" in REST.
 			$refunds[] = array(
-				'id'         => (int) $refund->get_id(),
-				'amount'     => wc_format_decimal( $refund->get_amount(), wc_get_price_decimals() ),
-				'reason'     => (string) $refund->get_reason(),
-				'line_items' => array_values( (array) ( $rest['line_items'] ?? array() ) ),
+				'id'             => (int) $refund->get_id(),
+				'amount'         => wc_format_decimal( $refund->get_amount(), wc_get_price_decimals() ),
+				'reason'         => (string) $refund->get_reason(),
+				'line_items'     => array_values( (array) ( $rest['line_items'] ?? array() ) ),
+				// A refund of shipping or a fee is a line too: the correction needs every refunded line.
+				'shipping_lines' => array_values( (array) ( $rest['shipping_lines'] ?? array() ) ),
+				'fee_lines'      => array_values( (array) ( $rest['fee_lines'] ?? array() ) ),
 			);
 		}
 		return new \WP_REST_Response(
@@ -456,22 +467,23 @@ final class Orders_Controller extends Controller {
 		} elseif ( $before ) {
 			$query['date_modified'] = '<' . ( $before + 1 );
 		}
-		if ( is_string( $request['missing_meta'] ) ) {
-			$query['meta_query'] = array( // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_query
-				array(
-					'key'     => $request['missing_meta'],
-					'compare' => 'NOT EXISTS',
-				),
-			);
+		$missing = is_string( $request['missing_meta'] ) ? array(
+			'key'     => $request['missing_meta'],
+			'compare' => 'NOT EXISTS',
+		) : null;
+		// HPOS takes meta_query; the posts data store drops it (9.x also warns), so it gets it through its filter.
+		$hpos = class_exists( \Automattic\WooCommerce\Utilities\OrderUtil::class ) && \Automattic\WooCommerce\Utilities\OrderUtil::custom_orders_table_usage_is_enabled();
+		if ( $missing && $hpos ) {
+			$query['meta_query'] = array( $missing ); // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_query
 		}
-		// HPOS reads meta_query; the posts data store drops it unless it is handed back through this filter.
-		$posts_meta = static function ( $wp_query_args, $query_vars ) {
-			if ( ! empty( $query_vars['meta_query'] ) ) {
-				$wp_query_args['meta_query'] = array_merge( (array) ( $wp_query_args['meta_query'] ?? array() ), $query_vars['meta_query'] ); // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_query
+		$posts_meta = static function ( $wp_query_args ) use ( $missing, $hpos ) {
+			if ( $missing && ! $hpos ) {
+				$wp_query_args['meta_query']   = (array) ( $wp_query_args['meta_query'] ?? array() ); // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_query
+				$wp_query_args['meta_query'][] = $missing;
 			}
 			return $wp_query_args;
 		};
-		add_filter( 'woocommerce_order_data_store_cpt_get_orders_query', $posts_meta, 10, 2 );
+		add_filter( 'woocommerce_order_data_store_cpt_get_orders_query', $posts_meta );
 		try {
 			$result = wc_get_orders( $query );
 		} finally {
