@@ -200,7 +200,7 @@ def test_infakt_pdf_paid_email_list_and_ksef(infakt: Harness) -> None:
 
 
 def test_ksef_numbers_have_a_valid_crc() -> None:
-    from sidecar.sandbox.fakturownia import ksef_number
+    from sidecar.sandbox.ksef import ksef_number
 
     def crc8(text: str) -> str:
         crc = 0
