@@ -8,26 +8,46 @@ from decimal import Decimal
 import requests
 from support import API_USER, APP_PASSWORD, Woo
 
-from sidecar.signing import new_secret, signature_headers
+from sidecar import contract
+from sidecar.signing import new_secret, request_signature_headers, signature_headers
 
 AUTH = (API_USER, APP_PASSWORD)
+NS = "/bpm-bridge/v1"
 
 
 def bpm(
-    woo: Woo, method: str, path: str, body=None, secret: str | None = None, auth=AUTH
+    woo: Woo,
+    method: str,
+    path: str,
+    body=None,
+    secret: str | None = None,
+    auth=AUTH,
+    *,
+    plain: bool = False,
+    query: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> requests.Response:
+    """A signed (contract revision 2) request to bpm-bridge/v1, under pretty or plain permalinks."""
     raw = b"" if body is None else json.dumps(body).encode()
-    headers = signature_headers([secret or woo.secret], raw)
+    route = NS + path
+    signed = request_signature_headers([secret or woo.secret], method, route, query or [], raw)
     if body is not None:
-        headers["Content-Type"] = "application/json"
+        signed["Content-Type"] = "application/json"
+    params = [("rest_route", route)] if plain else []
+    url = f"{woo.url}/" if plain else f"{woo.url}/wp-json{route}"
     return requests.request(
         method,
-        f"{woo.url}/wp-json/bpm-bridge/v1{path}",
+        url,
+        params=params + (query or []),
         data=raw or None,
-        headers=headers,
+        headers={**signed, **(headers or {})},
         auth=auth,
         timeout=5,
     )
+
+
+def empty_meta(**values: str) -> dict[str, str]:
+    return {**dict.fromkeys(contract.order_meta_keys(), ""), **values}
 
 
 def D(value: str) -> Decimal:
@@ -123,7 +143,8 @@ def test_authentication_errors_are_wordpress_shaped(woo: Woo) -> None:
 
 def test_a_signature_over_another_body_is_refused(woo: Woo) -> None:
     order = woo.admin.create_order()
-    headers = signature_headers([woo.secret], b'{"note": "signed"}')
+    route = f"{NS}/orders/{order['id']}/notes"
+    headers = request_signature_headers([woo.secret], "POST", route, [], b'{"note": "signed"}')
     headers["Content-Type"] = "application/json"
     tampered = requests.post(
         f"{woo.url}/wp-json/bpm-bridge/v1/orders/{order['id']}/notes",
@@ -153,7 +174,7 @@ def test_notes_meta_and_status_routes(woo: Woo) -> None:
         f"/orders/{oid}/meta",
         {"meta": {"_bpm_invoice_id": "7"}, "expect": {"_bpm_invoice_id": ""}},
     )
-    assert ok.status_code == 200 and ok.json()["meta"] == {"_bpm_invoice_id": "7"}
+    assert ok.status_code == 200 and ok.json()["meta"] == empty_meta(_bpm_invoice_id="7")
     clash = bpm(
         woo,
         "POST",
@@ -163,7 +184,7 @@ def test_notes_meta_and_status_routes(woo: Woo) -> None:
     assert clash.status_code == 409 and clash.json()["code"] == "bpm_bridge_meta_conflict"
     assert clash.json()["data"]["current"] == {"_bpm_invoice_id": "7"}
     bpm(woo, "POST", f"/orders/{oid}/meta", {"meta": {"_bpm_invoice_id": ""}})
-    assert bpm(woo, "GET", f"/orders/{oid}/meta").json()["meta"] == {}
+    assert bpm(woo, "GET", f"/orders/{oid}/meta").json()["meta"] == empty_meta()
 
     assert (
         bpm(woo, "POST", f"/orders/{oid}/status", {"from": "processing", "to": "refunded"}).status_code == 400
@@ -178,14 +199,14 @@ def test_notes_meta_and_status_routes(woo: Woo) -> None:
 
 def test_outcomes_drive_the_outbox_row(woo: Woo) -> None:
     assert (
-        bpm(woo, "POST", "/events/nope/outcome", {"action": "a", "status": "done", "message": ""}).status_code
+        bpm(woo, "POST", "/events/nope/outcome", {"action": "invoice.issue", "status": "done"}).status_code
         == 404
     )
     woo.admin.register_event("e1", ["invoice.issue", "crm.sync_order"])
     body = {"action": "invoice.issue", "status": "done", "message": "ok", "order_id": 1, "details": {}}
     assert bpm(woo, "POST", "/events/e1/outcome", body).json() == {"event_id": "e1", "status": "sent"}
-    retry = {**body, "action": "crm.sync_order", "status": "retrying", "next_attempt_at": None}
-    assert bpm(woo, "POST", "/events/e1/outcome", retry).status_code == 400  # retrying needs a time
+    retry = {**body, "action": "crm.sync_order", "status": "retrying", "next_attempt_at": "yesterday"}
+    assert bpm(woo, "POST", "/events/e1/outcome", retry).status_code == 400  # not a date-time
     retry["next_attempt_at"] = "2026-11-22T12:00:00Z"
     assert bpm(woo, "POST", "/events/e1/outcome", retry).json()["status"] == "sent"
     skipped = {**body, "action": "crm.sync_order", "status": "skipped"}
@@ -222,3 +243,151 @@ def test_injected_faults_hit_the_next_calls_only(woo: Woo) -> None:
     assert bpm(woo, "GET", "/config").status_code == 200
     log = woo.admin.requests()
     assert [r["status"] for r in log[-3:]] == [503, 503, 200]
+
+
+def test_the_rules_come_from_the_contract(woo: Woo) -> None:
+    """The drift issue 9 found: requested → rejected is refused, as by the plugin and docs/contract.json."""
+    rma = requests.post(
+        f"{woo.url}/sandbox/rmas", json={"order_id": woo.admin.create_order()["id"]}, timeout=5
+    )
+    rid = rma.json()["id"]
+    assert "rejected" not in contract.load()["rma_transitions"]["requested"]
+    refused = bpm(woo, "POST", f"/rmas/{rid}/status", {"from": "requested", "to": "rejected"})
+    assert refused.status_code == 400 and refused.json()["code"] == "bpm_bridge_transition_not_allowed"
+    # The plugin checks the transition before the current status: a forbidden one is 400 even when done.
+    oid = woo.admin.create_order({"items": [{"name": "A", "price": "10.00"}], "status": "completed"})["id"]
+    done = bpm(woo, "POST", f"/orders/{oid}/status", {"from": "on-hold", "to": "completed"})
+    assert done.status_code == 400 and done.json()["code"] == "bpm_bridge_transition_not_allowed"
+
+
+def test_signatures_bind_method_route_and_query_and_ids_are_used_once(woo: Woo) -> None:
+    a, b = woo.admin.create_order()["id"], woo.admin.create_order()["id"]
+    raw = json.dumps({"note": "for a"}).encode()
+    headers = request_signature_headers([woo.secret], "POST", f"{NS}/orders/{a}/notes", [], raw)
+    headers["Content-Type"] = "application/json"
+    reaimed = requests.post(
+        f"{woo.url}/wp-json{NS}/orders/{b}/notes", data=raw, headers=headers, auth=AUTH, timeout=5
+    )
+    assert reaimed.status_code == 401 and reaimed.json()["code"] == "bpm_bridge_bad_signature"
+    first = requests.post(
+        f"{woo.url}/wp-json{NS}/orders/{a}/notes", data=raw, headers=headers, auth=AUTH, timeout=5
+    )
+    assert first.status_code == 201
+    replay = requests.post(
+        f"{woo.url}/wp-json{NS}/orders/{a}/notes", data=raw, headers=headers, auth=AUTH, timeout=5
+    )
+    assert replay.status_code == 401 and "already used" in replay.json()["message"]
+    # A revision-1 signature (body only) is refused with a message that says why.
+    old = signature_headers([woo.secret], b"")
+    got = requests.get(f"{woo.url}/wp-json{NS}/config", headers=old, auth=AUTH, timeout=5)
+    assert got.status_code == 401 and "revision 2" in got.json()["message"]
+    assert [n["note"] for n in woo.admin.notes(a)] == ["for a"] and woo.admin.notes(b) == []
+
+
+def test_query_parameters_and_method_overrides_are_refused_before_anything_else(woo: Woo) -> None:
+    oid = woo.admin.create_order()["id"]
+    for query in ([("_method", "POST")], [("note", "x")], [("_envelope", "1")]):
+        got = bpm(woo, "GET", f"/orders/{oid}/meta", query=query)
+        assert got.status_code == 400 and got.json()["code"] == "bpm_bridge_query_not_allowed", query
+        assert got.json()["data"]["params"] == [query[0][0]]
+    # Before authentication of the capability and before routing: even anonymous, even a wrong route.
+    assert (
+        bpm(woo, "GET", "/nope", auth=None, query=[("a", "1")]).json()["code"]
+        == "bpm_bridge_query_not_allowed"
+    )
+    override = bpm(woo, "GET", "/config", headers={"X-HTTP-Method-Override": "POST"})
+    assert override.status_code == 400 and override.json()["data"]["params"] == ["X-HTTP-Method-Override"]
+    assert bpm(woo, "GET", "/config").headers["Cache-Control"] == "no-store"
+
+
+def test_arguments_are_validated_before_the_signature(woo: Woo) -> None:
+    oid = woo.admin.create_order()["id"]
+    unsigned = requests.post(f"{woo.url}/wp-json{NS}/orders/{oid}/notes", json={}, auth=AUTH, timeout=5)
+    assert unsigned.status_code == 400 and unsigned.json()["code"] == "rest_missing_callback_param"
+    tags = bpm(woo, "POST", f"/orders/{oid}/notes", {"note": "<script>alert(1)</script>"})
+    assert tags.status_code == 400 and tags.json()["code"] == "rest_invalid_param"
+    deep = requests.post(
+        f"{woo.url}/wp-json{NS}/orders/{oid}/notes",
+        data=b"[" * 30000 + b"]" * 30000,
+        headers={"Content-Type": "application/json"},
+        auth=AUTH,
+        timeout=5,
+    )
+    assert deep.status_code == 400 and deep.json()["code"] == "rest_invalid_json"
+
+
+def test_read_apply_and_search(woo: Woo) -> None:
+    order = woo.admin.create_order({"items": [{"name": "A", "price": "100.00", "qty": 2}]})
+    oid = order["id"]
+    woo.admin.refund(oid, {"amount": "10.00", "reason": "first"})
+    woo.admin.refund(oid, {"amount": "20.00", "reason": "second"})
+    read = bpm(woo, "GET", f"/orders/{oid}").json()
+    assert read["order"]["id"] == oid and read["meta"] == empty_meta()
+    assert [(r["amount"], r["reason"]) for r in read["refunds"]] == [("20.00", "second"), ("10.00", "first")]
+
+    assert bpm(woo, "POST", f"/orders/{oid}/apply", {}).json()["code"] == "bpm_bridge_nothing_to_apply"
+    intent = bpm(woo, "POST", f"/orders/{oid}/apply", {"meta": {"_bpm_invoice_id": "pending"},
+                                                        "expect": {"_bpm_invoice_id": ""}})  # fmt: skip
+    assert intent.status_code == 200
+    assert intent.json() == {"order_id": oid, "meta": empty_meta(_bpm_invoice_id="pending"), "note_id": None,
+                             "outcome": None}  # fmt: skip
+    woo.admin.register_event("ev-1", ["invoice.issue"])
+    final = {
+        "meta": {"_bpm_invoice_id": "9001"},
+        "expect": {"_bpm_invoice_id": "pending"},
+        "note": {"note": "Invoice FV 1 issued.", "customer_note": False},
+        "outcome": {"event_id": "ev-1", "action": "invoice.issue", "status": "done", "message": "ok"},
+    }
+    bad = bpm(woo, "POST", f"/orders/{oid}/apply", {**final, "meta": {"_price": "0"}})
+    assert bad.json()["code"] == "bpm_bridge_meta_not_allowed"
+    unknown = bpm(
+        woo, "POST", f"/orders/{oid}/apply", {**final, "outcome": {**final["outcome"], "event_id": "x"}}
+    )
+    assert unknown.status_code == 404 and unknown.json()["code"] == "bpm_bridge_event_not_found"
+    done = bpm(woo, "POST", f"/orders/{oid}/apply", final).json()
+    assert done["meta"]["_bpm_invoice_id"] == "9001" and done["outcome"] == {
+        "event_id": "ev-1",
+        "status": "done",
+    }
+    assert isinstance(done["note_id"], int)
+    again = bpm(woo, "POST", f"/orders/{oid}/apply", final)
+    assert again.status_code == 409 and again.json()["data"]["current"] == {"_bpm_invoice_id": "9001"}
+    assert [n["note"] for n in woo.admin.notes(oid) if n["author"] == API_USER] == ["Invoice FV 1 issued."]
+
+    other = woo.admin.create_order({"items": [{"name": "B", "price": "5.00"}], "status": "completed"})["id"]
+    found = bpm(woo, "POST", "/orders/search", {"missing_meta": "_bpm_invoice_id"}).json()
+    assert [o["id"] for o in found["orders"]] == [other] and found["total"] == 1 and found["pages"] == 1
+    assert set(found["orders"][0]) == {"id", "status", "date_modified_gmt", "meta"}
+    paged = bpm(woo, "POST", "/orders/search", {"per_page": 1, "page": 2}).json()
+    assert [o["id"] for o in paged["orders"]] == [other] and paged["pages"] == 2
+    future = bpm(woo, "POST", "/orders/search", {"modified_after": "2999-01-01T00:00:00Z"}).json()
+    assert future["orders"] == []
+    assert bpm(woo, "POST", "/orders/search", {"per_page": 101}).json()["code"] == "rest_invalid_param"
+    assert bpm(woo, "POST", "/orders/search", {"missing_meta": "_x"}).json()["code"] == "rest_invalid_param"
+
+
+def test_the_api_user_cannot_list_orders_through_wc_v3(woo: Woo) -> None:
+    order = woo.admin.create_order()
+    for path in ("/wc/v3/orders", f"/wc/v3/orders/{order['id']}/refunds"):
+        got = requests.get(f"{woo.url}/wp-json{path}", params={"search": "Kowalski"}, auth=AUTH, timeout=5)
+        assert got.status_code == 403 and got.json()["code"] == "bpm_bridge_api_user_refused", path
+    assert requests.get(f"{woo.url}/wp-json/wc/v3/orders", timeout=5).status_code == 401
+
+
+def test_plain_permalinks(woo: Woo) -> None:
+    home = requests.get(f"{woo.url}/", timeout=5)
+    assert home.headers["Link"] == f'<{woo.url}/wp-json/>; rel="https://api.w.org/"'
+    assert bpm(woo, "GET", "/config", plain=True).status_code == 200  # rest_route works under pretty too
+    requests.put(f"{woo.url}/sandbox/permalinks", json={"structure": "plain"}, timeout=5).raise_for_status()
+    home = requests.get(f"{woo.url}/", timeout=5)
+    assert home.headers["Link"] == f'<{woo.url}/?rest_route=/>; rel="https://api.w.org/"'
+    assert "text/html" in home.headers["Content-Type"]
+    hidden = bpm(woo, "GET", "/config")
+    assert hidden.status_code == 200 and "text/html" in hidden.headers["Content-Type"]
+    index = requests.get(f"{woo.url}/", params={"rest_route": "/"}, timeout=5)
+    assert index.json()["namespaces"]
+    got = bpm(woo, "GET", "/config", plain=True)
+    assert got.status_code == 200 and got.json()["invoicing"]["provider"] == "none"
+    oid = woo.admin.create_order()["id"]
+    note = bpm(woo, "POST", f"/orders/{oid}/notes", {"note": "plain"}, plain=True)
+    assert note.status_code == 201

@@ -175,7 +175,7 @@ def _keys(value: object, prefix: str = "") -> set[str]:
 
 
 def test_order_and_refund_json_have_the_python_simulators_fields(wp_site, wp_admin_app_password):
-    """The sidecar is tested against sidecar/sandbox/woo.py; the double must serve the same document."""
+    """The sidecar is tested against sidecar/sandbox/woo/; the double must serve the same document."""
     import requests
 
     from sidecar.sandbox.woo import create_app
