@@ -1,6 +1,7 @@
 <?php
 /**
- * Uninstall: removes options, tables, the role, scheduled actions and cron hooks.
+ * Uninstall: removes options, tables, the role, the bpm_bridge_manage capability, the API user's Application
+ * Passwords, scheduled actions and cron hooks.
  * Order meta (_bpm_*, _billing_nip) stays: it is business data (invoice numbers, tax ids).
  *
  * @package BPM_Bridge
@@ -16,17 +17,14 @@ $bpm_bridge_uninstall_site = static function () {
 
 	\BPM_Bridge\Dispatcher::unschedule_all();
 
-	// The API user keeps its account (an admin may delete it), but loses the role and its sidecar passwords.
+	// The API user keeps its account (an admin may delete it), but loses the role and every Application
+	// Password: the account exists only for the sidecar, so no password of it is anyone else's.
 	$user_id = \BPM_Bridge\Role::api_user_id();
 	if ( $user_id && class_exists( 'WP_Application_Passwords' ) ) {
-		foreach ( WP_Application_Passwords::get_user_application_passwords( $user_id ) as $item ) {
-			// Extra passwords made from wp-admin carry the base name plus the time they were made.
-			if ( 0 === strpos( $item['name'], \BPM_Bridge\Role::APP_PASSWORD ) ) {
-				WP_Application_Passwords::delete_application_password( $user_id, $item['uuid'] );
-			}
-		}
+		WP_Application_Passwords::delete_all_application_passwords( $user_id );
 	}
 	\BPM_Bridge\Role::remove();
+	\BPM_Bridge\Capabilities::revoke_all();
 
 	foreach ( \BPM_Bridge\Options::all_names() as $name ) {
 		delete_option( $name );

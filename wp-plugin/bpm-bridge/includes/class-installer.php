@@ -1,6 +1,6 @@
 <?php
 /**
- * Tables, role and schedules: activation, upgrades, deactivation.
+ * Tables, roles, capabilities, stored-settings migrations and schedules: activation, upgrades, deactivation.
  *
  * @package BPM_Bridge
  */
@@ -33,11 +33,15 @@ final class Installer {
 	}
 
 	/**
-	 * Activation: tables, role, safety-net schedule.
+	 * Activation and upgrade: stored settings migrated to the current shape, tables, roles and capabilities,
+	 * safety-net schedule.
 	 */
 	public static function activate(): void {
+		// Before install_schema() records the new version: the migration reads the stored one.
+		Settings\Migration::run( (string) get_option( Options::DB_VERSION, '' ) );
 		self::install_schema();
 		Role::ensure();
+		Capabilities::grant();
 		Dispatcher::schedule_cron();
 	}
 
@@ -76,6 +80,7 @@ final class Installer {
   payload longtext NOT NULL,
   status varchar(16) NOT NULL DEFAULT 'pending',
   attempts int(10) unsigned NOT NULL DEFAULT 0,
+  redelivery int(10) unsigned NOT NULL DEFAULT 0,
   next_attempt_at datetime DEFAULT NULL,
   expires_at datetime DEFAULT NULL,
   claim_token char(36) DEFAULT NULL,

@@ -1,94 +1,67 @@
 <?php
 /**
- * Every option the plugin stores: names, defaults, validation, and the GET /config payload.
+ * Every option the plugin stores: the connection (sidecar URL, secrets) and the schema's sections.
  *
  * @package BPM_Bridge
  */
 
 namespace BPM_Bridge;
 
+use BPM_Bridge\Settings\Fields;
+use BPM_Bridge\Settings\Migration;
+use BPM_Bridge\Settings\Schema;
+
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Settings access. The admin screens and the REST routes go through these methods only.
+ * Settings access. The admin screens and the REST routes go through these methods only; what the sections
+ * hold, their defaults and their validation come from Settings\Schema and Settings\Fields.
  */
 final class Options {
 
 	const SIDECAR_URL     = 'bpm_bridge_sidecar_url';
 	const SECRET          = 'bpm_bridge_secret';
 	const SECRET_PREVIOUS = 'bpm_bridge_secret_previous';
-	const INVOICING       = 'bpm_bridge_invoicing';
-	const CRM             = 'bpm_bridge_crm';
-	const CARRIER         = 'bpm_bridge_carrier';
-	const RMA             = 'bpm_bridge_rma';
 	const CONFIG_VERSION  = 'bpm_bridge_config_version';
 	const DB_VERSION      = 'bpm_bridge_db_version';
 	const API_USER_ID     = 'bpm_bridge_api_user_id';
 
 	/**
-	 * Invoicing keys whose values are encrypted at rest and never sent back to a browser.
-	 */
-	const CREDENTIAL_KEYS = array( 'fakturownia_api_token', 'infakt_api_key' );
-
-	const PROVIDERS     = array( 'none', 'fakturownia', 'infakt' );
-	const TRIGGERS      = array( 'paid', 'completed' );
-	const B2C_DOCUMENTS = array( 'receipt', 'invoice' );
-
-	/**
-	 * Options whose change the sidecar must learn about (config.updated).
-	 */
-	const CONFIG_OPTIONS = array( self::INVOICING, self::CRM, self::CARRIER, self::RMA );
-
-	/**
-	 * Every option name, for uninstall.
+	 * Every option name, for uninstall: the connection options and each schema section's option.
 	 *
 	 * @return string[]
 	 */
 	public static function all_names(): array {
-		return array(
-			self::SIDECAR_URL,
-			self::SECRET,
-			self::SECRET_PREVIOUS,
-			self::INVOICING,
-			self::CRM,
-			self::CARRIER,
-			self::RMA,
-			self::CONFIG_VERSION,
-			self::DB_VERSION,
-			self::API_USER_ID,
+		return array_merge(
+			array(
+				self::SIDECAR_URL,
+				self::SECRET,
+				self::SECRET_PREVIOUS,
+				self::CONFIG_VERSION,
+				self::DB_VERSION,
+				self::API_USER_ID,
+			),
+			self::config_options()
 		);
+	}
+
+	/**
+	 * Options whose change the sidecar must learn about (config.updated): one per schema section.
+	 *
+	 * @return string[]
+	 */
+	public static function config_options(): array {
+		return array_values( Schema::OPTIONS );
 	}
 
 	/**
 	 * Hooks: a change of any configuration option queues config.updated.
 	 */
 	public static function register(): void {
-		foreach ( self::CONFIG_OPTIONS as $name ) {
+		foreach ( self::config_options() as $name ) {
 			add_action( "add_option_{$name}", array( self::class, 'config_changed' ), 10, 0 );
 			add_action( "update_option_{$name}", array( self::class, 'config_changed' ), 10, 0 );
 		}
-	}
-
-	/**
-	 * Invoicing defaults (flat keys, one per settings field).
-	 *
-	 * @return array<string,mixed>
-	 */
-	public static function invoicing_defaults(): array {
-		return array(
-			'provider'                  => 'none',
-			'trigger_default'           => 'paid',
-			'trigger_by_payment_method' => array( 'cod' => 'completed' ),
-			'b2c_document'              => 'receipt',
-			'send_email'                => true,
-			'exemption_reason'          => '',
-			'fakturownia_domain'        => '',
-			'fakturownia_api_token'     => '',
-			'fakturownia_department_id' => null,
-			'fakturownia_base_url'      => '',
-			'infakt_api_key'            => '',
-			'infakt_base_url'           => '',
-		);
 	}
 
 	/*
@@ -109,16 +82,12 @@ final class Options {
 	 * @return true|\WP_Error
 	 */
 	public static function set_sidecar_url( string $url ) {
-		$url = trim( $url );
-		if ( '' !== $url ) {
-			$scheme = wp_parse_url( $url, PHP_URL_SCHEME );
-			$host   = wp_parse_url( $url, PHP_URL_HOST );
-			if ( ! in_array( $scheme, array( 'http', 'https' ), true ) || empty( $host ) ) {
-				return new \WP_Error( 'bpm_bridge_invalid_url', __( 'The sidecar URL must be an absolute http:// or https:// address.', 'bpm-bridge' ) );
-			}
-			$url = untrailingslashit( esc_url_raw( $url, array( 'http', 'https' ) ) );
+		$clean = Fields::url( $url );
+		if ( null === $clean ) {
+			/* translators: 1: field name, 2: the value the admin entered. */
+			return new \WP_Error( 'bpm_bridge_invalid_url', sprintf( __( '%1$s: "%2$s" is not an http(s) address; the previous value was kept.', 'bpm-bridge' ), __( 'Sidecar URL', 'bpm-bridge' ), trim( $url ) ) );
 		}
-		update_option( self::SIDECAR_URL, $url, true );
+		update_option( self::SIDECAR_URL, $clean, true );
 		return true;
 	}
 
@@ -194,159 +163,143 @@ final class Options {
 	}
 
 	/*
-	 * ---------------------------------------------------------------- invoicing
+	 * ---------------------------------------------------------------- schema sections (invoicing, crm, carrier, rma)
 	 */
 
 	/**
-	 * Invoicing settings with credentials decrypted (unreadable credentials come back as '').
-	 * Never print the credential keys into a page: use has_credential().
+	 * A section's settings in the GET /config shape, defaults filled in, credentials decrypted (unreadable
+	 * ones come back as ''). Never print credentials into a page: use form_values().
 	 *
+	 * @param string $section Section id (Schema::sections()).
 	 * @return array<string,mixed>
 	 */
-	public static function get_invoicing(): array {
-		$stored = get_option( self::INVOICING, array() );
-		$values = array_merge( self::invoicing_defaults(), is_array( $stored ) ? $stored : array() );
-		foreach ( self::CREDENTIAL_KEYS as $key ) {
-			$plain          = Crypto::decrypt( (string) $values[ $key ] );
-			$values[ $key ] = ( null === $plain ) ? '' : $plain;
+	public static function get( string $section ): array {
+		$schema = self::schema( $section );
+		$stored = get_option( (string) $schema['option'], array() );
+		$stored = is_array( $stored ) ? $stored : array();
+		$values = array();
+		foreach ( Schema::fields( $schema ) as $path => $field ) {
+			$value = Fields::get( $stored, $path, $found );
+			$value = $found ? $value : $field['default'];
+			if ( 'credential' === $field['type'] ) {
+				$plain = Crypto::decrypt( is_string( $value ) ? $value : '' );
+				$value = ( null === $plain ) ? '' : $plain;
+			}
+			Fields::set( $values, $path, $value );
 		}
 		return $values;
 	}
 
 	/**
-	 * Whether a credential is stored and readable.
+	 * A section's settings for the form: credentials replaced by whether one is saved (true/false).
 	 *
-	 * @param string $key One of CREDENTIAL_KEYS.
+	 * @param string $section Section id.
+	 * @return array<string,mixed>
 	 */
-	public static function has_credential( string $key ): bool {
-		$values = self::get_invoicing();
-		return in_array( $key, self::CREDENTIAL_KEYS, true ) && '' !== $values[ $key ];
+	public static function form_values( string $section ): array {
+		$values = self::get( $section );
+		foreach ( Schema::credential_paths( self::schema( $section ) ) as $path ) {
+			Fields::set( $values, $path, '' !== Fields::get( $values, $path ) );
+		}
+		return $values;
 	}
 
 	/**
-	 * Updates invoicing settings. Unknown keys are ignored; an empty credential keeps the stored one
-	 * (write-only fields); use clear_credential() to remove one.
+	 * Validates a partial update of a section without storing it. Paths absent from $input stay as stored;
+	 * a credential given as '' stays, given as null is removed.
 	 *
-	 * @param array<string,mixed> $input Partial settings.
-	 * @return true|\WP_Error
+	 * @param string              $section Section id.
+	 * @param array<string,mixed> $input   Nested values (the GET /config shape), any subset.
+	 * @return array{values: array<string,mixed>, errors: string[]} Valid values merged over the stored ones.
 	 */
-	public static function set_invoicing( array $input ) {
-		$values = self::get_invoicing();
-		$errors = new \WP_Error();
-		foreach ( $input as $key => $value ) {
-			switch ( $key ) {
-				case 'provider':
-					self::set_enum( $values, $errors, $key, $value, self::PROVIDERS );
-					break;
-				case 'trigger_default':
-					self::set_enum( $values, $errors, $key, $value, self::TRIGGERS );
-					break;
-				case 'b2c_document':
-					self::set_enum( $values, $errors, $key, $value, self::B2C_DOCUMENTS );
-					break;
-				case 'trigger_by_payment_method':
-					$map = array();
-					foreach ( (array) $value as $gateway => $trigger ) {
-						$gateway = sanitize_key( (string) $gateway );
-						if ( '' === $gateway || ! in_array( $trigger, self::TRIGGERS, true ) ) {
-							$errors->add( 'bpm_bridge_invalid_trigger', __( 'Each payment method needs the trigger "paid" or "completed".', 'bpm-bridge' ) );
-							continue;
-						}
-						$map[ $gateway ] = $trigger;
-					}
-					$values[ $key ] = $map;
-					break;
-				case 'send_email':
-					$values[ $key ] = (bool) rest_sanitize_boolean( $value );
-					break;
-				case 'exemption_reason':
-					$values[ $key ] = sanitize_text_field( (string) $value );
-					break;
-				case 'fakturownia_domain':
-					// The account's sub-domain: "mojafirma" from mojafirma.fakturownia.pl.
-					$domain = strtolower( trim( (string) $value ) );
-					$domain = (string) preg_replace( '/\.fakturownia\.pl$/', '', preg_replace( '#^https?://#', '', $domain ) );
-					if ( '' !== $domain && ! preg_match( '/^[a-z0-9][a-z0-9-]{0,62}$/', $domain ) ) {
-						$errors->add( 'bpm_bridge_invalid_domain', __( 'The Fakturownia account name may hold only letters, digits and hyphens.', 'bpm-bridge' ) );
-						break;
-					}
-					$values[ $key ] = $domain;
-					break;
-				case 'fakturownia_department_id':
-					$values[ $key ] = ( '' === $value || null === $value || 0 === absint( $value ) ) ? null : absint( $value );
-					break;
-				case 'fakturownia_base_url':
-				case 'infakt_base_url':
-					$url = trim( (string) $value );
-					if ( '' !== $url && ! wp_http_validate_url( $url ) && ! preg_match( '#^https?://[^/\s]+#', $url ) ) {
-						$errors->add( 'bpm_bridge_invalid_url', __( 'A base URL must be an absolute http:// or https:// address.', 'bpm-bridge' ) );
-						break;
-					}
-					$values[ $key ] = ( '' === $url ) ? '' : untrailingslashit( esc_url_raw( $url, array( 'http', 'https' ) ) );
-					break;
-				case 'fakturownia_api_token':
-				case 'infakt_api_key':
-					$secret = trim( (string) $value );
-					if ( '' !== $secret ) {
-						$values[ $key ] = $secret;
-					}
-					break;
+	public static function validate( string $section, array $input ): array {
+		$values = self::get( $section );
+		$errors = array();
+		foreach ( Schema::fields( self::schema( $section ) ) as $path => $field ) {
+			$raw = Fields::get( $input, $path, $found );
+			if ( ! $found ) {
+				continue;
 			}
+			$clean = Fields::clean( $field, $raw, Fields::get( $values, $path ) );
+			if ( is_wp_error( $clean ) ) {
+				$errors[] = $clean->get_error_message();
+				continue;
+			}
+			Fields::set( $values, $path, $clean['value'] );
 		}
-		if ( $errors->has_errors() ) {
-			return $errors;
+		return array(
+			'values' => $values,
+			'errors' => $errors,
+		);
+	}
+
+	/**
+	 * Validates and stores a partial update of a section (see validate()).
+	 *
+	 * @param string              $section    Section id.
+	 * @param array<string,mixed> $input      Nested values, any subset.
+	 * @param bool                $keep_valid On an error, store the valid values anyway (the settings form);
+	 *                                        otherwise nothing is stored.
+	 * @return true|\WP_Error The errors, one message each.
+	 */
+	public static function set( string $section, array $input, bool $keep_valid = false ) {
+		$result = self::validate( $section, $input );
+		if ( array() === $result['errors'] || $keep_valid ) {
+			self::store( $section, $result['values'] );
 		}
-		self::store_invoicing( $values );
-		return true;
+		if ( array() === $result['errors'] ) {
+			return true;
+		}
+		$error = new \WP_Error();
+		foreach ( $result['errors'] as $message ) {
+			$error->add( 'bpm_bridge_invalid_setting', $message );
+		}
+		return $error;
+	}
+
+	/**
+	 * Whether a credential is stored and readable.
+	 *
+	 * @param string $section Section id.
+	 * @param string $path    Credential path, e.g. "fakturownia.api_token".
+	 */
+	public static function has_credential( string $section, string $path ): bool {
+		return in_array( $path, Schema::credential_paths( self::schema( $section ) ), true ) && '' !== Fields::get( self::get( $section ), $path );
 	}
 
 	/**
 	 * Removes a stored credential.
 	 *
-	 * @param string $key One of CREDENTIAL_KEYS.
+	 * @param string $section Section id.
+	 * @param string $path    Credential path.
 	 */
-	public static function clear_credential( string $key ): void {
-		if ( ! in_array( $key, self::CREDENTIAL_KEYS, true ) ) {
-			return;
+	public static function clear_credential( string $section, string $path ): void {
+		if ( in_array( $path, Schema::credential_paths( self::schema( $section ) ), true ) ) {
+			$values = array();
+			Fields::set( $values, $path, null );
+			self::set( $section, $values );
 		}
-		$values         = self::get_invoicing();
-		$values[ $key ] = '';
-		self::store_invoicing( $values );
 	}
 
 	/**
-	 * Encrypts credentials and writes the option (not autoloaded: it holds ciphertext nobody needs per request).
+	 * Invoicing settings (get( 'invoicing' )).
 	 *
-	 * @param array<string,mixed> $values Plain values.
+	 * @return array<string,mixed>
 	 */
-	private static function store_invoicing( array $values ): void {
-		foreach ( self::CREDENTIAL_KEYS as $key ) {
-			$values[ $key ] = Crypto::encrypt( (string) $values[ $key ] );
-		}
-		update_option( self::INVOICING, $values, false );
+	public static function get_invoicing(): array {
+		return self::get( 'invoicing' );
 	}
 
 	/**
-	 * Validates one enum value into $values.
+	 * Updates invoicing settings. Also takes version 1's flat keys (fakturownia_api_token, trigger_default, …),
+	 * which scripts written for version 1 still send.
 	 *
-	 * @param array<string,mixed> $values  Target.
-	 * @param \WP_Error           $errors  Error sink.
-	 * @param string              $key     Key.
-	 * @param mixed               $value   Candidate.
-	 * @param string[]            $allowed Allowed values.
+	 * @param array<string,mixed> $input Partial settings.
+	 * @return true|\WP_Error
 	 */
-	private static function set_enum( array &$values, \WP_Error $errors, string $key, $value, array $allowed ): void {
-		if ( ! in_array( $value, $allowed, true ) ) {
-			/* translators: 1: setting name, 2: allowed values */
-			$errors->add( 'bpm_bridge_invalid_' . $key, sprintf( __( '%1$s must be one of: %2$s.', 'bpm-bridge' ), $key, implode( ', ', $allowed ) ) );
-			return;
-		}
-		$values[ $key ] = $value;
+	public static function set_invoicing( array $input ) {
+		return self::set( 'invoicing', Migration::nest_v1_invoicing( $input ) );
 	}
-
-	/*
-	 * ---------------------------------------------------------------- CRM, carrier, RMA (grow with their features)
-	 */
 
 	/**
 	 * CRM settings.
@@ -354,7 +307,7 @@ final class Options {
 	 * @return array<string,mixed>
 	 */
 	public static function get_crm(): array {
-		return self::get_section( self::CRM, array( 'provider' => 'none' ) );
+		return self::get( 'crm' );
 	}
 
 	/**
@@ -363,88 +316,88 @@ final class Options {
 	 * @return array<string,mixed>
 	 */
 	public static function get_carrier(): array {
-		return self::get_section( self::CARRIER, array( 'provider' => 'none' ) );
+		return self::get( 'carrier' );
 	}
 
 	/**
-	 * RMA settings.
+	 * Returns (RMA) settings.
 	 *
 	 * @return array<string,mixed>
 	 */
 	public static function get_rma(): array {
-		$rma            = self::get_section( self::RMA, array( 'enabled' => false ) );
-		$rma['enabled'] = (bool) $rma['enabled'];
-		return $rma;
+		return self::get( 'rma' );
 	}
 
 	/**
-	 * Sets the CRM provider (only "none" exists until the CRM feature lands).
+	 * Updates CRM settings.
 	 *
 	 * @param array<string,mixed> $input Settings.
 	 * @return true|\WP_Error
 	 */
 	public static function set_crm( array $input ) {
-		$allowed = (array) apply_filters( 'bpm_bridge_crm_providers', array( 'none' ) );
-		return self::set_provider_section( self::CRM, self::get_crm(), $input, $allowed );
+		return self::set( 'crm', $input );
 	}
 
 	/**
-	 * Sets the carrier provider (only "none" exists until the carrier feature lands).
+	 * Updates carrier settings.
 	 *
 	 * @param array<string,mixed> $input Settings.
 	 * @return true|\WP_Error
 	 */
 	public static function set_carrier( array $input ) {
-		$allowed = (array) apply_filters( 'bpm_bridge_carrier_providers', array( 'none' ) );
-		return self::set_provider_section( self::CARRIER, self::get_carrier(), $input, $allowed );
+		return self::set( 'carrier', $input );
 	}
 
 	/**
-	 * Switches returns handling on or off.
+	 * Updates returns settings.
 	 *
 	 * @param array<string,mixed> $input Settings.
-	 * @return true
-	 */
-	public static function set_rma( array $input ) {
-		$rma = self::get_rma();
-		if ( array_key_exists( 'enabled', $input ) ) {
-			$rma['enabled'] = (bool) rest_sanitize_boolean( $input['enabled'] );
-		}
-		update_option( self::RMA, $rma, false );
-		return true;
-	}
-
-	/**
-	 * A stored array option merged over its defaults.
-	 *
-	 * @param string              $name     Option.
-	 * @param array<string,mixed> $defaults Defaults.
-	 * @return array<string,mixed>
-	 */
-	private static function get_section( string $name, array $defaults ): array {
-		$stored = get_option( $name, array() );
-		return array_merge( $defaults, is_array( $stored ) ? $stored : array() );
-	}
-
-	/**
-	 * Validates and stores {"provider": …}.
-	 *
-	 * @param string              $name    Option.
-	 * @param array<string,mixed> $current Current values.
-	 * @param array<string,mixed> $input   Input.
-	 * @param string[]            $allowed Allowed providers.
 	 * @return true|\WP_Error
 	 */
-	private static function set_provider_section( string $name, array $current, array $input, array $allowed ) {
-		if ( array_key_exists( 'provider', $input ) ) {
-			if ( ! in_array( $input['provider'], $allowed, true ) ) {
-				/* translators: %s: allowed values */
-				return new \WP_Error( 'bpm_bridge_invalid_provider', sprintf( __( 'provider must be one of: %s.', 'bpm-bridge' ), implode( ', ', $allowed ) ) );
-			}
-			$current['provider'] = $input['provider'];
+	public static function set_rma( array $input ) {
+		return self::set( 'rma', $input );
+	}
+
+	/**
+	 * Writes stored values as they are, without config.updated (upgrades that do not change the configuration).
+	 *
+	 * @param string              $section Section id.
+	 * @param array<string,mixed> $stored  Values as stored (credentials already encrypted).
+	 */
+	public static function write_unannounced( string $section, array $stored ): void {
+		$name = Schema::OPTIONS[ $section ];
+		remove_action( "update_option_{$name}", array( self::class, 'config_changed' ), 10 );
+		update_option( $name, $stored, false );
+		add_action( "update_option_{$name}", array( self::class, 'config_changed' ), 10, 0 );
+	}
+
+	/**
+	 * Encrypts credentials and writes the option (not autoloaded: it holds ciphertext nobody needs per request).
+	 *
+	 * @param string              $section Section id.
+	 * @param array<string,mixed> $values  Plain values.
+	 */
+	private static function store( string $section, array $values ): void {
+		$schema = self::schema( $section );
+		foreach ( Schema::credential_paths( $schema ) as $path ) {
+			Fields::set( $values, $path, Crypto::encrypt( (string) Fields::get( $values, $path ) ) );
 		}
-		update_option( $name, $current, false );
-		return true;
+		update_option( (string) $schema['option'], $values, false );
+	}
+
+	/**
+	 * A section of the schema.
+	 *
+	 * @param string $section Section id.
+	 * @return array<string,mixed>
+	 * @throws \InvalidArgumentException For a section the schema does not have (a typo must not store nothing silently).
+	 */
+	private static function schema( string $section ): array {
+		$schema = Schema::section( $section );
+		if ( null === $schema ) {
+			throw new \InvalidArgumentException( 'BPM Bridge: no settings section named ' . esc_html( $section ) );
+		}
+		return $schema;
 	}
 
 	/*
@@ -471,43 +424,27 @@ final class Options {
 	}
 
 	/**
-	 * The body of GET bpm-bridge/v1/config (docs/contract.md §3.1), credentials decrypted.
+	 * The body of GET bpm-bridge/v1/config (docs/contract.md §3.1), credentials decrypted: the store, then
+	 * every schema section in its stored shape.
 	 *
 	 * @return array<string,mixed>
 	 */
 	public static function config_payload(): array {
-		$inv      = self::get_invoicing();
-		$currency = function_exists( 'get_woocommerce_currency' ) ? get_woocommerce_currency() : 'PLN';
-		return array(
-			'version'   => self::get_config_version(),
-			'store'     => array(
+		$payload = array(
+			'version' => self::get_config_version(),
+			'store'   => array(
 				'url'      => home_url(),
-				'currency' => $currency,
+				'currency' => function_exists( 'get_woocommerce_currency' ) ? get_woocommerce_currency() : 'PLN',
 				'timezone' => wp_timezone_string(),
 			),
-			'invoicing' => array(
-				'provider'         => $inv['provider'],
-				'trigger'          => array(
-					'default'           => $inv['trigger_default'],
-					'by_payment_method' => (object) $inv['trigger_by_payment_method'],
-				),
-				'b2c_document'     => $inv['b2c_document'],
-				'send_email'       => (bool) $inv['send_email'],
-				'exemption_reason' => $inv['exemption_reason'],
-				'fakturownia'      => array(
-					'domain'        => $inv['fakturownia_domain'],
-					'api_token'     => $inv['fakturownia_api_token'],
-					'department_id' => $inv['fakturownia_department_id'],
-					'base_url'      => '' === $inv['fakturownia_base_url'] ? null : $inv['fakturownia_base_url'],
-				),
-				'infakt'           => array(
-					'api_key'  => $inv['infakt_api_key'],
-					'base_url' => '' === $inv['infakt_base_url'] ? null : $inv['infakt_base_url'],
-				),
-			),
-			'crm'       => self::get_crm(),
-			'carrier'   => self::get_carrier(),
-			'rma'       => self::get_rma(),
 		);
+		foreach ( Schema::sections() as $id => $schema ) {
+			$values = self::get( (string) $id );
+			foreach ( Schema::fields( $schema ) as $path => $field ) {
+				Fields::set( $values, $path, Fields::to_payload( $field, Fields::get( $values, $path ) ) );
+			}
+			$payload[ $id ] = $values;
+		}
+		return $payload;
 	}
 }

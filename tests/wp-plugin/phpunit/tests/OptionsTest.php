@@ -7,6 +7,7 @@
 
 use BPM_Bridge\Crypto;
 use BPM_Bridge\Options;
+use BPM_Bridge\Settings\Schema;
 use BPM_Bridge\Signer;
 
 /**
@@ -15,22 +16,31 @@ use BPM_Bridge\Signer;
 class OptionsTest extends BPM_Test_Case {
 
 	public function test_credentials_are_encrypted_at_rest_and_write_only(): void {
-		$this->assertTrue( Options::set_invoicing( array( 'fakturownia_api_token' => 'tok-SECRET-1', 'provider' => 'fakturownia' ) ) );
-		$raw = get_option( Options::INVOICING );
-		$this->assertTrue( Crypto::is_encrypted( $raw['fakturownia_api_token'] ) );
+		$this->assertTrue( Options::set( 'invoicing', array( 'fakturownia' => array( 'api_token' => 'tok-SECRET-1' ), 'provider' => 'fakturownia' ) ) );
+		$raw = get_option( Schema::OPTIONS['invoicing'] );
+		$this->assertTrue( Crypto::is_encrypted( $raw['fakturownia']['api_token'] ) );
 		$this->assertStringNotContainsString( 'tok-SECRET-1', maybe_serialize( $raw ) );
-		$this->assertSame( 'tok-SECRET-1', Options::get_invoicing()['fakturownia_api_token'] );
-		$this->assertTrue( Options::has_credential( 'fakturownia_api_token' ) );
+		$this->assertSame( 'tok-SECRET-1', Options::get( 'invoicing' )['fakturownia']['api_token'] );
+		$this->assertTrue( Options::has_credential( 'invoicing', 'fakturownia.api_token' ) );
+		// The form never gets the value, only whether one is saved.
+		$this->assertTrue( Options::form_values( 'invoicing' )['fakturownia']['api_token'] );
+		$this->assertFalse( Options::form_values( 'invoicing' )['infakt']['api_key'] );
 
-		// An empty submission keeps the stored credential; clear_credential removes it.
-		Options::set_invoicing( array( 'fakturownia_api_token' => '' ) );
-		$this->assertSame( 'tok-SECRET-1', Options::get_invoicing()['fakturownia_api_token'] );
-		Options::clear_credential( 'fakturownia_api_token' );
-		$this->assertFalse( Options::has_credential( 'fakturownia_api_token' ) );
+		// An empty submission keeps the stored credential; null (or clear_credential) removes it.
+		Options::set( 'invoicing', array( 'fakturownia' => array( 'api_token' => '' ) ) );
+		$this->assertSame( 'tok-SECRET-1', Options::get( 'invoicing' )['fakturownia']['api_token'] );
+		Options::clear_credential( 'invoicing', 'fakturownia.api_token' );
+		$this->assertFalse( Options::has_credential( 'invoicing', 'fakturownia.api_token' ) );
+		Options::set( 'invoicing', array( 'infakt' => array( 'api_key' => 'key-SECRET-2' ) ) );
+		Options::set( 'invoicing', array( 'infakt' => array( 'api_key' => null ) ) );
+		$this->assertSame( '', Options::get( 'invoicing' )['infakt']['api_key'] );
+
+		// Every credential the schema names is encrypted: a new provider's too.
+		$this->assertSame( array( 'fakturownia.api_token', 'infakt.api_key' ), Schema::credential_paths( Schema::section( 'invoicing' ) ) );
 
 		// Not autoloaded: ciphertext is not needed on every request.
 		global $wpdb;
-		$this->assertSame( 'no', $wpdb->get_var( $wpdb->prepare( "SELECT autoload FROM {$wpdb->options} WHERE option_name = %s", Options::INVOICING ) ) );
+		$this->assertSame( 'no', $wpdb->get_var( $wpdb->prepare( "SELECT autoload FROM {$wpdb->options} WHERE option_name = %s", Schema::OPTIONS['invoicing'] ) ) );
 	}
 
 	public function test_invalid_settings_are_refused_without_partial_writes(): void {
@@ -38,15 +48,65 @@ class OptionsTest extends BPM_Test_Case {
 		$error = Options::set_invoicing( array( 'provider' => 'sap', 'b2c_document' => 'receipt' ) );
 		$this->assertInstanceOf( WP_Error::class, $error );
 		$this->assertSame( 'infakt', Options::get_invoicing()['provider'] );
-		$this->assertInstanceOf( WP_Error::class, Options::set_invoicing( array( 'trigger_by_payment_method' => array( 'cod' => 'never' ) ) ) );
-		$this->assertInstanceOf( WP_Error::class, Options::set_invoicing( array( 'fakturownia_domain' => 'bad domain!' ) ) );
-		$this->assertTrue( Options::set_invoicing( array( 'fakturownia_domain' => 'https://MojaFirma.fakturownia.pl' ) ) );
-		$this->assertSame( 'mojafirma', Options::get_invoicing()['fakturownia_domain'] );
+		$this->assertInstanceOf( WP_Error::class, Options::set( 'invoicing', array( 'trigger' => array( 'by_payment_method' => array( 'cod' => 'never' ) ) ) ) );
+		$this->assertInstanceOf( WP_Error::class, Options::set( 'invoicing', array( 'fakturownia' => array( 'domain' => 'bad domain!' ) ) ) );
+		$this->assertInstanceOf( WP_Error::class, Options::set( 'invoicing', array( 'fakturownia' => array( 'department_id' => '12abc' ) ) ) );
+		$this->assertInstanceOf( WP_Error::class, Options::set( 'invoicing', array( 'infakt' => array( 'api_key' => 'has space' ) ) ) );
+		$this->assertInstanceOf( WP_Error::class, Options::set( 'invoicing', array( 'infakt' => array( 'base_url' => 'http://x.test/?q=1' ) ) ) );
+		$this->assertTrue( Options::set( 'invoicing', array( 'fakturownia' => array( 'domain' => 'https://MojaFirma.fakturownia.pl/invoices' ) ) ) );
+		$this->assertSame( 'mojafirma', Options::get_invoicing()['fakturownia']['domain'] );
 		$this->assertInstanceOf( WP_Error::class, Options::set_crm( array( 'provider' => 'hubspot' ) ) );
+		$this->assertInstanceOf( WP_Error::class, Options::set_carrier( array( 'provider' => 'inpost' ) ) );
 		$this->assertInstanceOf( WP_Error::class, Options::set_sidecar_url( 'ftp://sidecar' ) );
 		$this->assertInstanceOf( WP_Error::class, Options::set_sidecar_url( 'sidecar:8000' ) );
 		$this->assertTrue( Options::set_sidecar_url( 'http://10.0.0.5:8000/' ) );
 		$this->assertSame( 'http://10.0.0.5:8000', Options::get_sidecar_url() );
+	}
+
+	public function test_the_form_keeps_valid_values_and_reports_each_refused_one(): void {
+		Options::set( 'invoicing', array( 'provider' => 'none', 'exemption_reason' => '' ) );
+		$error = Options::set(
+			'invoicing',
+			array(
+				'provider'         => 'infakt',
+				'exemption_reason' => '<b>art. 43</b>',
+				'fakturownia'      => array( 'domain' => 'moja firma!' ),
+				'b2c_document'     => 'fax',
+			),
+			true
+		);
+		$this->assertInstanceOf( WP_Error::class, $error );
+		$this->assertCount( 2, $error->get_error_messages() );
+		$this->assertStringContainsString( 'may only contain letters, digits and hyphens', implode( ' ', $error->get_error_messages() ) );
+		$values = Options::get( 'invoicing' );
+		$this->assertSame( 'infakt', $values['provider'] );
+		$this->assertSame( 'art. 43', $values['exemption_reason'] );
+		$this->assertSame( 'receipt', $values['b2c_document'] );
+	}
+
+	public function test_a_provider_is_one_schema_entry(): void {
+		// A provider added through the schema filter is offered, validated, stored, encrypted and sent.
+		$add = static function ( $sections ) {
+			$sections['invoicing']['providers']['wfirma'] = array(
+				'label'  => 'wFirma',
+				'fields' => array(
+					'company_id' => array( 'type' => 'id', 'label' => 'wFirma company' ),
+					'secret_key' => array( 'type' => 'credential', 'label' => 'wFirma secret key' ),
+				),
+			);
+			return $sections;
+		};
+		add_filter( 'bpm_bridge_settings_schema', $add );
+		try {
+			$this->assertTrue( Options::set( 'invoicing', array( 'provider' => 'wfirma', 'wfirma' => array( 'company_id' => '77', 'secret_key' => 'wf-SECRET-123' ) ) ) );
+			$this->assertStringNotContainsString( 'wf-SECRET-123', maybe_serialize( get_option( Schema::OPTIONS['invoicing'] ) ) );
+			$payload = Options::config_payload()['invoicing'];
+			$this->assertSame( 'wfirma', $payload['provider'] );
+			$this->assertSame( array( 'company_id' => 77, 'secret_key' => 'wf-SECRET-123' ), $payload['wfirma'] );
+			$this->assertInstanceOf( WP_Error::class, Options::set( 'invoicing', array( 'wfirma' => array( 'company_id' => 'x' ) ) ) );
+		} finally {
+			remove_filter( 'bpm_bridge_settings_schema', $add );
+		}
 	}
 
 	public function test_config_payload_has_the_contract_shape(): void {
@@ -59,9 +119,9 @@ class OptionsTest extends BPM_Test_Case {
 				'send_email'                => false,
 				'exemption_reason'          => 'art. 43 ust. 1 pkt 2 ustawy o VAT',
 				'fakturownia_domain'        => 'mojafirma',
-				'fakturownia_api_token'     => 'tok',
+				'fakturownia_api_token'     => 'tok-12345',
 				'fakturownia_base_url'      => 'http://127.0.0.1:9999',
-				'infakt_api_key'            => 'key',
+				'infakt_api_key'            => 'key-12345',
 			)
 		);
 		$config = json_decode( wp_json_encode( Options::config_payload() ), true );
@@ -82,12 +142,12 @@ class OptionsTest extends BPM_Test_Case {
 				'exemption_reason' => 'art. 43 ust. 1 pkt 2 ustawy o VAT',
 				'fakturownia'      => array(
 					'domain'        => 'mojafirma',
-					'api_token'     => 'tok',
+					'api_token'     => 'tok-12345',
 					'department_id' => null,
 					'base_url'      => 'http://127.0.0.1:9999',
 				),
 				'infakt'           => array(
-					'api_key'  => 'key',
+					'api_key'  => 'key-12345',
 					'base_url' => null,
 				),
 			),

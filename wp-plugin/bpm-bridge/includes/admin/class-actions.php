@@ -7,31 +7,43 @@
 
 namespace BPM_Bridge\Admin;
 
+use BPM_Bridge\Capabilities;
+
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Each handler checks the capability and its own nonce, does one thing, queues a notice and redirects back
+ * Each handler checks its capability (CAPS) and its own nonce, does one thing, queues a notice and redirects back
  * (post/redirect/get, so a reload never repeats the action).
  */
 final class Actions {
 
 	/**
-	 * Handler names; each answers admin-post action "bpm_bridge_{name}" and checks nonce "bpm_bridge_{name}".
+	 * Handler name => the capability it needs (docs/security.md). Each answers admin-post action
+	 * "bpm_bridge_{name}" and checks nonce "bpm_bridge_{name}".
 	 */
-	const NAMES = array(
-		'secret',
-		'drop_previous_secret',
-		'test_connection',
-		'create_api_user',
-		'retry_event',
-		'retry_failed',
+	const CAPS = array(
+		'secret'               => Capabilities::MANAGE,
+		'drop_previous_secret' => Capabilities::MANAGE,
+		'test_connection'      => Capabilities::MANAGE,
+		'create_api_user'      => Capabilities::MANAGE,
+		'retry_event'          => Capabilities::OPERATE,
+		'retry_failed'         => Capabilities::OPERATE,
 	);
+
+	/**
+	 * The handlers the current user may use (their forms are printed, the others' are not).
+	 *
+	 * @return string[]
+	 */
+	public static function allowed(): array {
+		return array_keys( array_filter( self::CAPS, 'current_user_can' ) );
+	}
 
 	/**
 	 * Hooks the handlers.
 	 */
 	public static function register(): void {
-		foreach ( self::NAMES as $name ) {
+		foreach ( array_keys( self::CAPS ) as $name ) {
 			add_action( 'admin_post_bpm_bridge_' . $name, array( __CLASS__, 'handle_' . $name ) );
 		}
 	}
@@ -102,7 +114,9 @@ final class Actions {
 	 */
 	public static function handle_create_api_user(): void {
 		self::guard( 'create_api_user' );
-		$created = Runtime::create_api_user();
+		// phpcs:ignore WordPress.Security.NonceVerification.Missing -- guard() verified the nonce.
+		$revoke  = ! empty( $_POST['revoke_previous'] );
+		$created = Runtime::create_api_user( $revoke );
 		if ( is_wp_error( $created ) ) {
 			Notices::add( 'error', $created->get_error_message() );
 			self::back( '' );
@@ -126,6 +140,10 @@ final class Actions {
 				? __( 'The sidecar user, its Application Password and a signing secret were created.', 'bpm-bridge' )
 				: __( 'A new Application Password was created for the sidecar user.', 'bpm-bridge' )
 		);
+		if ( $created['revoked'] > 0 ) {
+			/* translators: %d: number of revoked Application Passwords. */
+			Notices::add( 'success', sprintf( _n( '%d previous Application Password of the sidecar user was revoked.', '%d previous Application Passwords of the sidecar user were revoked.', $created['revoked'], 'bpm-bridge' ), $created['revoked'] ) );
+		}
 		self::back( '' );
 	}
 
@@ -182,12 +200,12 @@ final class Actions {
 	}
 
 	/**
-	 * Stops the request unless the user may manage WooCommerce and the action's nonce is valid.
+	 * Stops the request unless the user has the handler's capability and the action's nonce is valid.
 	 *
 	 * @param string $name Handler name.
 	 */
 	private static function guard( string $name ): void {
-		if ( ! current_user_can( Admin::CAP ) ) {
+		if ( ! current_user_can( self::CAPS[ $name ] ) ) {
 			wp_die( esc_html__( 'You are not allowed to manage BPM Bridge.', 'bpm-bridge' ), '', array( 'response' => 403 ) );
 		}
 		check_admin_referer( 'bpm_bridge_' . $name, 'bpm_bridge_nonce' );
@@ -202,7 +220,7 @@ final class Actions {
 		$query = array();
 		// phpcs:ignore WordPress.Security.NonceVerification.Missing -- guard() verified the nonce.
 		$status = isset( $_POST['status'] ) ? sanitize_key( wp_unslash( $_POST['status'] ) ) : '';
-		if ( 'events' === $section && isset( Views::status_labels()[ $status ] ) ) {
+		if ( 'events' === $section && in_array( $status, Events_View::statuses(), true ) ) {
 			$query['status'] = $status;
 		}
 		wp_safe_redirect( Admin::url( $section, $query ) );

@@ -7,6 +7,8 @@
 
 namespace BPM_Bridge\Admin;
 
+use BPM_Bridge\Capabilities;
+
 defined( 'ABSPATH' ) || exit;
 
 /**
@@ -15,14 +17,15 @@ defined( 'ABSPATH' ) || exit;
 final class Admin {
 
 	/**
-	 * Capability for every admin screen and action: the one WooCommerce uses for its own settings.
-	 */
-	const CAP = 'manage_woocommerce';
-
-	/**
-	 * Id of the WooCommerce settings tab.
+	 * Id of the WooCommerce settings tab (Capabilities::MANAGE only).
 	 */
 	const TAB = 'bpm_bridge';
+
+	/**
+	 * Slug of the Events screen (WooCommerce → BPM Bridge events; Capabilities::OPERATE, so Shop Managers
+	 * reach it without the settings tab).
+	 */
+	const EVENTS_PAGE = 'bpm-bridge-events';
 
 	/**
 	 * Hooks everything in; safe to call more than once.
@@ -32,6 +35,8 @@ final class Admin {
 			return;
 		}
 		add_filter( 'woocommerce_get_settings_pages', array( __CLASS__, 'add_settings_page' ) );
+		// After WooCommerce has added its own menu (priority 9) and its submenus.
+		add_action( 'admin_menu', array( __CLASS__, 'add_events_page' ), 60 );
 		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'enqueue' ) );
 		add_action( 'admin_footer', array( __CLASS__, 'action_forms' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( Runtime::plugin_file() ), array( __CLASS__, 'plugin_links' ) );
@@ -41,13 +46,15 @@ final class Admin {
 	}
 
 	/**
-	 * Adds the BPM Bridge tab to WooCommerce → Settings.
+	 * Adds the BPM Bridge tab to WooCommerce → Settings, for users with Capabilities::MANAGE only: WooCommerce
+	 * shows its settings screen to every manage_woocommerce user (Shop Managers), and a tab that is not added
+	 * is neither rendered nor saved for them.
 	 *
 	 * @param array<int, object> $pages Settings pages.
 	 * @return array<int, object>
 	 */
 	public static function add_settings_page( $pages ) {
-		if ( ! class_exists( '\WC_Settings_Page' ) ) {
+		if ( ! class_exists( '\WC_Settings_Page' ) || ! current_user_can( Capabilities::MANAGE ) ) {
 			return $pages;
 		}
 		$pages   = is_array( $pages ) ? $pages : array();
@@ -56,12 +63,29 @@ final class Admin {
 	}
 
 	/**
-	 * URL of a section of the tab.
+	 * The Events screen under the WooCommerce menu.
+	 */
+	public static function add_events_page(): void {
+		add_submenu_page(
+			'woocommerce',
+			__( 'BPM Bridge events', 'bpm-bridge' ),
+			__( 'BPM Bridge events', 'bpm-bridge' ),
+			Capabilities::OPERATE,
+			self::EVENTS_PAGE,
+			array( Events_View::class, 'render_page' )
+		);
+	}
+
+	/**
+	 * URL of a section of the tab, or of the Events screen for "events".
 	 *
 	 * @param string               $section Section id.
 	 * @param array<string, mixed> $query   Extra query arguments.
 	 */
 	public static function url( string $section = '', array $query = array() ): string {
+		if ( 'events' === $section ) {
+			return add_query_arg( array_merge( array( 'page' => self::EVENTS_PAGE ), $query ), admin_url( 'admin.php' ) );
+		}
 		$args = array(
 			'page' => 'wc-settings',
 			'tab'  => self::TAB,
@@ -73,14 +97,14 @@ final class Admin {
 	}
 
 	/**
-	 * Whether the current request shows the BPM Bridge tab.
+	 * Whether the current request shows the BPM Bridge tab or the Events screen.
 	 */
-	public static function on_settings_tab(): bool {
+	public static function on_own_screen(): bool {
 		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- only decides whether to load assets.
 		$page = isset( $_GET['page'] ) ? sanitize_key( wp_unslash( $_GET['page'] ) ) : '';
 		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- only decides whether to load assets.
 		$tab = isset( $_GET['tab'] ) ? sanitize_key( wp_unslash( $_GET['tab'] ) ) : '';
-		return 'wc-settings' === $page && self::TAB === $tab;
+		return ( 'wc-settings' === $page && self::TAB === $tab ) || self::EVENTS_PAGE === $page;
 	}
 
 	/**
@@ -91,7 +115,7 @@ final class Admin {
 	public static function enqueue( $hook_suffix ): void {
 		$screen   = function_exists( 'get_current_screen' ) ? get_current_screen() : null;
 		$is_order = $screen && in_array( $screen->id, Order_Box::screen_ids(), true );
-		if ( ! self::on_settings_tab() && ! $is_order ) {
+		if ( ! self::on_own_screen() && ! $is_order ) {
 			return;
 		}
 		$base = plugins_url( 'assets/', Runtime::plugin_file() );
@@ -100,10 +124,10 @@ final class Admin {
 	}
 
 	/**
-	 * Prints the admin-post forms the settings screen's buttons submit.
+	 * Prints the admin-post forms the screens' buttons submit: only those the user's capabilities allow.
 	 */
 	public static function action_forms(): void {
-		if ( ! self::on_settings_tab() || ! current_user_can( self::CAP ) ) {
+		if ( ! self::on_own_screen() || ! current_user_can( Capabilities::OPERATE ) ) {
 			return;
 		}
 		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- carried into the redirect only.
@@ -111,7 +135,7 @@ final class Admin {
 		Views::template(
 			'admin/action-forms.php',
 			array(
-				'actions' => Actions::NAMES,
+				'actions' => Actions::allowed(),
 				'section' => $section,
 				'status'  => Events_View::current_status(),
 			)
@@ -136,6 +160,9 @@ final class Admin {
 	 */
 	public static function plugin_links( $links ) {
 		$links = is_array( $links ) ? $links : array();
+		if ( ! current_user_can( Capabilities::MANAGE ) ) {
+			return $links;
+		}
 		array_unshift( $links, '<a href="' . esc_url( self::url() ) . '">' . esc_html__( 'Settings', 'bpm-bridge' ) . '</a>' );
 		return $links;
 	}

@@ -7,6 +7,9 @@
 
 namespace BPM_Bridge\Admin;
 
+use BPM_Bridge\Capabilities;
+use BPM_Bridge\Contract;
+
 defined( 'ABSPATH' ) || exit;
 
 /**
@@ -20,9 +23,13 @@ final class Events_View {
 	const PER_PAGE = 25;
 
 	/**
-	 * Outbox statuses the filter offers, in lifecycle order.
+	 * Outbox statuses the filter offers, in lifecycle order (the contract's list).
+	 *
+	 * @return string[]
 	 */
-	const STATUSES = array( 'pending', 'sent', 'done', 'failed' );
+	public static function statuses(): array {
+		return Contract::outbox_statuses();
+	}
 
 	/**
 	 * The status filter from the query string ('' for all).
@@ -30,11 +37,24 @@ final class Events_View {
 	public static function current_status(): string {
 		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- a read-only filter.
 		$status = isset( $_GET['status'] ) ? sanitize_key( wp_unslash( $_GET['status'] ) ) : '';
-		return in_array( $status, self::STATUSES, true ) ? $status : '';
+		return in_array( $status, self::statuses(), true ) ? $status : '';
 	}
 
 	/**
-	 * Prints the screen.
+	 * Prints the Events admin page (WooCommerce → BPM Bridge events).
+	 */
+	public static function render_page(): void {
+		if ( ! current_user_can( Capabilities::OPERATE ) ) {
+			wp_die( esc_html__( 'You are not allowed to manage BPM Bridge.', 'bpm-bridge' ), '', array( 'response' => 403 ) );
+		}
+		echo '<div class="wrap woocommerce bpm-bridge-events-page"><h1>' . esc_html__( 'BPM Bridge events', 'bpm-bridge' ) . '</h1>';
+		Notices::render();
+		self::render();
+		echo '</div>';
+	}
+
+	/**
+	 * Prints the screen's content.
 	 */
 	public static function render(): void {
 		$status = self::current_status();
@@ -50,7 +70,8 @@ final class Events_View {
 				'total'    => (int) $result['total'],
 				'page'     => (int) $result['page'],
 				'pages'    => (int) $result['pages'],
-				'statuses' => self::STATUSES,
+				'statuses' => self::statuses(),
+				'hours'    => Contract::retry_window_hours(),
 			)
 		);
 	}

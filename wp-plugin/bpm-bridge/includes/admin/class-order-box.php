@@ -7,6 +7,9 @@
 
 namespace BPM_Bridge\Admin;
 
+use BPM_Bridge\Capabilities;
+use BPM_Bridge\Contract;
+
 defined( 'ABSPATH' ) || exit;
 
 /**
@@ -36,10 +39,10 @@ final class Order_Box {
 	}
 
 	/**
-	 * Registers the box on both order screens; only users who manage WooCommerce see it.
+	 * Registers the box on both order screens; users who manage WooCommerce (Shop Managers too) see it.
 	 */
 	public static function add(): void {
-		if ( ! current_user_can( Admin::CAP ) ) {
+		if ( ! current_user_can( Capabilities::OPERATE ) ) {
 			return;
 		}
 		foreach ( self::screen_ids() as $screen ) {
@@ -64,7 +67,7 @@ final class Order_Box {
 			return;
 		}
 		$meta = array();
-		foreach ( array( '_bpm_invoice_id', '_bpm_invoice_number', '_bpm_invoice_url', '_bpm_invoice_provider', '_bpm_invoice_kind', '_bpm_ksef_status', '_bpm_ksef_number', '_bpm_corrections', '_bpm_crm_id', '_bpm_crm_synced_at', '_bpm_rma_state', '_bpm_last_error' ) as $key ) {
+		foreach ( Contract::meta_keys() as $key ) {
 			$meta[ $key ] = (string) $order->get_meta( $key, true );
 		}
 		$corrections = json_decode( $meta['_bpm_corrections'], true );

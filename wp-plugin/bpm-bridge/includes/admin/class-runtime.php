@@ -12,30 +12,16 @@ use BPM_Bridge\Dispatcher;
 use BPM_Bridge\Options;
 use BPM_Bridge\Outbox;
 use BPM_Bridge\Role;
+use BPM_Bridge\Settings\Schema;
 use BPM_Bridge\Signer;
 
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Translates between the form's dotted keys (the GET /config paths) and the runtime's option API.
+ * The admin classes call the runtime through here, and the runtime never calls back into the admin classes
+ * (results and errors are returned, the screens turn them into notices).
  */
 final class Runtime {
-
-	/**
-	 * Form key => key of Options::get_invoicing() / set_invoicing().
-	 */
-	const INVOICING_KEYS = array(
-		'invoicing.provider'                  => 'provider',
-		'invoicing.b2c_document'              => 'b2c_document',
-		'invoicing.send_email'                => 'send_email',
-		'invoicing.exemption_reason'          => 'exemption_reason',
-		'invoicing.fakturownia.domain'        => 'fakturownia_domain',
-		'invoicing.fakturownia.api_token'     => 'fakturownia_api_token',
-		'invoicing.fakturownia.department_id' => 'fakturownia_department_id',
-		'invoicing.fakturownia.base_url'      => 'fakturownia_base_url',
-		'invoicing.infakt.api_key'            => 'infakt_api_key',
-		'invoicing.infakt.base_url'           => 'infakt_base_url',
-	);
 
 	/**
 	 * The main plugin file.
@@ -52,76 +38,38 @@ final class Runtime {
 	}
 
 	/**
-	 * A setting's value for the form. Credentials come back as a bool (saved or not), never as the value.
+	 * What the form shows: each schema section's values (credentials only as saved or not) and the sidecar URL.
 	 *
-	 * @param string $key Dotted form key.
-	 * @return mixed
+	 * @return array<string, mixed> Section id => values, plus "sidecar_url".
 	 */
-	public static function get_setting( string $key ) {
-		if ( 'sidecar_url' === $key ) {
-			return Options::get_sidecar_url();
+	public static function settings_values(): array {
+		$values = array( 'sidecar_url' => Options::get_sidecar_url() );
+		foreach ( array_keys( Schema::sections() ) as $section ) {
+			$values[ $section ] = Options::form_values( (string) $section );
 		}
-		if ( 'invoicing.trigger' === $key ) {
-			$invoicing = Options::get_invoicing();
-			return array(
-				'default'           => $invoicing['trigger_default'],
-				'by_payment_method' => (array) $invoicing['trigger_by_payment_method'],
-			);
-		}
-		if ( isset( self::INVOICING_KEYS[ $key ] ) ) {
-			$flat = self::INVOICING_KEYS[ $key ];
-			if ( in_array( $flat, Options::CREDENTIAL_KEYS, true ) ) {
-				return Options::has_credential( $flat );
-			}
-			$invoicing = Options::get_invoicing();
-			return $invoicing[ $flat ] ?? null;
-		}
-		switch ( $key ) {
-			case 'crm.provider':
-				return Options::get_crm()['provider'] ?? 'none';
-			case 'carrier.provider':
-				return Options::get_carrier()['provider'] ?? 'none';
-			case 'rma.enabled':
-				return (bool) ( Options::get_rma()['enabled'] ?? false );
-		}
-		return null;
+		return $values;
 	}
 
 	/**
-	 * Stores cleaned form values. Options fires config.updated itself when a configuration option changes.
+	 * Stores one screen's input (from Settings_Fields::input()). Options validates each value once; valid
+	 * values are stored even when another one is refused. Options fires config.updated itself.
 	 *
-	 * @param array<string, mixed> $values Dotted key => cleaned value.
+	 * @param array<string, array<string, mixed>> $input Section id ('' for the sidecar URL) => nested input.
+	 * @return string[] Error messages, one per refused value.
 	 */
-	public static function save_settings( array $values ): void {
-		$invoicing = array();
-		$forget    = array();
-		foreach ( $values as $key => $value ) {
-			if ( 'sidecar_url' === $key ) {
-				self::report( Options::set_sidecar_url( (string) $value ) );
-			} elseif ( 'invoicing.trigger' === $key ) {
-				$invoicing['trigger_default']           = $value['default'];
-				$invoicing['trigger_by_payment_method'] = $value['by_payment_method'];
-			} elseif ( isset( self::INVOICING_KEYS[ $key ] ) ) {
-				$flat = self::INVOICING_KEYS[ $key ];
-				if ( in_array( $flat, Options::CREDENTIAL_KEYS, true ) && '' === $value ) {
-					$forget[] = $flat;
-					continue;
-				}
-				$invoicing[ $flat ] = $value;
-			} elseif ( 'crm.provider' === $key ) {
-				self::report( Options::set_crm( array( 'provider' => $value ) ) );
-			} elseif ( 'carrier.provider' === $key ) {
-				self::report( Options::set_carrier( array( 'provider' => $value ) ) );
-			} elseif ( 'rma.enabled' === $key ) {
-				self::report( Options::set_rma( array( 'enabled' => (bool) $value ) ) );
+	public static function save_settings( array $input ): array {
+		$errors = array();
+		foreach ( $input as $section => $values ) {
+			if ( '' === $section ) {
+				$result = Options::set_sidecar_url( (string) ( $values['sidecar_url'] ?? '' ) );
+			} else {
+				$result = Options::set( (string) $section, $values, true );
+			}
+			if ( is_wp_error( $result ) ) {
+				$errors = array_merge( $errors, $result->get_error_messages() );
 			}
 		}
-		if ( array() !== $invoicing ) {
-			self::report( Options::set_invoicing( $invoicing ) );
-		}
-		foreach ( $forget as $flat ) {
-			Options::clear_credential( $flat );
-		}
+		return $errors;
 	}
 
 	/**
@@ -265,12 +213,13 @@ final class Runtime {
 	 *
 	 * The first password comes from Role::ensure_api_user() (which also creates the user). WordPress refuses a
 	 * second password with the same name for a user, so a further one (a second sidecar host, a lost
-	 * password) is created here with the date and time appended; earlier passwords keep working until the
-	 * admin revokes them on the user's profile.
+	 * password) is created here with the date and time appended. With $revoke_previous every other password
+	 * of that user is revoked once the new one exists, so a lost or leaked one stops working.
 	 *
-	 * @return array{login: string, password: string, user_id: int}|\WP_Error
+	 * @param bool $revoke_previous Revoke the user's earlier Application Passwords.
+	 * @return array{login: string, password: string, user_id: int, revoked: int}|\WP_Error
 	 */
-	public static function create_api_user() {
+	public static function create_api_user( bool $revoke_previous = false ) {
 		if ( function_exists( 'wp_is_application_passwords_available' ) && ! wp_is_application_passwords_available() ) {
 			return new \WP_Error(
 				'bpm_bridge_app_passwords_unavailable',
@@ -283,32 +232,43 @@ final class Runtime {
 			if ( is_wp_error( $created ) ) {
 				return $created;
 			}
-			return array(
-				'login'    => (string) $created['login'],
-				'password' => (string) $created['password'],
-				'user_id'  => (int) $created['user_id'],
-			);
+			$login    = (string) $created['login'];
+			$password = (string) $created['password'];
+			$user_id  = (int) $created['user_id'];
+			$uuid     = (string) $created['uuid'];
+		} else {
+			Role::ensure();
+			$user = get_userdata( $user_id );
+			if ( ! $user ) {
+				return new \WP_Error( 'bpm_bridge_api_user_missing', __( 'The sidecar user could not be created.', 'bpm-bridge' ) );
+			}
+			// The identity holds this role only, whatever happened to the account meanwhile.
+			$user->set_role( Role::ROLE );
+			$name = Role::APP_PASSWORD;
+			for ( $i = 1; \WP_Application_Passwords::application_name_exists_for_user( $user_id, $name ); $i++ ) {
+				$name = Role::APP_PASSWORD . ' (' . wp_date( 'Y-m-d H:i:s' ) . ( $i > 1 ? ' #' . $i : '' ) . ')';
+			}
+			$created = \WP_Application_Passwords::create_new_application_password( $user_id, array( 'name' => $name ) );
+			if ( is_wp_error( $created ) ) {
+				return $created;
+			}
+			$login    = (string) $user->user_login;
+			$password = (string) $created[0];
+			$uuid     = (string) $created[1]['uuid'];
 		}
-
-		Role::ensure();
-		$user = get_userdata( $user_id );
-		if ( ! $user ) {
-			return new \WP_Error( 'bpm_bridge_api_user_missing', __( 'The sidecar user could not be created.', 'bpm-bridge' ) );
-		}
-		// The identity holds this role only, whatever happened to the account meanwhile.
-		$user->set_role( Role::ROLE );
-		$name = Role::APP_PASSWORD;
-		for ( $i = 1; \WP_Application_Passwords::application_name_exists_for_user( $user_id, $name ); $i++ ) {
-			$name = Role::APP_PASSWORD . ' (' . wp_date( 'Y-m-d H:i:s' ) . ( $i > 1 ? ' #' . $i : '' ) . ')';
-		}
-		$created = \WP_Application_Passwords::create_new_application_password( $user_id, array( 'name' => $name ) );
-		if ( is_wp_error( $created ) ) {
-			return $created;
+		$revoked = 0;
+		if ( $revoke_previous ) {
+			foreach ( \WP_Application_Passwords::get_user_application_passwords( $user_id ) as $item ) {
+				if ( $uuid !== $item['uuid'] && true === \WP_Application_Passwords::delete_application_password( $user_id, $item['uuid'] ) ) {
+					++$revoked;
+				}
+			}
 		}
 		return array(
-			'login'    => (string) $user->user_login,
-			'password' => (string) $created[0],
+			'login'    => $login,
+			'password' => $password,
 			'user_id'  => $user_id,
+			'revoked'  => $revoked,
 		);
 	}
 
@@ -375,18 +335,5 @@ final class Runtime {
 	 */
 	public static function decrypt( string $stored ): string {
 		return (string) Crypto::decrypt( $stored );
-	}
-
-	/**
-	 * Turns a runtime validation error into notices.
-	 *
-	 * @param true|\WP_Error $result Setter result.
-	 */
-	private static function report( $result ): void {
-		if ( is_wp_error( $result ) ) {
-			foreach ( $result->get_error_messages() as $message ) {
-				Notices::add( 'error', $message );
-			}
-		}
 	}
 }

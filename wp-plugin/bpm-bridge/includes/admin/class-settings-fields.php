@@ -1,16 +1,20 @@
 <?php
 /**
- * The settings form: which fields each section has, how they render and how posted values are cleaned.
+ * The settings form: rows from the settings schema, how they render, and posted data → section input.
  *
  * @package BPM_Bridge
  */
 
 namespace BPM_Bridge\Admin;
 
+use BPM_Bridge\Settings\Fields;
+use BPM_Bridge\Settings\Schema;
+
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Field definitions, rendering and sanitising, independent of WooCommerce's settings classes.
+ * The form's rows, built from the settings schema (Settings\Schema), their rendering, and the translation of
+ * posted form data into section input for Options (which validates it, once).
  *
  * Kept apart from the WC_Settings_Page subclass so the form logic does not depend on WooCommerce having
  * loaded its settings framework (it only does so on its own settings screen).
@@ -23,182 +27,143 @@ final class Settings_Fields {
 	const INPUT = 'bpm_bridge';
 
 	/**
-	 * Fields of one section, in display order.
+	 * Schema field type => form widget.
+	 */
+	const WIDGETS = array(
+		'enum'       => 'select',
+		'bool'       => 'checkbox',
+		'text'       => 'text',
+		'url'        => 'url',
+		'id'         => 'number',
+		'credential' => 'credential',
+		'triggers'   => 'triggers',
+	);
+
+	/**
+	 * The form's screens (tab sections with fields): id => heading and description.
 	 *
-	 * Keys use the dotted paths of the GET /config payload (docs/contract.md §3.1), so one name means the
-	 * same thing on the screen, in the options and on the sidecar.
+	 * @return array<string, array{title: string, desc: string}>
+	 */
+	public static function screens(): array {
+		return array(
+			Schema::GENERAL_SCREEN => array(
+				'title' => __( 'Sidecar connection', 'bpm-bridge' ),
+				'desc'  => __( 'Where BPM Bridge delivers order events, and how it proves they come from this shop.', 'bpm-bridge' ),
+			),
+			'invoicing'            => array(
+				'title' => __( 'Invoicing', 'bpm-bridge' ),
+				'desc'  => __( 'Which system issues invoices and receipts for paid orders, and when.', 'bpm-bridge' ),
+			),
+			'integrations'         => array(
+				'title' => __( 'CRM, carriers and returns', 'bpm-bridge' ),
+				'desc'  => __( 'Destinations BPM Bridge can send orders and returns to.', 'bpm-bridge' ),
+			),
+		);
+	}
+
+	/**
+	 * Rows of one screen, in display order.
 	 *
-	 * @param string $section Section id ('' is General).
+	 * Keys are the dotted paths of the GET /config payload (docs/contract.md §3.1), so one name means the
+	 * same thing on the screen, in the options and on the sidecar. Schema sections show the provider choice,
+	 * the providers' fields, the section's own fields, and last (under "Sandbox") fields of group sandbox.
+	 *
+	 * @param string $screen Screen id ('' is General).
 	 * @return array<int, array<string, mixed>>
 	 */
-	public static function for_section( string $section ): array {
-		switch ( $section ) {
-			case '':
-				return array(
-					array(
-						'type'  => 'title',
-						'title' => __( 'Sidecar connection', 'bpm-bridge' ),
-						'desc'  => __( 'Where BPM Bridge delivers order events, and how it proves they come from this shop.', 'bpm-bridge' ),
-					),
-					array(
-						'key'         => 'sidecar_url',
-						'type'        => 'url',
-						'title'       => __( 'Sidecar URL', 'bpm-bridge' ),
-						'desc'        => __( 'Base address of the BPM Bridge sidecar, for example http://10.0.0.5:8000. Events are sent to {URL}/v1/events.', 'bpm-bridge' ),
-						'placeholder' => 'https://bpm.example.internal',
-					),
-					array(
-						'type'  => 'secret',
-						'title' => __( 'Signing secret', 'bpm-bridge' ),
-					),
-					array(
-						'type'  => 'connection',
-						'title' => __( 'Connection test', 'bpm-bridge' ),
-					),
-					array(
-						'type'  => 'api_user',
-						'title' => __( 'Sidecar user', 'bpm-bridge' ),
-					),
-				);
-			case 'invoicing':
-				return array(
-					array(
-						'type'  => 'title',
-						'title' => __( 'Invoicing', 'bpm-bridge' ),
-						'desc'  => __( 'Which system issues invoices and receipts for paid orders, and when.', 'bpm-bridge' ),
-					),
-					array(
-						'key'     => 'invoicing.provider',
-						'type'    => 'select',
-						'title'   => __( 'Invoicing system', 'bpm-bridge' ),
-						'options' => array(
-							'none'        => __( 'None (do not issue documents)', 'bpm-bridge' ),
-							'fakturownia' => 'Fakturownia',
-							'infakt'      => 'inFakt',
-						),
-					),
-					array(
-						'key'         => 'invoicing.fakturownia.domain',
-						'type'        => 'text',
-						'title'       => __( 'Fakturownia account', 'bpm-bridge' ),
-						'desc'        => __( 'The first part of your Fakturownia address: for mojafirma.fakturownia.pl enter mojafirma.', 'bpm-bridge' ),
-						'placeholder' => 'mojafirma',
-					),
-					array(
-						'key'   => 'invoicing.fakturownia.api_token',
-						'type'  => 'credential',
-						'title' => __( 'Fakturownia API token', 'bpm-bridge' ),
-						'desc'  => __( 'In Fakturownia: Settings → Account settings → Integration → API authorization code.', 'bpm-bridge' ),
-					),
-					array(
-						'key'   => 'invoicing.fakturownia.department_id',
-						'type'  => 'number',
-						'title' => __( 'Fakturownia department ID', 'bpm-bridge' ),
-						'desc'  => __( 'Optional. The seller department whose details appear on documents; leave empty for the default one.', 'bpm-bridge' ),
-					),
-					array(
-						'key'   => 'invoicing.infakt.api_key',
-						'type'  => 'credential',
-						'title' => __( 'inFakt API key', 'bpm-bridge' ),
-						'desc'  => __( 'In inFakt: Settings → Other options → API.', 'bpm-bridge' ),
-					),
-					array(
-						'key'   => 'invoicing.trigger',
-						'type'  => 'triggers',
-						'title' => __( 'Issue the document', 'bpm-bridge' ),
-						'desc'  => __( 'A payment method set to "when completed" (for example cash on delivery) gets its document only when the order is marked completed.', 'bpm-bridge' ),
-					),
-					array(
-						'key'     => 'invoicing.b2c_document',
-						'type'    => 'select',
-						'title'   => __( 'Document for buyers without a NIP', 'bpm-bridge' ),
-						'options' => array(
-							'receipt' => __( 'Receipt', 'bpm-bridge' ),
-							'invoice' => __( 'Invoice without a NIP', 'bpm-bridge' ),
-						),
-						'desc'    => __( 'Buyers who give a NIP at checkout always get a VAT invoice.', 'bpm-bridge' ),
-					),
-					array(
-						'key'   => 'invoicing.send_email',
-						'type'  => 'checkbox',
-						'title' => __( 'E-mail the document', 'bpm-bridge' ),
-						'label' => __( 'Have the invoicing system e-mail the document to the buyer', 'bpm-bridge' ),
-					),
-					array(
-						'key'         => 'invoicing.exemption_reason',
-						'type'        => 'text',
-						'title'       => __( 'VAT exemption basis', 'bpm-bridge' ),
-						'desc'        => __( 'Printed on documents with items exempt from VAT (rate "zw"). Leave empty if you sell no exempt items.', 'bpm-bridge' ),
-						'placeholder' => 'art. 43 ust. 1 pkt 2 ustawy o VAT',
-					),
-					array(
-						'type'  => 'title',
-						'title' => __( 'Sandbox', 'bpm-bridge' ),
-						'desc'  => __( 'Leave these empty in production: they point the sidecar at the BPM Bridge sandbox simulators instead of the real services.', 'bpm-bridge' ),
-					),
-					array(
-						'key'         => 'invoicing.fakturownia.base_url',
-						'type'        => 'url',
-						'title'       => __( 'Fakturownia API address', 'bpm-bridge' ),
-						'placeholder' => '',
-					),
-					array(
-						'key'         => 'invoicing.infakt.base_url',
-						'type'        => 'url',
-						'title'       => __( 'inFakt API address', 'bpm-bridge' ),
-						'placeholder' => '',
-					),
-				);
-			case 'integrations':
-				return array(
-					array(
-						'type'  => 'title',
-						'title' => __( 'CRM, carriers and returns', 'bpm-bridge' ),
-						'desc'  => __( 'Destinations BPM Bridge can send orders and returns to.', 'bpm-bridge' ),
-					),
-					array(
-						'key'     => 'crm.provider',
-						'type'    => 'select',
-						'title'   => __( 'CRM', 'bpm-bridge' ),
-						'options' => self::providers( 'bpm_bridge_crm_providers' ),
-					),
-					array(
-						'key'     => 'carrier.provider',
-						'type'    => 'select',
-						'title'   => __( 'Return carrier', 'bpm-bridge' ),
-						'options' => self::providers( 'bpm_bridge_carrier_providers' ),
-					),
-					array(
-						'key'   => 'rma.enabled',
-						'type'  => 'checkbox',
-						'title' => __( 'Returns', 'bpm-bridge' ),
-						'label' => __( 'Process return requests (RMA) through BPM Bridge', 'bpm-bridge' ),
-					),
-				);
+	public static function for_section( string $screen ): array {
+		$screens = self::screens();
+		if ( ! isset( $screens[ $screen ] ) ) {
+			return array();
 		}
-		return array();
+		$rows = array(
+			array(
+				'type'  => 'title',
+				'title' => $screens[ $screen ]['title'],
+				'desc'  => $screens[ $screen ]['desc'],
+			),
+		);
+		if ( Schema::GENERAL_SCREEN === $screen ) {
+			return array_merge( $rows, self::general_rows() );
+		}
+		$sandbox = array();
+		foreach ( Schema::sections() as $id => $section ) {
+			if ( $screen !== $section['screen'] ) {
+				continue;
+			}
+			$fields = Schema::fields( $section );
+			// Provider fields right after the provider choice, where an admin looks for them.
+			uasort(
+				$fields,
+				static function ( $a, $b ) {
+					return (int) ( 'provider' !== $a['path'] && ! isset( $a['provider'] ) ) - (int) ( 'provider' !== $b['path'] && ! isset( $b['provider'] ) );
+				}
+			);
+			foreach ( $fields as $path => $field ) {
+				$row = array(
+					'key'         => $id . '.' . $path,
+					'section'     => (string) $id,
+					'path'        => (string) $path,
+					'type'        => self::WIDGETS[ $field['type'] ],
+					'title'       => (string) ( $field['label'] ?? $path ),
+					'desc'        => (string) ( $field['help'] ?? '' ),
+					'label'       => (string) ( $field['checkbox'] ?? '' ),
+					'options'     => (array) ( $field['choices'] ?? array() ),
+					'placeholder' => (string) ( $field['placeholder'] ?? '' ),
+				);
+				if ( 'sandbox' === ( $field['group'] ?? '' ) ) {
+					$sandbox[] = $row;
+				} else {
+					$rows[] = $row;
+				}
+			}
+		}
+		if ( array() !== $sandbox ) {
+			$rows[] = array(
+				'type'  => 'title',
+				'title' => __( 'Sandbox', 'bpm-bridge' ),
+				'desc'  => __( 'Leave these empty in production: they point the sidecar at the BPM Bridge sandbox simulators instead of the real services.', 'bpm-bridge' ),
+			);
+			$rows   = array_merge( $rows, $sandbox );
+		}
+		return $rows;
 	}
 
 	/**
-	 * Provider choices: the ids the runtime accepts (the same filter Options validates with).
+	 * The General screen: the sidecar URL and the connection's custom rows.
 	 *
-	 * @param string $filter Filter name, e.g. bpm_bridge_crm_providers.
-	 * @return array<string, string> Id => label.
+	 * @return array<int, array<string, mixed>>
 	 */
-	private static function providers( string $filter ): array {
-		$options = array();
-		foreach ( (array) apply_filters( $filter, array( 'none' ) ) as $id ) {
-			$id             = sanitize_key( (string) $id );
-			$options[ $id ] = 'none' === $id ? __( 'None', 'bpm-bridge' ) : $id;
-		}
-		return $options;
+	private static function general_rows(): array {
+		return array(
+			array(
+				'key'         => 'sidecar_url',
+				'type'        => 'url',
+				'title'       => __( 'Sidecar URL', 'bpm-bridge' ),
+				'desc'        => __( 'Base address of the BPM Bridge sidecar, for example http://10.0.0.5:8000. Events are sent to {URL}/v1/events.', 'bpm-bridge' ),
+				'placeholder' => 'https://bpm.example.internal',
+			),
+			array(
+				'type'  => 'secret',
+				'title' => __( 'Signing secret', 'bpm-bridge' ),
+			),
+			array(
+				'type'  => 'connection',
+				'title' => __( 'Connection test', 'bpm-bridge' ),
+			),
+			array(
+				'type'  => 'api_user',
+				'title' => __( 'Sidecar user', 'bpm-bridge' ),
+			),
+		);
 	}
 
 	/**
-	 * Prints the fields of a section as a WordPress form table.
+	 * Prints the rows of a screen as a WordPress form table.
 	 *
-	 * @param array<int, array<string, mixed>> $fields  Fields from for_section().
-	 * @param array<string, mixed>             $context Extra values the custom rows need (secret status ...).
+	 * @param array<int, array<string, mixed>> $fields  Rows from for_section().
+	 * @param array<string, mixed>             $context Values: "values" (section id => Options::form_values(),
+	 *                                                  plus "sidecar_url") and what the custom rows need.
 	 */
 	public static function render( array $fields, array $context = array() ): void {
 		$open = false;
@@ -227,131 +192,68 @@ final class Settings_Fields {
 	}
 
 	/**
-	 * Cleans the posted values of a section.
+	 * Turns the posted form into input for Options::set(), per section. This is form mechanics only (an
+	 * unchecked box is absent, an empty password field means "keep", the extra trigger row); validation
+	 * happens once, in Options.
 	 *
-	 * Credentials left empty keep their saved value (the form never holds them); "forget" boxes clear them.
-	 *
-	 * @param array<int, array<string, mixed>> $fields Fields from for_section().
-	 * @param array<string, mixed>             $input  The unslashed posted array.
-	 * @return array{values: array<string, mixed>, errors: array<int, string>}
+	 * @param array<int, array<string, mixed>> $fields Rows from for_section().
+	 * @param array<string, mixed>             $posted The unslashed posted array.
+	 * @return array<string, array<string, mixed>> Section id ('' for the sidecar URL) => nested input.
 	 */
-	public static function sanitize( array $fields, array $input ): array {
-		$values = array();
-		$errors = array();
+	public static function input( array $fields, array $posted ): array {
+		$input = array();
 		foreach ( $fields as $field ) {
 			if ( empty( $field['key'] ) ) {
 				continue;
 			}
 			$key = (string) $field['key'];
-			$raw = $input[ $key ] ?? null;
+			$raw = $posted[ $key ] ?? null;
+			if ( ! isset( $field['section'] ) ) {
+				// The General screen's sidecar URL: not a schema section.
+				$input[''][ $key ] = is_string( $raw ) ? $raw : '';
+				continue;
+			}
 			switch ( $field['type'] ) {
-				case 'url':
-					$url = is_string( $raw ) ? trim( $raw ) : '';
-					if ( '' === $url ) {
-						$values[ $key ] = '';
-						break;
-					}
-					$clean = esc_url_raw( $url, array( 'http', 'https' ) );
-					$parts = wp_parse_url( $clean );
-					if ( '' === $clean || empty( $parts['host'] ) || ! empty( $parts['query'] ) || ! empty( $parts['fragment'] ) ) {
-						/* translators: 1: field name, 2: the value the admin entered. */
-						$errors[] = sprintf( __( '%1$s: "%2$s" is not an http(s) address; the previous value was kept.', 'bpm-bridge' ), $field['title'], $url );
-						break;
-					}
-					$values[ $key ] = untrailingslashit( $clean );
-					break;
-				case 'text':
-					$text = is_string( $raw ) ? sanitize_text_field( $raw ) : '';
-					if ( 'invoicing.fakturownia.domain' === $key ) {
-						$domain = self::fakturownia_account( $text );
-						if ( null === $domain ) {
-							/* translators: %s: the value the admin entered. */
-							$errors[] = sprintf( __( 'The Fakturownia account "%s" may only contain letters, digits and hyphens; the previous value was kept.', 'bpm-bridge' ), $text );
-							break;
-						}
-						$text = $domain;
-					}
-					$values[ $key ] = mb_substr( $text, 0, 200 );
-					break;
-				case 'number':
-					$number         = is_string( $raw ) ? trim( $raw ) : '';
-					$values[ $key ] = ( '' === $number || ! ctype_digit( $number ) || 0 === absint( $number ) ) ? null : absint( $number );
-					break;
-				case 'select':
-					$choice = is_string( $raw ) ? sanitize_key( $raw ) : '';
-					if ( isset( $field['options'][ $choice ] ) ) {
-						$values[ $key ] = $choice;
-					}
-					break;
 				case 'checkbox':
-					$values[ $key ] = ( '1' === $raw || 'yes' === $raw );
+					$raw = ( '1' === $raw || 'yes' === $raw );
 					break;
 				case 'credential':
-					$forget = ! empty( $input[ $key . '.forget' ] );
-					$secret = is_string( $raw ) ? trim( $raw ) : '';
-					if ( '' !== $secret && ! preg_match( '/^[\x21-\x7e]{8,200}$/', $secret ) ) {
-						/* translators: %s: field name. */
-						$errors[] = sprintf( __( '%s looks wrong (expected 8–200 characters without spaces); the saved value was kept.', 'bpm-bridge' ), $field['title'] );
-						break;
+					$raw = is_string( $raw ) ? trim( $raw ) : '';
+					if ( '' === $raw && empty( $posted[ $key . '.forget' ] ) ) {
+						continue 2;
 					}
-					if ( '' !== $secret ) {
-						$values[ $key ] = $secret;
-					} elseif ( $forget ) {
-						$values[ $key ] = '';
-					}
+					$raw = '' === $raw ? null : $raw;
 					break;
 				case 'triggers':
-					$values[ $key ] = self::sanitize_triggers( is_array( $raw ) ? $raw : array() );
+					$raw = self::triggers_input( is_array( $raw ) ? $raw : array() );
 					break;
+				default:
+					if ( null === $raw ) {
+						continue 2;
+					}
 			}
+			if ( ! isset( $input[ $field['section'] ] ) ) {
+				$input[ $field['section'] ] = array();
+			}
+			Fields::set( $input[ $field['section'] ], (string) $field['path'], $raw );
 		}
-		return array(
-			'values' => $values,
-			'errors' => $errors,
-		);
+		return $input;
 	}
 
 	/**
-	 * The account name from what an admin typed: "mojafirma", "mojafirma.fakturownia.pl" or a full URL.
+	 * The trigger table's posted value, with the extra row ("another payment method id") folded in.
 	 *
-	 * @param string $text Cleaned text.
-	 * @return string|null Null when it cannot be an account name.
+	 * @param array<string, mixed> $raw Posted ["default" => ..., "by_payment_method" => [...], "extra_gateway", "extra_trigger"].
+	 * @return array{default: mixed, by_payment_method: array<string, mixed>}
 	 */
-	public static function fakturownia_account( string $text ): ?string {
-		$text = strtolower( trim( $text ) );
-		if ( '' === $text ) {
-			return '';
-		}
-		$text = preg_replace( '#^https?://#', '', $text );
-		$text = preg_replace( '#/.*$#', '', (string) $text );
-		$text = preg_replace( '#\.fakturownia\.pl$#', '', (string) $text );
-		return preg_match( '/^[a-z0-9][a-z0-9-]{0,62}$/', (string) $text ) ? (string) $text : null;
-	}
-
-	/**
-	 * Cleans the trigger table: a default plus per payment method overrides.
-	 *
-	 * @param array<string, mixed> $raw Posted ["default" => ..., "by_payment_method" => [gateway => ...]].
-	 * @return array{default: string, by_payment_method: array<string, string>}
-	 */
-	private static function sanitize_triggers( array $raw ): array {
-		$allowed = array( 'paid', 'completed' );
-		$default = isset( $raw['default'] ) && in_array( $raw['default'], $allowed, true ) ? $raw['default'] : 'paid';
-		$by      = array();
-		$posted  = isset( $raw['by_payment_method'] ) && is_array( $raw['by_payment_method'] ) ? $raw['by_payment_method'] : array();
-		foreach ( $posted as $gateway => $trigger ) {
-			$gateway = sanitize_key( (string) $gateway );
-			if ( '' !== $gateway && in_array( $trigger, $allowed, true ) && $trigger !== $default ) {
-				$by[ $gateway ] = $trigger;
-			}
-		}
+	private static function triggers_input( array $raw ): array {
+		$by    = isset( $raw['by_payment_method'] ) && is_array( $raw['by_payment_method'] ) ? $raw['by_payment_method'] : array();
 		$extra = isset( $raw['extra_gateway'] ) ? sanitize_key( (string) $raw['extra_gateway'] ) : '';
-		if ( '' !== $extra && isset( $raw['extra_trigger'] ) && in_array( $raw['extra_trigger'], $allowed, true ) && $raw['extra_trigger'] !== $default ) {
+		if ( '' !== $extra && ! empty( $raw['extra_trigger'] ) ) {
 			$by[ $extra ] = $raw['extra_trigger'];
 		}
-		ksort( $by );
 		return array(
-			'default'           => $default,
+			'default'           => $raw['default'] ?? '',
 			'by_payment_method' => $by,
 		);
 	}
@@ -366,7 +268,12 @@ final class Settings_Fields {
 		$key   = isset( $field['key'] ) ? (string) $field['key'] : '';
 		$id    = 'bpm_bridge_' . str_replace( '.', '_', $key ? $key : $field['type'] );
 		$name  = self::INPUT . '[' . $key . ']';
-		$value = $key ? Runtime::get_setting( $key ) : null;
+		$value = null;
+		if ( isset( $field['section'] ) ) {
+			$value = Fields::get( (array) ( $context['values'][ $field['section'] ] ?? array() ), (string) $field['path'] );
+		} elseif ( '' !== $key ) {
+			$value = $context['values'][ $key ] ?? null;
+		}
 
 		echo '<tr valign="top"><th scope="row" class="titledesc">';
 		if ( in_array( $field['type'], array( 'url', 'text', 'number', 'select', 'credential' ), true ) ) {
@@ -415,7 +322,7 @@ final class Settings_Fields {
 				self::credential( $field, $id, $name, (bool) $value );
 				break;
 			case 'triggers':
-				self::triggers( $id, $name, is_array( $value ) ? $value : array() );
+				self::triggers( $id, $name, is_array( $value ) ? $value : array(), (array) $field['options'] );
 				break;
 			case 'secret':
 				Views::template( 'admin/secret-row.php', $context );
@@ -464,15 +371,12 @@ final class Settings_Fields {
 	 *
 	 * @param string               $id    Base id.
 	 * @param string               $name  Base input name.
-	 * @param array<string, mixed> $value Saved trigger setting.
+	 * @param array<string, mixed> $value   Saved trigger setting.
+	 * @param array<string, string> $choices Trigger => label, from the schema.
 	 */
-	private static function triggers( string $id, string $name, array $value ): void {
-		$default = isset( $value['default'] ) ? (string) $value['default'] : 'paid';
+	private static function triggers( string $id, string $name, array $value, array $choices ): void {
+		$default = isset( $value['default'] ) ? (string) $value['default'] : '';
 		$by      = isset( $value['by_payment_method'] ) && is_array( $value['by_payment_method'] ) ? $value['by_payment_method'] : array();
-		$choices = array(
-			'paid'      => __( 'when paid', 'bpm-bridge' ),
-			'completed' => __( 'when completed', 'bpm-bridge' ),
-		);
 
 		echo '<table class="bpm-bridge-trigger-table"><tbody>';
 		echo '<tr><td><label for="' . esc_attr( $id . '_default' ) . '">' . esc_html__( 'All payment methods', 'bpm-bridge' ) . '</label></td><td>';

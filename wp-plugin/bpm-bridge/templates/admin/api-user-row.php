@@ -25,8 +25,16 @@ $bpm_user = $args['api_user'] ?? null;
 <?php else : ?>
 	<p><?php esc_html_e( 'The sidecar has no WordPress user yet.', 'bpm-bridge' ); ?></p>
 <?php endif; ?>
+<?php if ( is_array( $bpm_user ) && (int) $bpm_user['passwords'] > 0 ) : ?>
+	<p>
+		<label for="bpm-bridge-revoke-previous">
+			<input type="checkbox" id="bpm-bridge-revoke-previous" name="revoke_previous" value="1" form="bpm-bridge-form-create_api_user" checked="checked" />
+			<?php esc_html_e( 'Revoke the user\'s previous Application Passwords once the new one exists', 'bpm-bridge' ); ?>
+		</label>
+	</p>
+<?php endif; ?>
 <p class="bpm-bridge-actions">
-	<button type="submit" class="button" form="bpm-bridge-form-create_api_user"<?php echo is_array( $bpm_user ) ? ' data-confirm="' . esc_attr__( 'Create another Application Password for the sidecar user? Existing passwords keep working until you revoke them on the user\'s profile.', 'bpm-bridge' ) . '"' : ''; ?>>
+	<button type="submit" class="button" form="bpm-bridge-form-create_api_user"<?php echo is_array( $bpm_user ) ? ' data-confirm="' . esc_attr__( 'Create another Application Password for the sidecar user? Unless you untick the box above, its previous passwords stop working.', 'bpm-bridge' ) . '"' : ''; ?>>
 		<?php echo is_array( $bpm_user ) ? esc_html__( 'Create a new Application Password', 'bpm-bridge' ) : esc_html__( 'Create API user', 'bpm-bridge' ); ?>
 	</button>
 </p>

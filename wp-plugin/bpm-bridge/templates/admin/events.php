@@ -20,9 +20,14 @@ $bpm_counts = (array) $args['counts'];
 $bpm_labels = Views::status_labels();
 $bpm_failed = (int) ( $bpm_counts['failed'] ?? 0 );
 ?>
-<h2><?php esc_html_e( 'Events', 'bpm-bridge' ); ?></h2>
 <p>
-	<?php esc_html_e( 'Every order event is written here first and then delivered to the sidecar: pending → sent → done, or failed. Delivery is retried with growing pauses for 72 hours; failed events stay here until you retry them.', 'bpm-bridge' ); ?>
+	<?php
+	printf(
+		/* translators: %d: hours an event is retried (the contract's retry window). */
+		esc_html__( 'Every order event is written here first and then delivered to the sidecar: pending → sent → done, or failed. Delivery is retried with growing pauses for %d hours; failed events stay here until you retry them.', 'bpm-bridge' ),
+		(int) $args['hours']
+	);
+	?>
 </p>
 
 <ul class="subsubsub bpm-bridge-status-filter">

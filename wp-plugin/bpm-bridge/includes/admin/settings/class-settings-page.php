@@ -11,16 +11,18 @@
 namespace BPM_Bridge\Admin\Settings;
 
 use BPM_Bridge\Admin\Admin;
-use BPM_Bridge\Admin\Events_View;
 use BPM_Bridge\Admin\Notices;
 use BPM_Bridge\Admin\Runtime;
 use BPM_Bridge\Admin\Settings_Fields;
 use BPM_Bridge\Admin\Views;
+use BPM_Bridge\Capabilities;
 
 defined( 'ABSPATH' ) || exit;
 
 /**
- * The BPM Bridge settings tab: General, Invoicing, CRM/carriers/returns and the Events screen.
+ * The BPM Bridge settings tab: General, Invoicing, CRM/carriers/returns, and a link to the Events screen
+ * (its own page, so Shop Managers reach it without this tab). Only users with Capabilities::MANAGE get the tab
+ * (Admin::add_settings_page); output() and save() check again.
  */
 class Settings_Page extends \WC_Settings_Page {
 
@@ -49,7 +51,7 @@ class Settings_Page extends \WC_Settings_Page {
 	}
 
 	/**
-	 * Section links under the tabs.
+	 * Section links under the tabs; "Events" leads to the Events screen.
 	 *
 	 * Written here rather than inherited because the inherited markup changed between WooCommerce versions
 	 * and this tab's links must keep the Events screen's filters out of the other sections.
@@ -76,7 +78,7 @@ class Settings_Page extends \WC_Settings_Page {
 	 */
 	public function output() {
 		$section = self::current_section();
-		if ( ! current_user_can( Admin::CAP ) ) {
+		if ( ! current_user_can( Capabilities::MANAGE ) ) {
 			return;
 		}
 
@@ -86,19 +88,10 @@ class Settings_Page extends \WC_Settings_Page {
 			Views::template( 'admin/reveal.php', $reveal );
 		}
 
-		if ( 'events' === $section ) {
-			// The Events screen has nothing to save; WooCommerce reads this global to hide its button.
-			$GLOBALS['hide_save_button'] = true; // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited
-			Events_View::render();
-			return;
-		}
-
-		$context = array();
+		$context = array( 'values' => Runtime::settings_values() );
 		if ( '' === $section ) {
-			$context = array(
-				'secret'   => Runtime::secret_status(),
-				'api_user' => Runtime::api_user_status(),
-			);
+			$context['secret']   = Runtime::secret_status();
+			$context['api_user'] = Runtime::api_user_status();
 		}
 		wp_nonce_field( 'bpm_bridge_save_settings', 'bpm_bridge_settings_nonce' );
 		Settings_Fields::render( Settings_Fields::for_section( $section ), $context );
@@ -111,23 +104,18 @@ class Settings_Page extends \WC_Settings_Page {
 	 * repeated because this method writes credentials and must not depend on the caller.
 	 */
 	public function save() {
-		if ( ! current_user_can( Admin::CAP ) ) {
+		if ( ! current_user_can( Capabilities::MANAGE ) ) {
 			wp_die( esc_html__( 'You are not allowed to change BPM Bridge settings.', 'bpm-bridge' ), 403 );
 		}
 		$fields = Settings_Fields::for_section( self::current_section() );
 		if ( empty( $fields ) ) {
-			// The Events screen has no fields (and no nonce of ours): nothing to save.
 			return;
 		}
 		check_admin_referer( 'bpm_bridge_save_settings', 'bpm_bridge_settings_nonce' );
-		// phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- every value is cleaned per field type in Settings_Fields::sanitize().
+		// phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- every value is validated per schema field type in Options::set().
 		$input  = isset( $_POST[ Settings_Fields::INPUT ] ) && is_array( $_POST[ Settings_Fields::INPUT ] ) ? wp_unslash( $_POST[ Settings_Fields::INPUT ] ) : array();
-		$result = Settings_Fields::sanitize( $fields, $input );
-		foreach ( $result['errors'] as $error ) {
+		foreach ( Runtime::save_settings( Settings_Fields::input( $fields, $input ) ) as $error ) {
 			Notices::add( 'error', $error );
-		}
-		if ( array() !== $result['values'] ) {
-			Runtime::save_settings( $result['values'] );
 		}
 	}
 
@@ -137,7 +125,6 @@ class Settings_Page extends \WC_Settings_Page {
 	public static function current_section(): string {
 		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- navigation only; nothing is changed on GET.
 		$section  = isset( $_GET['section'] ) ? sanitize_title( wp_unslash( $_GET['section'] ) ) : '';
-		$sections = array( '', 'invoicing', 'integrations', 'events' );
-		return in_array( $section, $sections, true ) ? $section : '';
+		return array_key_exists( $section, Settings_Fields::screens() ) ? $section : '';
 	}
 }
