@@ -112,12 +112,12 @@ class RestTest extends BPM_Test_Case {
 
 	public function test_get_config(): void {
 		$this->as_api_user();
-		BPM_Bridge\Options::set_invoicing( array( 'provider' => 'fakturownia', 'fakturownia_api_token' => 'tok-1' ) );
+		BPM_Bridge\Options::set_invoicing( array( 'provider' => 'fakturownia', 'fakturownia_api_token' => 'tok-1-secret' ) );
 		$response = $this->signed( 'GET', '/config' );
 		$this->assertSame( 200, $response->get_status() );
 		$this->assertSame( 'no-store', $response->get_headers()['Cache-Control'] );
 		$data = json_decode( wp_json_encode( $response->get_data() ), true );
-		$this->assertSame( 'tok-1', $data['invoicing']['fakturownia']['api_token'] );
+		$this->assertSame( 'tok-1-secret', $data['invoicing']['fakturownia']['api_token'] );
 		$this->assertSame( home_url(), $data['store']['url'] );
 	}
 
