@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import requests
+from sandbox_client import InfaktSandbox
 
 from sidecar.audit import AuditLog
 from sidecar.http import HttpClient
@@ -76,7 +77,8 @@ def test_fakturownia_oid_unique_and_exact_lookup(fakturownia: Harness) -> None:
     client = FakturowniaProvider(
         {"api_token": FAKTUROWNIA_TOKEN, "base_url": url}, HttpClient("f", AuditLog(None))
     )
-    assert client.find_by_oid("wc-1-vat", "vat")["oid"] == "wc-1-vat"  # ... the client is
+    found = client.find_by_oid("wc-1-vat", "vat")
+    assert found is not None and found["oid"] == "wc-1-vat"  # ... the client is
     assert client.find_by_oid("wc-1", "vat") is None
 
 
@@ -137,7 +139,7 @@ def test_infakt_auth_and_content_type(infakt: Harness) -> None:
 
 def test_infakt_async_flow_grosze_and_no_idempotency(infakt: Harness) -> None:
     url = infakt.sim.url
-    requests.post(f"{url}/_sandbox/tasks", json={"polls": 3, "seconds": 60}, timeout=5)
+    InfaktSandbox(url).task_timing(polls=3, seconds=60)
     body = {"invoice": {**CLIENT, "services": [SERVICE]}}
     accepted = infakt_call(url, "POST", "/async/invoices.json", json=body)
     assert accepted.status_code == 202
@@ -160,7 +162,7 @@ def test_infakt_async_flow_grosze_and_no_idempotency(infakt: Harness) -> None:
 
 def test_infakt_tasks_finish_without_polling(infakt: Harness) -> None:
     url = infakt.sim.url
-    requests.post(f"{url}/_sandbox/tasks", json={"polls": 99, "seconds": 0.2}, timeout=5)
+    InfaktSandbox(url).task_timing(polls=99, seconds=0.2)
     infakt_call(url, "POST", "/async/invoices.json", json={"invoice": {**CLIENT, "services": [SERVICE]}})
     time.sleep(0.3)
     assert len(infakt.documents()) == 1
@@ -168,7 +170,8 @@ def test_infakt_tasks_finish_without_polling(infakt: Harness) -> None:
 
 def test_infakt_pdf_paid_email_list_and_ksef(infakt: Harness) -> None:
     url = infakt.sim.url
-    requests.post(f"{url}/_sandbox/tasks", json={"polls": 1, "seconds": 60}, timeout=5)
+    sandbox = InfaktSandbox(url)
+    sandbox.task_timing(polls=1, seconds=60)
     task = infakt_call(
         url, "POST", "/async/invoices.json", json={"invoice": {**CLIENT, "services": [SERVICE]}}
     ).json()
@@ -192,7 +195,7 @@ def test_infakt_pdf_paid_email_list_and_ksef(infakt: Harness) -> None:
     assert sent.json()["status"] == "sent"
     status = infakt_call(url, "GET", f"/ksef2/documents/{uuid}/status.json").json()
     assert status["status"] == "success" and KSEF_NUMBER.match(status["ksef_number"])
-    requests.post(f"{url}/_sandbox/ksef", json={"active": False}, timeout=5)
+    sandbox.ksef(active=False)
     refused = infakt_call(url, "POST", f"/ksef2/documents/{uuid}/send.json", json={})
     assert refused.status_code == 422 and refused.json() == {
         "error": "Użytkownik nie jest zintegrowany z KSeF."
@@ -219,9 +222,8 @@ def test_ksef_numbers_have_a_valid_crc() -> None:
 
 def test_infakt_strict_rate_limits(infakt: Harness) -> None:
     url = infakt.sim.url
-    requests.post(
-        f"{url}/_sandbox/limits", json={"enabled": True, "GET": 3, "WRITE": 1, "window": 30}, timeout=5
-    )
+    sandbox = InfaktSandbox(url)
+    sandbox.limits(enabled=True, GET=3, WRITE=1, window=30)
     try:
         assert [infakt_call(url, "GET", "/invoices.json").status_code for _ in range(4)] == [
             200,
@@ -235,4 +237,4 @@ def test_infakt_strict_rate_limits(infakt: Harness) -> None:
         assert infakt_call(url, "POST", "/async/invoices.json", json=body).status_code == 202
         assert infakt_call(url, "POST", "/async/invoices.json", json=body).status_code == 429
     finally:
-        requests.post(f"{url}/_sandbox/limits", json={"enabled": False}, timeout=5)
+        sandbox.limits(enabled=False)

@@ -1,0 +1,81 @@
+"""The one client of the simulators' sandbox-only control APIs, for every test that drives a simulator.
+
+- :class:`WooSandbox`: the WooCommerce/plugin simulator's ``/sandbox/`` admin API (orders, refunds,
+  meta, notes, events, faults, the request log, the plugin's settings); it extends
+  ``support.WooAdmin`` (the fixtures' client) with what the invoicing tests need, so there is one
+  implementation of that API;
+- :class:`InvoicingSandbox`: ``/_sandbox/`` of an invoicing simulator (``sidecar/sandbox/control.py``):
+  the documents it holds, faults, reset, and the settings the simulator declares (``ksef``, …);
+- :class:`InfaktSandbox`: the same plus inFakt's task timing, rate limits and task list.
+
+Every call raises on an HTTP error: a test must never go on after a control call the simulator refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from support import WooAdmin
+
+TIMEOUT = 10
+
+
+class WooSandbox(WooAdmin):
+    def set_status(self, order_id: int, status: str) -> dict[str, Any]:
+        return self._call("POST", f"/orders/{order_id}/status", {"status": status})
+
+    def put_meta(self, order_id: int, meta: dict[str, str]) -> dict[str, Any]:
+        return self._call("PUT", f"/orders/{order_id}/meta", meta)
+
+    def note_texts(self, order_id: int) -> list[str]:
+        return [n["note"] for n in self.notes(order_id)]
+
+
+class InvoicingSandbox:
+    """``/_sandbox/`` of one invoicing simulator."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def _call(self, method: str, path: str, json: Any = None) -> Any:
+        response = requests.request(method, f"{self.url}/_sandbox{path}", json=json, timeout=TIMEOUT)
+        response.raise_for_status()
+        return response.json()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the account holds (each document with the e-mails it was sent as ``emails``)."""
+        return self._call("GET", "/documents")
+
+    def documents(self) -> list[dict[str, Any]]:
+        return self.snapshot()["documents"]
+
+    def fault(self, **rule: Any) -> list[dict[str, Any]]:
+        """One rule of ``sidecar/sandbox/faults.py``: ``mode``, ``match``, ``count``, ``retry_after``, …"""
+        return self._call("POST", "/faults", rule)["rules"]
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def reset(self) -> None:
+        self._call("POST", "/reset")
+
+    def setting(self, name: str, **values: Any) -> dict[str, Any]:
+        """Update a setting the simulator declares; answers its current values."""
+        return self._call("POST", f"/{name}", values)
+
+    def ksef(self, **values: Any) -> dict[str, Any]:
+        return self.setting("ksef", **values)
+
+
+class InfaktSandbox(InvoicingSandbox):
+    def task_timing(self, polls: int, seconds: float) -> dict[str, Any]:
+        """A task finishes after ``polls`` status reads, or on its own after ``seconds``."""
+        return self.setting("tasks", polls=polls, seconds=seconds)
+
+    def limits(self, **values: Any) -> dict[str, Any]:
+        return self.setting("limits", **values)
+
+    def tasks(self) -> dict[str, dict[str, Any]]:
+        """Every creation task ever accepted: reference → ``{"resource", "code"}``."""
+        return self.snapshot()["tasks"]
