@@ -208,7 +208,7 @@ class RestHttpTest extends BPM_Test_Case {
 		$order = $this->make_order();
 		$route = '/bpm-bridge/v1/orders/' . $order->get_id() . '/notes';
 		$this->assertHttpError( 413, 'bpm_bridge_body_too_large', $this->http( 'POST', $route, str_repeat( ' ', Contract::limit( 'max_route_body_bytes' ) + 1 ) ) );
-		$deep = str_repeat( '[', 30000 ) . str_repeat( ']', 30000 );
+		$deep = str_repeat( '{"a":', 30000 ) . '1' . str_repeat( '}', 30000 );
 		$this->assertHttpError( 400, 'rest_invalid_json', $this->http( 'POST', $route, $deep ) );
 	}
 }

@@ -59,7 +59,8 @@ final class Guard {
 	/**
 	 * Refuses, before the body is parsed or any argument read, what a signed request never carries: other query
 	 * parameters (they would override the signed body's arguments), method overrides (`_method`,
-	 * X-HTTP-Method-Override) and `_envelope`, and bodies over the contract's limit.
+	 * X-HTTP-Method-Override) and `_envelope`, bodies over the contract's limit, and bodies that are not a JSON
+	 * object.
 	 *
 	 * @param mixed            $result  A response already chosen by an earlier filter, or null.
 	 * @param \WP_REST_Server  $server  Server.
@@ -93,6 +94,12 @@ final class Guard {
 				sprintf( __( 'The request body is larger than %d bytes.', 'bpm-bridge' ), $limit ),
 				413
 			);
+		}
+		// Every route takes a JSON object (an empty one may come as []); WordPress' own parameter handling trips
+		// over a scalar body ("x", 1).
+		$body = ltrim( (string) $request->get_body() );
+		if ( '' !== $body && '{' !== $body[0] && '[' !== $body[0] ) {
+			return self::refusal( 'rest_invalid_json', __( 'The request body must be a JSON object.', 'bpm-bridge' ), 400 );
 		}
 		return $result;
 	}
