@@ -10,6 +10,7 @@ the metrics hook handed to the job from here.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,9 @@ INTAKE_SOCKET_TIMEOUT = 0.5
 # connection that cannot be made still fails within seconds.
 WORKER_CONNECT_TIMEOUT = 5.0
 HEALTH_CHECK_INTERVAL = 30
+# The store's REST root (pretty or plain permalinks); a wrong one is forgotten at the first non-REST answer.
+REST_ROOT_KEY = "bpm:store:rest_root"
+REST_ROOT_TTL = 3600
 
 
 def intake_redis(settings: Settings) -> redis.Redis:
@@ -54,14 +58,45 @@ def worker_redis(settings: Settings) -> redis.Redis:
     )
 
 
-def store_client(settings: Settings, metrics: Metrics | None, audit: AuditLog | None = None) -> StoreClient:
-    """The store client; ``audit`` defaults to the configured trail (probes pass ``AuditLog(None)``)."""
+class RedisValue:
+    """One string in Redis with a lifetime: the store's REST root, shared by every work horse."""
+
+    def __init__(self, conn: redis.Redis, key: str, ttl: int) -> None:
+        self.conn, self.key, self.ttl = conn, key, ttl
+
+    def get(self) -> bytes | str | None:
+        try:
+            return self.conn.get(self.key)
+        except redis.RedisError:
+            return None  # discovering again costs one request; failing the job for it would cost more
+
+    def set(self, value: str) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self.conn.set(self.key, value, ex=self.ttl)
+
+    def delete(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self.conn.delete(self.key)
+
+
+def store_client(
+    settings: Settings,
+    metrics: Metrics | None,
+    audit: AuditLog | None = None,
+    conn: redis.Redis | None = None,
+) -> StoreClient:
+    """The store client; ``audit`` defaults to the configured trail (probes pass ``AuditLog(None)``).
+
+    With ``conn`` the discovered REST root is kept in Redis: RQ forks a work horse per job, and
+    discovering it per job would add a request to every order.
+    """
     from sidecar.store import StoreClient  # pulls in requests: the intake only needs it for /readyz
 
     return StoreClient(
         settings,
         audit if audit is not None else AuditLog(settings.audit_dir),
         observe=metrics.provider_call if metrics is not None else None,
+        root_cache=RedisValue(conn, REST_ROOT_KEY, REST_ROOT_TTL) if conn is not None else None,
     )
 
 
@@ -81,4 +116,4 @@ def services(settings: Settings, conn: redis.Redis | None = None) -> Services:
     conn = conn if conn is not None else worker_redis(settings)
     metrics = Metrics(conn)
     audit = AuditLog(settings.audit_dir)
-    return Services(settings, conn, metrics, audit, store_client(settings, metrics, audit))
+    return Services(settings, conn, metrics, audit, store_client(settings, metrics, audit, conn))

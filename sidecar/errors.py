@@ -41,3 +41,7 @@ class ConflictError(BridgeError):
 
 class LockLost(TransientError):
     """This run no longer holds the per-(order, action) lock; another run owns the work now."""
+
+
+class EventNotFound(PermanentError):
+    """The store has no outbox row for the event (a reconciliation event, or a purged row)."""

@@ -1,43 +1,111 @@
 """The sidecar's only door into WordPress (docs/contract.md §3, §4).
 
-Reads go through WooCommerce REST v3, writes and the configuration through the plugin's ``bpm-bridge/v1``
-routes. Every request carries HTTP Basic (the BPM API user's Application Password) *and* a Standard
-Webhooks signature made with the current secret, as §1 requires. Errors come back as the shared error
-vocabulary: 404 of an order is permanent ("order N not found in the store"), a 409 of a compare-and-set
-route is :class:`ConflictError` carrying the store's current values, 5xx / timeouts are transient.
+Everything goes through the plugin's ``bpm-bridge/v1`` routes: one read of an order with its BPM state
+and its refunds (``GET orders/{id}``), one atomic write-back of meta, note and outcome
+(``POST orders/{id}/apply``), the reconciliation listing (``POST orders/search``) and the configuration.
+Every request carries HTTP Basic (the BPM API user's Application Password) *and* a contract-revision-2
+signature over method, route, query and body (:func:`sidecar.signing.request_signature_headers`).
+
+URLs are built from the store's REST root, discovered once (:class:`RestRoot`): pretty permalinks give
+``…/wp-json/<route>``, plain ones ``…/?rest_route=<route>``. Redirects are never followed and an answer
+that is not the REST API's JSON is an error (and forgets the discovered root), so a moved site shows up
+as a failure instead of notes "written" into a home page.
+
+Errors come back as the shared error vocabulary: 404 of an order is permanent ("order N not found in
+the store"), a 409 of a compare-and-set is :class:`ConflictError` carrying the store's current values,
+redirects, 5xx and timeouts are transient.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 
+from sidecar import contract
 from sidecar.audit import AuditLog
-from sidecar.errors import ConflictError, PermanentError, TransientError
+from sidecar.errors import ConflictError, EventNotFound, PermanentError, TransientError
 from sidecar.http import HttpClient, classify, is_transient_status, retry_after_seconds
-from sidecar.signing import signature_headers
+from sidecar.signing import request_signature_headers
 
 if TYPE_CHECKING:
     from sidecar.config import Settings
 
 log = logging.getLogger(__name__)
 
-NOTE_LIMIT = 2000  # contract §3.2
-MAX_PER_PAGE = 100  # WooCommerce's maximum per_page
+NS = "/bpm-bridge/v1"
+MAX_PER_PAGE = 100  # the search route's maximum per_page
+API_REL = "https://api.w.org/"
+_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]*)*)")
+# A missing event (no outbox row) answers 404 with this code: the meta and the note still belong on the order.
+EVENT_NOT_FOUND = "bpm_bridge_event_not_found"
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """``GET bpm-bridge/v1/orders/{id}``: the REST v3 order, its allow-listed meta, its refunds."""
+
+    order: dict[str, Any]
+    meta: dict[str, str]
+    # {"id", "amount", "reason", "line_items"}; amount and reason from WooCommerce CRUD (contract §3).
+    refunds: list[dict[str, Any]] = field(default_factory=list)
+
+    def refund(self, refund_id: int) -> dict[str, Any] | None:
+        return next((r for r in self.refunds if int(r.get("id") or 0) == int(refund_id)), None)
 
 
 @dataclass(frozen=True)
 class OrderPage:
-    orders: list[dict[str, Any]]
-    total: int  # X-WP-Total: orders matching the query
-    total_pages: int  # X-WP-TotalPages
+    orders: list[dict[str, Any]]  # {"id", "status", "date_modified_gmt", "meta"}: no personal data
+    total: int
+    total_pages: int
+
+
+@dataclass(frozen=True)
+class RestRoot:
+    """Where the REST API lives: ``path`` mode (``…/wp-json/``) or ``query`` mode (``…/?rest_route=``)."""
+
+    base: str  # path mode: the root ending in "/"; query mode: the URL that takes ?rest_route=
+    query_mode: bool
+
+    def url(self, route: str) -> str:
+        if self.query_mode:
+            return f"{self.base}?rest_route={quote(route, safe='/-._~')}"
+        return self.base + route.lstrip("/")
+
+    def encode(self) -> str:
+        return json.dumps({"base": self.base, "query_mode": self.query_mode})
+
+    @classmethod
+    def decode(cls, raw: str | bytes) -> RestRoot | None:
+        try:
+            data = json.loads(raw)
+            return cls(str(data["base"]), bool(data["query_mode"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    @classmethod
+    def from_link(cls, link: str) -> RestRoot:
+        parts = urlsplit(link)
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        if any(k == "rest_route" for k, _ in params):
+            return cls(f"{parts.scheme}://{parts.netloc}{parts.path}", True)
+        return cls(f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/", False)
+
+
+class RootCache(Protocol):
+    """Keeps the discovered root across processes (RQ forks a work horse per job)."""
+
+    def get(self) -> str | bytes | None: ...
+    def set(self, value: str) -> None: ...
+    def delete(self) -> None: ...
 
 
 class StoreClient:
@@ -47,6 +115,7 @@ class StoreClient:
         audit: AuditLog,
         observe: Any = None,
         session: requests.Session | None = None,
+        root_cache: RootCache | None = None,
     ) -> None:
         url = settings.store_url.rstrip("/")
         if urlsplit(url).scheme != "https" and not settings.allow_insecure_store:
@@ -61,31 +130,86 @@ class StoreClient:
         self.http = HttpClient(
             "store", audit, timeout=(min(timeout, 5.0), timeout), session=session, observe=observe
         )
+        self.root_cache = root_cache
+        self._root: RestRoot | None = None
         self.last_error: str | None = None
 
+    # -- the REST root ----------------------------------------------------------------------------
+    def rest_root(self) -> RestRoot:
+        if self._root is None:
+            cached = self.root_cache.get() if self.root_cache is not None else None
+            self._root = RestRoot.decode(cached) if cached else None
+        if self._root is None:
+            self._root = self._discover()
+            if self.root_cache is not None:
+                self.root_cache.set(self._root.encode())
+        return self._root
+
+    def forget_root(self) -> None:
+        self._root = None
+        if self.root_cache is not None:
+            self.root_cache.delete()
+
+    def _discover(self) -> RestRoot:
+        """The home page's ``Link: <…>; rel="https://api.w.org/"``; ``/?rest_route=`` works without it."""
+        response = self.http.request("GET", f"{self.base}/", headers={"Accept": "text/html"})
+        if response.status_code >= 500:
+            raise TransientError(
+                f"the store answered HTTP {response.status_code} to GET /", retry_after_seconds(response)
+            )
+        link = _api_link(response.headers.get("Link", ""))
+        store = urlsplit(self.base)
+        if link is not None:
+            found = urlsplit(link)
+            if found.netloc.lower() == store.netloc.lower():
+                # The store's scheme, never the link's: a site that advertises http must not downgrade us.
+                root = RestRoot.from_link(found._replace(scheme=store.scheme).geturl())
+                log.info("store REST root: %s", root.base)
+                return root
+            log.warning("ignoring the REST link of another host (%s); using ?rest_route=", found.netloc)
+        return RestRoot(f"{self.base}/", True)
+
     # -- plumbing ---------------------------------------------------------------------------------
-    def _request(self, method: str, path: str, body: Any = None) -> requests.Response:
+    def _request(self, method: str, route: str, body: Any = None) -> requests.Response:
         raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
-        headers = signature_headers([self.secret], raw)
+        headers = request_signature_headers([self.secret], method, route, [], raw)
         if body is not None:
             headers["Content-Type"] = "application/json"
         headers["Accept"] = "application/json"
         return self.http.request(
-            method, f"{self.base}/wp-json{path}", data=raw or None, headers=headers, auth=self.auth
+            method, self.rest_root().url(route), data=raw or None, headers=headers, auth=self.auth
         )
 
-    def _call(self, method: str, path: str, body: Any = None, *, what: str) -> Any:
-        response = self._request(method, path, body)
+    def _call(self, method: str, route: str, body: Any = None, *, what: str) -> Any:
+        response = self._request(method, route, body)
         if response.status_code >= 300:
             self._raise(response, what)
+        return self._json(response, what)
+
+    def _json(self, response: requests.Response, what: str) -> Any:
+        """The REST API's JSON, or TransientError (and a fresh discovery next time) for anything else."""
+        content_type = response.headers.get("Content-Type", "")
         try:
+            if "json" not in content_type.lower():
+                raise ValueError(content_type)
             return response.json()
         except ValueError:
-            raise TransientError(f"the store answered {what} with something that is not JSON") from None
+            self.forget_root()
+            raise TransientError(
+                f"the store answered {what} with something that is not the REST API's JSON "
+                f"({content_type.split(';')[0] or 'no content type'}): check BPM_STORE_URL and the "
+                "WordPress permalink settings"
+            ) from None
 
     def _raise(self, response: requests.Response, what: str) -> None:
         status = response.status_code
         code, message, data = _wp_error(response)
+        if 300 <= status < 400:
+            self.forget_root()
+            raise TransientError(
+                f"the store answered HTTP {status} to {what} (redirects are not followed): check "
+                "BPM_STORE_URL and the WordPress permalink settings"
+            )
         if status == 409:
             current = data.get("current")
             if not isinstance(current, dict):  # status routes answer the current status as text
@@ -93,6 +217,11 @@ class StoreClient:
             raise ConflictError(f"the store refused {what}: {message or code}", current)
         if status == 404 and code in ("bpm_bridge_order_not_found", "woocommerce_rest_shop_order_invalid_id"):
             raise PermanentError(f"{what} not found in the store")
+        if status == 404 and code == EVENT_NOT_FOUND:
+            raise EventNotFound(f"{what}: the store has no outbox row for this event")
+        if status == 404 and not code:
+            self.forget_root()  # not a REST answer: the root may have moved (permalinks changed)
+            raise TransientError(f"the store answered HTTP 404 to {what} without a REST error")
         if status in (401, 403):
             raise PermanentError(
                 f"the store refused our credentials for {what} ({code or status}): check BPM_STORE_USER, "
@@ -105,22 +234,33 @@ class StoreClient:
 
     # -- reads ------------------------------------------------------------------------------------
     def ping(self) -> bool:
-        """Is the store's REST index reachable? False (with ``last_error``) instead of raising."""
+        """Does the store answer ``bpm-bridge/v1`` with REST JSON? False (with ``last_error``) otherwise."""
         try:
-            response = self._request("GET", "/")
-        except TransientError as exc:
+            index = self._call("GET", NS, what=f"GET {NS}")
+        except (TransientError, PermanentError) as exc:
             self.last_error = exc.reason
             return False
-        if response.status_code >= 300:
-            self.last_error = f"the store answered HTTP {response.status_code} to GET /wp-json/"
+        if not isinstance(index, dict) or index.get("namespace") != NS.strip("/"):
+            self.last_error = f"the store's answer to GET {NS} is not the BPM Bridge route index"
             return False
         self.last_error = None
         return True
 
-    def get_order(self, order_id: int) -> dict[str, Any]:
-        return self._call("GET", f"/wc/v3/orders/{int(order_id)}", what=f"order {order_id}")
+    def read_order(self, order_id: int) -> OrderState:
+        body = self._call("GET", f"{NS}/orders/{int(order_id)}", what=f"order {order_id}")
+        if not isinstance(body, dict) or not isinstance(body.get("order"), dict):
+            raise TransientError(f"the store's answer for order {order_id} has no order in it")
+        meta = {str(k): "" if v is None else str(v) for k, v in (body.get("meta") or {}).items()}
+        return OrderState(body["order"], meta, list(body.get("refunds") or []))
 
-    def list_orders(
+    def get_order(self, order_id: int) -> dict[str, Any]:
+        """The REST v3 order alone (:meth:`read_order` when its meta or refunds matter as well)."""
+        return self.read_order(order_id).order
+
+    def get_meta(self, order_id: int) -> dict[str, str]:
+        return self._call("GET", f"{NS}/orders/{int(order_id)}/meta", what=f"order {order_id}")["meta"]
+
+    def search_orders(
         self,
         statuses: Sequence[str],
         modified_after: datetime,
@@ -128,38 +268,23 @@ class StoreClient:
         per_page: int = MAX_PER_PAGE,
         modified_before: datetime | None = None,
     ) -> OrderPage:
-        """One page of ``GET /wc/v3/orders`` for orders modified after a moment, oldest id first.
-
-        Dates go out as naive UTC with ``dates_are_gmt=true``: without it WooCommerce compares them with
-        the shop's local modification time. Sorting by id keeps the pages stable while orders change
-        under the sweep (sorting by modification date would move a touched order to another page).
-        """
+        """One page of the orders in ``statuses`` modified in the window, oldest id first (stable pages)."""
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be 1..{MAX_PER_PAGE}")
-        params = [
-            ("status", ",".join(statuses) or "any"),
-            ("modified_after", _gmt(modified_after)),
-            ("dates_are_gmt", "true"),
-            ("orderby", "id"),
-            ("order", "asc"),
-            ("page", str(int(page))),
-            ("per_page", str(int(per_page))),
-        ]
-        if modified_before is not None:
-            params.insert(2, ("modified_before", _gmt(modified_before)))
-        what = f"page {page} of the order list"
-        response = self._request("GET", f"/wc/v3/orders?{urlencode(params)}")
-        if response.status_code >= 300:
-            self._raise(response, what)
-        try:
-            orders = response.json()
-        except ValueError:
-            raise TransientError(f"the store answered {what} with something that is not JSON") from None
-        if not isinstance(orders, list):
-            raise TransientError(f"the store answered {what} with something that is not a list")
-        total = _int_header(response, "X-WP-Total", len(orders))
-        pages = _int_header(response, "X-WP-TotalPages", page if orders else 0)
-        return OrderPage(orders, total, pages)
+        body = {
+            "statuses": list(statuses),
+            "modified_after": _rfc3339(modified_after),
+            "modified_before": _rfc3339(modified_before) if modified_before is not None else None,
+            "page": int(page),
+            "per_page": int(per_page),
+            "missing_meta": None,
+        }
+        what = f"page {page} of the order search"
+        found = self._call("POST", f"{NS}/orders/search", body, what=what)
+        if not isinstance(found, dict) or not isinstance(found.get("orders"), list):
+            raise TransientError(f"the store answered {what} with something that is not an order list")
+        orders = found["orders"]
+        return OrderPage(orders, int(found.get("total") or len(orders)), int(found.get("pages") or 0))
 
     def iter_orders(
         self,
@@ -168,54 +293,55 @@ class StoreClient:
         modified_before: datetime | None = None,
         per_page: int = MAX_PER_PAGE,
     ) -> Iterator[dict[str, Any]]:
-        """Every order of the window, page by page, until X-WP-TotalPages says there is no more."""
+        """Every order of the window, page by page, until the store says there is no more."""
         page = 1
         while True:
-            batch = self.list_orders(statuses, modified_after, page, per_page, modified_before)
+            batch = self.search_orders(statuses, modified_after, page, per_page, modified_before)
             yield from batch.orders
             if page >= batch.total_pages or not batch.orders:
                 return
             page += 1
 
-    def get_refund(self, order_id: int, refund_id: int) -> dict[str, Any]:
-        return self._call(
-            "GET",
-            f"/wc/v3/orders/{int(order_id)}/refunds/{int(refund_id)}",
-            what=f"refund {refund_id} of order {order_id}",
-        )
-
     def get_config(self) -> dict[str, Any]:
-        return self._call("GET", "/bpm-bridge/v1/config", what="the sidecar configuration")
-
-    def get_meta(self, order_id: int) -> dict[str, str]:
-        return self._call("GET", f"/bpm-bridge/v1/orders/{int(order_id)}/meta", what=f"order {order_id}")[
-            "meta"
-        ]
+        return self._call("GET", f"{NS}/config", what="the sidecar configuration")
 
     # -- writes -----------------------------------------------------------------------------------
-    def add_note(self, order_id: int, note: str, customer_note: bool = False) -> dict[str, Any]:
-        if len(note) > NOTE_LIMIT:
-            note = note[: NOTE_LIMIT - 1] + "…"
-        body = {"note": note, "customer_note": bool(customer_note)}
+    def apply(
+        self,
+        order_id: int,
+        *,
+        meta: Mapping[str, str] | None = None,
+        expect: Mapping[str, str] | None = None,
+        note: str | None = None,
+        outcome: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Meta (compare-and-set on ``expect``), a note and an outcome in one atomic request.
+
+        ``outcome``: ``{"event_id", "action", "status", "message", "details", "next_attempt_at"}``.
+        Raises :class:`ConflictError` (nothing written) when ``expect`` does not hold.
+        """
+        body: dict[str, Any] = {"meta": dict(meta or {}), "expect": dict(expect or {})}
+        body["note"] = {"note": _clip(note, "max_note_chars"), "customer_note": False} if note else None
+        body["outcome"] = _outcome(outcome) if outcome is not None else None
         return self._call(
-            "POST", f"/bpm-bridge/v1/orders/{int(order_id)}/notes", body, what=f"a note on order {order_id}"
+            "POST", f"{NS}/orders/{int(order_id)}/apply", body, what=f"the update of order {order_id}"
         )
 
     def set_meta(
         self, order_id: int, meta: dict[str, str], expect: dict[str, str] | None = None
     ) -> dict[str, str]:
-        body: dict[str, Any] = {"meta": meta}
-        if expect is not None:
-            body["expect"] = expect
-        path = f"/bpm-bridge/v1/orders/{int(order_id)}/meta"
-        return self._call("POST", path, body, what=f"meta of order {order_id}")["meta"]
+        return self.apply(order_id, meta=meta, expect=expect)["meta"]
+
+    def add_note(self, order_id: int, note: str) -> dict[str, Any]:
+        return self.apply(order_id, note=note)
 
     def set_status(self, order_id: int, from_: str, to: str, note: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"from": from_, "to": to}
         if note:
-            body["note"] = note
-        path = f"/bpm-bridge/v1/orders/{int(order_id)}/status"
-        return self._call("POST", path, body, what=f"the status of order {order_id}")
+            body["note"] = _clip(note, "max_note_chars")
+        return self._call(
+            "POST", f"{NS}/orders/{int(order_id)}/status", body, what=f"the status of order {order_id}"
+        )
 
     def report_outcome(
         self,
@@ -227,16 +353,49 @@ class StoreClient:
         details: dict[str, Any] | None = None,
         next_attempt_at: str | None = None,
     ) -> dict[str, Any]:
-        body = {
-            "action": action,
-            "status": status,
-            "message": message,
-            "order_id": order_id,
-            "details": details or {},
-            "next_attempt_at": next_attempt_at,
-        }
-        path = f"/bpm-bridge/v1/events/{event_id}/outcome"
-        return self._call("POST", path, body, what=f"the outcome of event {event_id}")
+        """The outcome alone, for events without an order and for ``retrying`` reports."""
+        body = _outcome(
+            {
+                "event_id": event_id,
+                "action": action,
+                "status": status,
+                "message": message,
+                "details": details or {},
+                "next_attempt_at": next_attempt_at,
+            }
+        )
+        body.pop("event_id")
+        body["order_id"] = order_id
+        return self._call(
+            "POST", f"{NS}/events/{event_id}/outcome", body, what=f"the outcome of event {event_id}"
+        )
+
+
+def _outcome(outcome: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": str(outcome["event_id"]),
+        "action": str(outcome["action"]),
+        "status": str(outcome["status"]),
+        "message": _clip(str(outcome.get("message") or ""), "max_outcome_message_chars"),
+        "details": dict(outcome.get("details") or {}),
+        "next_attempt_at": outcome.get("next_attempt_at"),
+    }
+
+
+def _clip(text: str | None, limit: str) -> str:
+    text = text or ""
+    most = contract.limit(limit)
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _api_link(header: str) -> str | None:
+    """The target of the ``rel="https://api.w.org/"`` entry of a ``Link`` header."""
+    for target, params in _LINK.findall(header):
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "rel" and API_REL in value.strip().strip('"').split():
+                return target.strip()
+    return None
 
 
 def _wp_error(response: requests.Response) -> tuple[str, str, dict[str, Any]]:
@@ -251,14 +410,7 @@ def _wp_error(response: requests.Response) -> tuple[str, str, dict[str, Any]]:
     return str(body.get("code") or ""), str(body.get("message") or ""), data if isinstance(data, dict) else {}
 
 
-def _gmt(moment: datetime) -> str:
+def _rfc3339(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("give an aware datetime")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _int_header(response: requests.Response, name: str, default: int) -> int:
-    try:
-        return int(response.headers.get(name, default))
-    except ValueError:
-        return default
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

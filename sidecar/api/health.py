@@ -36,7 +36,7 @@ def _store_status(bpm: BpmState) -> str:
         return cached.decode() if isinstance(cached, bytes) else str(cached)
     try:
         # Probe pings are not business traffic: they stay out of the audit trail.
-        client = composition.store_client(bpm.settings, bpm.metrics, AuditLog(None))
+        client = composition.store_client(bpm.settings, bpm.metrics, AuditLog(None), bpm.redis)
         status = "ok" if client.ping() else f"down: {client.last_error}"
     except BridgeError as exc:
         status = f"down: {exc.reason}"

@@ -2,7 +2,8 @@
 
 Events can be lost in ways the outbox cannot see (a plugin deactivated for an hour, a hook that never
 fired, a Redis wiped after the 202). The sweep does not trust events: it lists the orders modified in a
-window straight from WooCommerce, asks :func:`sidecar.invoicing.rules.decide` whether each one is due a
+window straight from the store (``POST bpm-bridge/v1/orders/search``: ids and BPM meta only), reads
+each one without a document, asks :func:`sidecar.invoicing.rules.decide` whether each one is due a
 document, and queues ``invoice.issue`` for every due order whose ``_bpm_invoice_id`` is empty or a
 ``pending:`` intent (resumable, docs/invoicing.md). The action itself re-checks everything under the
 order lock, so a sweep racing a live event costs one extra "skipped" run, never a second document.
@@ -37,7 +38,6 @@ from sidecar.errors import PermanentError
 from sidecar.invoicing import rules
 from sidecar.jobs import synthetic
 from sidecar.metrics import Metrics
-from sidecar.privacy import meta_value
 from sidecar.providers.invoicing.base import Intent
 
 if TYPE_CHECKING:
@@ -183,18 +183,19 @@ def _examine(
     def skipped(reason: str) -> Entry:
         return Entry(order_id, status, "skipped", reason)
 
-    # The listing carries the order's meta, so an invoiced order costs no further request.
-    hint = meta_value(order, INVOICE_KEY)
+    # The search carries the order's BPM meta, so an invoiced order costs no further request.
+    hint = str((order.get("meta") or {}).get(INVOICE_KEY) or "")
     if hint and Intent.decode(hint) is None:
         return skipped(f"order {order_id} already has a document")
-    decision = rules.decide(order, invoicing)
-    if not decision.due and not hint:
-        return skipped(decision.reason)
-    # invoice.issue reads the meta through the plugin's route; so does the decision to queue it.
-    current = store.get_meta(order_id).get(INVOICE_KEY, "")
+    # The rest are read whole (the decision needs the payment method, the payment date, the NIP), with
+    # their current meta: the same read invoice.issue makes.
+    state = store.read_order(order_id)
+    status = str(state.order.get("status") or status)
+    current = state.meta.get(INVOICE_KEY, "")
     intent = Intent.decode(current)
     if current and intent is None:
         return skipped(f"order {order_id} already has a document")
+    decision = rules.decide(state.order, invoicing)
     if intent is None and not decision.due:
         return skipped(decision.reason)
     reason = (
@@ -202,7 +203,7 @@ def _examine(
         if intent is not None
         else "due a document and has none"
     )
-    envelope = synthetic.envelope(settings.store_url, order, now)
+    envelope = synthetic.envelope(settings.store_url, state.order, now)
     if dry_run:
         return Entry(order_id, status, "would_queue", reason, envelope["id"])
     # The claim makes "once per order and day" hold even for two sweeps at the same moment (the CLI and

@@ -1,8 +1,10 @@
 """Runs one action for one event: the RQ job function ``run_action(envelope, action)``.
 
 What the framework guarantees around an action (sidecar/jobs/base.py):
-- it runs under the per-(order, lock group) lock (sidecar/engine/locks.py) with a fencing token;
-- ``Outcome`` done/skipped → order note (when asked) + ``POST events/{id}/outcome``;
+- it runs under the per-(order, lock group) lock (sidecar/engine/locks.py) with a fencing token, and so
+  does its write-back;
+- ``Outcome`` done/skipped → one ``POST orders/{id}/apply`` carrying the action's final meta write
+  (``Outcome.write``), the order note (when asked) and the outcome (sidecar/engine/write_back.py);
 - ``TransientError`` (incl. ``LockLost``) → retried after the next step of ``settings.retry_schedule``
   (never sooner than the error's ``retry_after``, up to a day), reported as ``retrying``; when the
   schedule is used up (≥ 72 h) → dead letter;
@@ -35,7 +37,8 @@ from sidecar.config import load_settings
 from sidecar.engine import dead_letters, queueing
 from sidecar.engine.locks import OrderLock, order_scope
 from sidecar.engine.runtime_config import get_config
-from sidecar.errors import BridgeError, ConflictError, PermanentError, TransientError
+from sidecar.engine.write_back import apply_write_back
+from sidecar.errors import BridgeError, ConflictError, LockLost, PermanentError, TransientError
 from sidecar.jobs import registry, synthetic
 from sidecar.jobs.base import JobContext, Outcome
 from sidecar.logs import scrub
@@ -104,23 +107,38 @@ class Runner:
         self.log_extra = {"event_id": self.event["id"], "order_id": self.order_id, "action": action}
         # A reconciliation event has no outbox row: its outcome is not reported (only noted).
         self.synthetic = synthetic.is_synthetic(self.event)
-        if self.meta.get("pending") is None:
+        fresh = self.meta.get("pending") is None
+        if fresh:
             self.meta.setdefault("first_run_at", time.time())
             self.meta["attempt"] = int(self.meta.get("attempt", 0)) + 1
             self._save()
-            result = self._perform(self.meta["attempt"])
-            if isinstance(result, Retry):
-                return result
-            self.meta["pending"] = result
-            self._save()
-        else:
-            self._log(logging.INFO, "outcome already known; retrying its report only")
-        return self._deliver(self.meta["pending"])
-
-    def _perform(self, attempt: int) -> dict[str, Any] | Retry:
         started = time.monotonic()
+        # The lock covers the action *and* its write-back: the final meta write travels with the outcome,
+        # and a second run must not read the order between the two.
+        scope = order_scope(self.order_id, registry.lock_group(action), f"event:{self.event['id']}")
+        lock = OrderLock(self.conn, scope, ttl=self.settings.lock_ttl)
         try:
-            outcome = self._run_locked(attempt)
+            lock.acquire()
+        except LockLost as exc:
+            if fresh:
+                return self._transient(exc, self.meta["attempt"], started)
+            return self._retry_delivery(self.meta["pending"], exc)
+        try:
+            if fresh:
+                result = self._perform(self.meta["attempt"], lock, started)
+                if isinstance(result, Retry):
+                    return result
+                self.meta["pending"] = result
+                self._save()
+            else:
+                self._log(logging.INFO, "outcome already known; retrying its report only")
+            return self._deliver(self.meta["pending"], lock)
+        finally:
+            lock.__exit__(None, None, None)  # releases; a Redis error there only logs (the lock expires)
+
+    def _perform(self, attempt: int, lock: OrderLock, started: float) -> dict[str, Any] | Retry:
+        try:
+            outcome = self._run_action(attempt, lock)
         except TransientError as exc:
             return self._transient(exc, attempt, started)
         except PermanentError as exc:
@@ -135,37 +153,37 @@ class Runner:
             return self._transient(TransientError(f"internal error ({type(exc).__name__})"), attempt, started)
         self.metrics.job(self.action, outcome.status, time.monotonic() - started)
         self._log(logging.INFO, "action %s: %s", outcome.status, outcome.message)
+        write = outcome.write
         return {
             "status": outcome.status,
             "message": outcome.message,
             "details": dict(outcome.details),
             "note": outcome.message if outcome.note else None,
             "follow_up": list(outcome.follow_up) if outcome.follow_up else None,
+            "write": {"meta": dict(write.meta), "expect": dict(write.expect)} if write else None,
         }
 
-    def _run_locked(self, attempt: int) -> Outcome:
+    def _run_action(self, attempt: int, lock: OrderLock) -> Outcome:
         func = registry.resolve(self.action)
         config = get_config(self.conn, self.settings, self.store)
-        scope = order_scope(self.order_id, registry.lock_group(self.action), f"event:{self.event['id']}")
-        with OrderLock(self.conn, scope, ttl=self.settings.lock_ttl) as lock:
-            assert lock.token is not None
-            ctx = JobContext(
-                event=self.event,
-                action=self.action,
-                store=self.store,
-                config=config,
-                audit=self.audit,
-                ensure_lock=lock.ensure,
-                observe=self.metrics.provider_call,
-                fencing_token=lock.token,
-                attempt=attempt,
-                first_run_at=float(self.meta["first_run_at"]),
-            )
-            try:
-                return func(ctx)
-            except ConflictError as exc:
-                self._log(logging.INFO, "state changed under us (%s); running once more", exc.reason)
-                return func(ctx)
+        assert lock.token is not None
+        ctx = JobContext(
+            event=self.event,
+            action=self.action,
+            store=self.store,
+            config=config,
+            audit=self.audit,
+            ensure_lock=lock.ensure,
+            observe=self.metrics.provider_call,
+            fencing_token=lock.token,
+            attempt=attempt,
+            first_run_at=float(self.meta["first_run_at"]),
+        )
+        try:
+            return func(ctx)
+        except ConflictError as exc:
+            self._log(logging.INFO, "state changed under us (%s); running once more", exc.reason)
+            return func(ctx)
 
     def _transient(self, exc: TransientError, attempt: int, started: float) -> dict[str, Any] | Retry:
         schedule = self.settings.retry_schedule
@@ -204,53 +222,60 @@ class Runner:
             "details": {"attempts": attempt},
             "note": f"BPM Bridge: {what} — {reason}",
             "follow_up": None,
+            "write": None,
             "attempts": attempt,
         }
 
     # -- telling the store ------------------------------------------------------------------------
-    def _deliver(self, pending: dict[str, Any]) -> dict[str, Any] | Retry:
-        """Dead-letter entry, order note, outcome report, follow-up: each done once, in this order."""
+    def _deliver(self, pending: dict[str, Any], lock: OrderLock) -> dict[str, Any] | Retry:
+        """Dead-letter entry, then the write-back (meta + note + outcome), then the follow-up: each once."""
         if pending["status"] == "failed" and not pending.get("dead_lettered"):
             dead_letters.add(
                 self.conn, self.event, self.action, pending["message"], pending["attempts"], self.order_id
             )
             pending["dead_lettered"] = True
             self._save()
-        steps = [] if self.synthetic else [("reported", self._report)]
-        if pending.get("note") and self.order_id is not None:
-            steps.insert(0, ("noted", lambda p: self.store.add_note(self.order_id, self._note(p["note"]))))
-        for flag, step in steps:
-            if pending.get(flag):
-                continue
+        if not pending.get("applied"):
             try:
-                step(pending)
+                lock.ensure()  # a run that lost its lock leaves the write-back to the one that took it
+                self._write_back(pending)
             except TransientError as exc:
                 return self._retry_delivery(pending, exc)
             except PermanentError as exc:
-                # The store will never take it (e.g. the order was deleted, the outbox row is gone);
-                # the outbox re-sends the event if it still cares, and the action is idempotent.
-                self._log(logging.ERROR, "giving up on %s: %s", flag, exc.reason)
-            pending[flag] = True
+                # The store will never take it (e.g. the order was deleted); the outbox re-sends the
+                # event if it still cares, and the action is idempotent.
+                self._log(logging.ERROR, "giving up on the write-back: %s", exc.reason)
+            pending["applied"] = True
             self._save()
         follow_up = pending.get("follow_up")
         if follow_up and not pending.get("followed"):
             return self._follow(follow_up[0], float(follow_up[1]), pending)
         return {k: pending[k] for k in ("status", "message", "details")}
 
+    def _write_back(self, pending: dict[str, Any]) -> None:
+        """One request: the action's final meta, the order note and the outcome (docs/contract.md §3)."""
+        outcome = None if self.synthetic else self._outcome(pending)
+        if self.order_id is None:
+            if outcome is not None:
+                self.store.report_outcome(**outcome, order_id=None)
+            return
+        write = pending.get("write") or {}
+        note = self._note(pending["note"]) if pending.get("note") else None
+        apply_write_back(self.store, self.order_id, write, note, outcome, self._log)
+
+    def _outcome(self, pending: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "event_id": self.event["id"],
+            "action": self.action,
+            "status": pending["status"],
+            "message": pending["message"],
+            "details": pending["details"],
+        }
+
     def _note(self, text: str) -> str:
         if self.synthetic:
             return f"{text} (Found by the reconciliation sweep: the order's event never arrived.)"
         return text
-
-    def _report(self, pending: dict[str, Any]) -> None:
-        self.store.report_outcome(
-            self.event["id"],
-            self.action,
-            pending["status"],
-            pending["message"],
-            self.order_id,
-            pending["details"],
-        )
 
     def _retry_delivery(self, pending: dict[str, Any], exc: TransientError) -> dict[str, Any] | Retry:
         tries = int(pending.get("report_attempts", 0)) + 1

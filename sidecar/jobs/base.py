@@ -1,7 +1,9 @@
 """The contract between the job framework and an action.
 
 An action is a plain function ``(JobContext) -> Outcome``. It must be *state-based*: it re-reads the
-order through ``ctx.store`` and decides from what it finds, so running it twice is harmless. It raises
+order through ``ctx.store`` and decides from what it finds, so running it twice is harmless. Its final
+meta write goes back in ``Outcome.write`` (the framework sends it together with the note and the outcome
+report); the writes before that (an intent) it makes itself through ``ctx.store.apply``. It raises
 :class:`sidecar.errors.TransientError` / :class:`PermanentError` for failures; the framework turns
 those into retries, dead letters, outcome reports and order notes. Before an irreversible side effect
 (issuing a document, buying a label) the action calls ``ctx.ensure_lock()`` so a run that lost its
@@ -22,6 +24,14 @@ OutcomeStatus = Literal["done", "skipped"]
 
 
 @dataclass(frozen=True)
+class MetaWrite:
+    """An action's last compare-and-set write: ``meta`` is written only while ``expect`` still holds."""
+
+    meta: Mapping[str, str]
+    expect: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """A finished action. ``message`` is shown to the shop admin (outbox row, order note)."""
 
@@ -32,6 +42,9 @@ class Outcome:
     # (action, delay seconds): run another action for the same event later, e.g. follow a KSeF
     # submission until it is final. The framework queues it once this outcome has been reported.
     follow_up: tuple[str, float] | None = None
+    # The action's final meta write. The framework sends it with the note and the outcome in one
+    # request (POST orders/{id}/apply) while the action's lock is held: one round trip, not three.
+    write: MetaWrite | None = None
 
 
 @dataclass(frozen=True)

@@ -4,28 +4,33 @@ Every run re-reads the order and decides from its state (docs/contract.md §3.3 
 
 - ``_bpm_invoice_id`` empty and a document due → issue one; set → nothing to do.
 - Before the create an *intent* ``pending:<provider>:<ref>:<time>`` is written into ``_bpm_invoice_id``
-  with ``expect={"_bpm_invoice_id": ""}``: the store's compare-and-set makes it the one claim on the
-  order, and it survives a Redis wipe. A run that finds an intent resumes it: the provider looks the
-  document up (Fakturownia by oid, inFakt by the recorded task reference) instead of creating blindly.
-  The intent is replaced by the real id with ``expect`` = the intent, or cleared when the provider
-  refused the document (nothing was created, so a later retry may create it).
-- Corrections keep the same discipline per refund inside ``_bpm_corrections``.
+  with ``expect={"_bpm_invoice_id": ""}`` (:class:`sidecar.jobs.claim.Claim`): the store's
+  compare-and-set makes it the one claim on the order, and it survives a Redis wipe. A run that finds
+  an intent resumes it: the provider looks the document up (Fakturownia by oid, inFakt by the recorded
+  task reference) instead of creating blindly. The intent is replaced by the real id with ``expect`` =
+  the intent, or cleared when the provider refused the document (nothing was created, so a later retry
+  may create it).
+- Corrections keep the same discipline per refund inside ``_bpm_corrections`` (the same claim, on the
+  refund's slot of that JSON map).
+- The final write travels in ``Outcome.write``: the runner sends it with the note and the outcome, so
+  an invoiced order costs three store requests: the read, the intent, the result.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sidecar import privacy
 from sidecar.errors import PermanentError, TransientError
 from sidecar.invoicing import rules
 from sidecar.invoicing.document import OriginalDocument, build_correction, build_document
-from sidecar.jobs.base import JobContext, Outcome
+from sidecar.jobs.base import JobContext, MetaWrite, Outcome
+from sidecar.jobs.claim import Claim, json_map
 from sidecar.providers.invoicing import build_provider, provider_class
-from sidecar.providers.invoicing.base import Attempt, Intent, InvoicingProvider, Issued
+from sidecar.providers.invoicing.base import Intent, InvoicingProvider, Issued
 
 KSEF_ACTION = "invoice.ksef"
 KSEF_GIVE_UP_SECONDS = 7 * 24 * 3600
@@ -43,17 +48,6 @@ def _money(issued: Issued) -> str:
     return f"{issued.total_gross:.2f} {issued.currency}"
 
 
-class _Claim:
-    """One meta value guarded by compare-and-set: the intent marker and its successors."""
-
-    def __init__(self, ctx: JobContext, order_id: int, key: str, current: str) -> None:
-        self.ctx, self.order_id, self.key, self.current = ctx, order_id, key, current
-
-    def write(self, value: str) -> None:
-        self.ctx.store.set_meta(self.order_id, {self.key: value}, expect={self.key: self.current})
-        self.current = value
-
-
 # -- invoice.issue ------------------------------------------------------------------------------------
 
 
@@ -65,8 +59,8 @@ def issue(ctx: JobContext) -> Outcome:
     order_id = ctx.order_id
     if order_id is None:
         raise PermanentError("the event names no order")
-    order = ctx.store.get_order(order_id)
-    meta = ctx.store.get_meta(order_id)
+    state = ctx.store.read_order(order_id)
+    order, meta = state.order, state.meta
     current = meta.get("_bpm_invoice_id", "")
     prior = Intent.decode(current)
     if current and prior is None:
@@ -82,7 +76,8 @@ def issue(ctx: JobContext) -> Outcome:
     else:
         name = prior.provider  # finish what was started, even if the shop switched providers since
         kind = rules.document_kind(order, settings)
-    assert kind is not None
+    if kind is None:
+        raise PermanentError(f"no document kind could be chosen for order {order_id}")
     provider = _provider(ctx, name)
     if kind == "receipt" and not provider.supports_receipts:
         return Outcome(
@@ -95,36 +90,17 @@ def issue(ctx: JobContext) -> Outcome:
     data = privacy.for_invoice(order, with_email=send_email)
     document = build_document(data, kind, exemption_reason=settings.get("exemption_reason"))
 
-    claim = _Claim(ctx, order_id, "_bpm_invoice_id", current)
-    if prior is None:
-        claim.write(Intent.new(name).encode())
-    attempt = Attempt(
-        prior=prior,
-        checkpoint=lambda ref: claim.write(
-            Intent(name, ref, (prior or Intent.decode(claim.current)).started).encode()
-        ),
-        ensure_lock=ctx.ensure_lock,
-        release=lambda: claim.write(""),
-    )
-    try:
-        issued = provider.issue(document, attempt)
-    except PermanentError:
-        if not attempt.committed:
-            claim.write("")  # refused: nothing exists, so the next try (e.g. after a fix) may create it
-        raise
+    claim = Claim(ctx.store, order_id, "_bpm_invoice_id", current)
+    issued = claim.create(prior, name, ctx.ensure_lock, lambda attempt: provider.issue(document, attempt))
     ksef = issued.ksef
-    ctx.store.set_meta(
-        order_id,
-        {
-            "_bpm_invoice_id": issued.id,
-            "_bpm_invoice_number": issued.number,
-            "_bpm_invoice_url": issued.url,
-            "_bpm_invoice_provider": name,
-            "_bpm_invoice_kind": document.kind,
-            "_bpm_ksef_status": ksef.status,
-            "_bpm_ksef_number": ksef.number,
-        },
-        expect={"_bpm_invoice_id": claim.current},
+    final = claim.final(
+        issued.id,
+        _bpm_invoice_number=issued.number,
+        _bpm_invoice_url=issued.url,
+        _bpm_invoice_provider=name,
+        _bpm_invoice_kind=document.kind,
+        _bpm_ksef_status=ksef.status,
+        _bpm_ksef_number=ksef.number,
     )
     what = "Receipt" if document.kind == "receipt" else "Invoice"
     message = f"{what} {issued.number} issued in {provider.label} ({_money(issued)}). PDF: {issued.url}"
@@ -137,11 +113,13 @@ def issue(ctx: JobContext) -> Outcome:
         "ksef_status": ksef.status,
     }
     if issued.total_gross != document.total_gross:
+        claim.commit(final)  # the document exists: the order must know it before the failure is told
         raise PermanentError(
             f"{what} {issued.number} was issued in {provider.label} with a total of {_money(issued)}, but "
             f"the order total is {document.total_gross} {document.currency}: correct it in {provider.label}"
         )
     if ksef.status == "rejected":
+        claim.commit(final)
         raise PermanentError(f"KSeF rejected invoice {issued.number}: {ksef.reason}")
     if send_email and document.buyer.email:
         if ksef.status == "pending":
@@ -151,7 +129,7 @@ def issue(ctx: JobContext) -> Outcome:
     follow_up = (KSEF_ACTION, 30.0) if ksef.status == "pending" else None
     if follow_up:
         message += " Waiting for KSeF."
-    return Outcome("done", message, details, follow_up=follow_up)
+    return Outcome("done", message, details, follow_up=follow_up, write=final)
 
 
 def _email(provider: InvoicingProvider, document_id: str, email: str, *, correction: bool = False) -> str:
@@ -196,12 +174,12 @@ def ksef(ctx: JobContext) -> Outcome:
         return Outcome(
             "done", f"Invoice {number} is still waiting for KSeF.", note=False, follow_up=(KSEF_ACTION, delay)
         )
-    ctx.store.set_meta(
-        order_id,
+    final = MetaWrite(
         {"_bpm_ksef_status": state.status, "_bpm_ksef_number": state.number},
         expect={"_bpm_ksef_status": "pending"},
     )
     if state.status == "rejected":
+        ctx.store.apply(order_id, meta=final.meta, expect=final.expect)
         raise PermanentError(f"KSeF rejected invoice {number}: {state.reason}")
     message = (
         f"KSeF accepted invoice {number}: KSeF number {state.number}."
@@ -214,9 +192,8 @@ def ksef(ctx: JobContext) -> Outcome:
         email = privacy.for_invoice(order, with_email=True)["buyer"]["email"]
         if email:
             message += _email(provider, doc_id, email)
-    return Outcome(
-        "done", message, {"invoice_number": number, "ksef_number": state.number, "ksef_status": state.status}
-    )
+    details = {"invoice_number": number, "ksef_number": state.number, "ksef_status": state.status}
+    return Outcome("done", message, details, write=final)
 
 
 # -- invoice.correct ------------------------------------------------------------------------------------
@@ -229,7 +206,8 @@ def correct(ctx: JobContext) -> Outcome:
     if order_id is None or refund_id is None:
         raise PermanentError("the event names no order or refund")
     refund_id = int(refund_id)
-    meta = ctx.store.get_meta(order_id)
+    state = ctx.store.read_order(order_id)
+    meta = state.meta
     doc_id = meta.get("_bpm_invoice_id", "")
     if Intent.decode(doc_id):
         raise TransientError(
@@ -249,11 +227,7 @@ def correct(ctx: JobContext) -> Outcome:
             "invoice — record the return in the cash register's returns book.",
         )
     raw = meta.get("_bpm_corrections", "")
-    try:
-        corrections: dict[str, Any] = json.loads(raw) if raw else {}
-    except ValueError:
-        raise PermanentError(f"_bpm_corrections of order {order_id} is not JSON; fix or clear it") from None
-    entry = corrections.get(str(refund_id)) or {}
+    entry = json_map(raw, "_bpm_corrections", order_id).get(str(refund_id)) or {}
     if entry.get("id"):
         return Outcome(
             "skipped", f"Refund {refund_id} already has correction {entry.get('number')}.", note=False
@@ -267,66 +241,34 @@ def correct(ctx: JobContext) -> Outcome:
     prior = Intent.decode(entry.get("pending"))
     provider = _provider(ctx, prior.provider if prior else name)
 
-    order = ctx.store.get_order(order_id)
-    refund = ctx.store.get_refund(order_id, refund_id)
-    earlier = [
-        ctx.store.get_refund(order_id, int(r["id"]))
-        for r in order.get("refunds") or ()
-        if r.get("id") is not None and int(r["id"]) < refund_id
-    ]
+    refund = state.refund(refund_id)
+    if refund is None:
+        raise PermanentError(f"refund {refund_id} of order {order_id} not found in the store")
+    _check_amount(ctx, order_id, refund_id, refund)
+    earlier = [r for r in state.refunds if int(r["id"]) < refund_id]
     send_email = bool(settings.get("send_email"))
-    data = privacy.for_invoice(order, with_email=send_email)
-    original = OriginalDocument(
-        id=doc_id,
-        number=number,
-        ksef_number=meta.get("_bpm_ksef_number", ""),
-    )
-    refund_facts = privacy.order_facts(refund) | {
-        "amount": refund.get("amount"),
-        "reason": refund.get("reason"),
-    }
+    data = privacy.for_invoice(state.order, with_email=send_email)
+    original = OriginalDocument(id=doc_id, number=number, ksef_number=meta.get("_bpm_ksef_number", ""))
     correction = build_correction(
         data["order"],
-        refund_facts,
-        [privacy.order_facts(r) | {"amount": r.get("amount")} for r in earlier],
+        _refund_facts(refund) | {"reason": refund.get("reason")},
+        [_refund_facts(r) for r in earlier],
         original,
         data["buyer"],
         exemption_reason=settings.get("exemption_reason"),
     )
 
-    state = {"raw": raw, "corrections": corrections}
-
-    def write(value: dict[str, Any] | None) -> None:
-        updated = dict(state["corrections"])
-        if value is None:
-            updated.pop(str(refund_id), None)
-        else:
-            updated[str(refund_id)] = value
-        new_raw = json.dumps(updated, separators=(",", ":"), sort_keys=True) if updated else ""
-        ctx.store.set_meta(order_id, {"_bpm_corrections": new_raw}, expect={"_bpm_corrections": state["raw"]})
-        state.update(raw=new_raw, corrections=updated)
-
-    started = prior.started if prior else int(time.time())
-    if prior is None:
-        write({"pending": Intent(provider.name, "", started).encode()})
-    attempt = Attempt(
-        prior=prior,
-        checkpoint=lambda ref: write({"pending": Intent(provider.name, ref, started).encode()}),
-        ensure_lock=ctx.ensure_lock,
-        release=lambda: write(None),
+    claim = Claim(ctx.store, order_id, "_bpm_corrections", raw, slot=str(refund_id))
+    issued = claim.create(
+        prior, provider.name, ctx.ensure_lock, lambda attempt: provider.correct(correction, attempt)
     )
-    try:
-        issued = provider.correct(correction, attempt)
-    except PermanentError:
-        if not attempt.committed:
-            write(None)
-        raise
-    write({"id": issued.id, "number": issued.number, "url": issued.url})
+    final = claim.final({"id": issued.id, "number": issued.number, "url": issued.url})
     message = (
         f"Correction {issued.number} to invoice {number} issued in {provider.label} for refund {refund_id} "
         f"({_money(issued)}). PDF: {issued.url}"
     )
     if issued.total_gross != correction.total_gross:
+        claim.commit(final)
         raise PermanentError(
             f"correction {issued.number} changes the total by {_money(issued)} but refund {refund_id} was "
             f"{-correction.total_gross} {correction.currency}: check it in {provider.label}"
@@ -338,7 +280,35 @@ def correct(ctx: JobContext) -> Outcome:
     ):
         message += _email(provider, issued.id, correction.buyer.email, correction=True)
     details = {"correction_id": issued.id, "correction_number": issued.number, "refund_id": refund_id}
-    return Outcome("done", message, details)
+    return Outcome("done", message, details, write=final)
+
+
+def _refund_facts(refund: Mapping[str, Any]) -> dict[str, Any]:
+    """A refund's lines (from WooCommerce REST) and its amount (from WooCommerce CRUD, contract §3)."""
+    return privacy.order_facts(refund) | {"amount": refund.get("amount")}
+
+
+def _check_amount(ctx: JobContext, order_id: int, refund_id: int, refund: Mapping[str, Any]) -> None:
+    """The event's amount (the plugin read it through CRUD when the refund happened) must match the store's.
+
+    WooCommerce versions disagree on where a refund's amount lives (7.8 with HPOS answers 0.00 in REST);
+    two sources that agree are trusted, two that do not are a human's to look at.
+    """
+    said = ctx.data.get("amount")
+    if said is None:  # an event from before amounts were sent; the store's CRUD amount stands alone
+        return
+    try:
+        event_amount, store_amount = Decimal(str(said)), Decimal(str(refund.get("amount")))
+    except InvalidOperation:
+        raise PermanentError(
+            f"refund {refund_id} of order {order_id} has an unreadable amount "
+            f"(event: {said!r}, store: {refund.get('amount')!r})"
+        ) from None
+    if event_amount != store_amount:
+        raise PermanentError(
+            f"refund {refund_id} of order {order_id}: the refund event says {event_amount} was refunded, "
+            f"but the store's refund now says {store_amount}; check the refund in WooCommerce, then replay"
+        )
 
 
 __all__ = ["correct", "issue", "ksef", "provider_class"]

@@ -75,7 +75,7 @@ def test_replay_while_the_failure_report_waits_runs_the_action_again(
     order = woo.admin.create_order()
     event = make_event(order["id"])
     deliver(redis_conn, sidecar_env, woo, event, ["test.permanent"])
-    woo.admin.fault(503, count=1, path=f"/wp-json/bpm-bridge/v1/events/{event['id']}/outcome")
+    woo.admin.fault(503, count=1, path=f"/wp-json/bpm-bridge/v1/orders/{order['id']}/apply")
     work(redis_conn, sidecar_env)
     [entry] = dead_letters.entries(redis_conn, sidecar_env)
     assert len(scheduled(redis_conn, sidecar_env)) == 1  # the failure report waits for its retry

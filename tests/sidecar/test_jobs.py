@@ -6,6 +6,7 @@ the schedule); everything else is the real code path, real Redis and real HTTP t
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from typing import Any
@@ -21,6 +22,7 @@ from support.actions import effects_key
 from sidecar.config import Settings
 from sidecar.engine import dead_letters, queueing
 from sidecar.jobs import registry
+from sidecar.jobs.base import JobContext, MetaWrite, Outcome
 from sidecar.metrics import render
 
 
@@ -223,21 +225,56 @@ def test_follow_up_queues_the_next_action_for_the_same_event(redis_conn, sidecar
     assert outcomes["test.follow"]["status"] == outcomes["test.effect"]["status"] == "done"
 
 
+def effect_with_write(ctx: JobContext) -> Outcome:
+    """Like support.actions.effect, but its meta write travels with the outcome (``Outcome.write``)."""
+    order_id = ctx.order_id
+    assert order_id is not None
+    if ctx.store.read_order(order_id).meta.get("_bpm_crm_id"):
+        return Outcome("skipped", f"order {order_id} already has its record")
+    ctx.ensure_lock()
+    count = redis.Redis.from_url(os.environ["BPM_REDIS_URL"]).incr(effects_key(order_id))
+    write = MetaWrite({"_bpm_crm_id": f"crm-{count}"}, {"_bpm_crm_id": ""})
+    return Outcome("done", f"Record crm-{count} created.", {"crm_id": f"crm-{count}"}, write=write)
+
+
+@pytest.fixture
+def with_write(sidecar_env: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv(
+        "BPM_EXTRA_ACTIONS", f"{os.environ['BPM_EXTRA_ACTIONS']},test.write={__name__}:effect_with_write"
+    )
+    return "test.write"
+
+
+def test_meta_note_and_outcome_go_back_in_one_request(redis_conn, sidecar_env, woo, with_write) -> None:
+    order = woo.admin.create_order()
+    event = make_event(order["id"])
+    deliver(redis_conn, sidecar_env, woo, event, [with_write])
+    before = len(woo.admin.requests())
+    work(redis_conn, sidecar_env)
+    made = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in woo.admin.requests()[before:]]
+    assert made[-2:] == [("GET", str(order["id"])), ("POST", "apply")]  # after the configuration read
+    assert woo.admin.meta(order["id"])["_bpm_crm_id"] == "crm-1"
+    assert notes(woo, order["id"]) == ["Record crm-1 created."]
+    assert woo.admin.event(event["id"])["status"] == "done"
+
+
 def test_store_down_while_reporting_retries_the_report_not_the_side_effect(
-    redis_conn, sidecar_env, woo
+    redis_conn, sidecar_env, woo, with_write
 ) -> None:
     order = woo.admin.create_order()
     event = make_event(order["id"])
-    deliver(redis_conn, sidecar_env, woo, event, ["test.effect"])
-    woo.admin.fault(503, count=1, path=f"/wp-json/bpm-bridge/v1/events/{event['id']}/outcome")
+    deliver(redis_conn, sidecar_env, woo, event, [with_write])
+    woo.admin.fault(503, count=1, path=f"/wp-json/bpm-bridge/v1/orders/{order['id']}/apply")
     work(redis_conn, sidecar_env)
     assert effects(redis_conn, order["id"]) == 1
-    assert woo.admin.event(event["id"])["outcomes"] == {}  # the report bounced
+    assert woo.admin.event(event["id"])["outcomes"] == {}  # the write-back bounced
+    assert woo.admin.meta(order["id"]).get("_bpm_crm_id", "") == ""
     assert len(scheduled(redis_conn, sidecar_env)) == 1
     release(redis_conn, sidecar_env)
     work(redis_conn, sidecar_env)
     assert effects(redis_conn, order["id"]) == 1  # not done again
     assert len(notes(woo, order["id"])) == 1  # the note is not written twice either
+    assert woo.admin.meta(order["id"])["_bpm_crm_id"] == "crm-1"
     assert woo.admin.event(event["id"])["status"] == "done"
 
 
@@ -300,4 +337,4 @@ def test_an_outcome_the_store_refuses_for_good_is_not_retried(redis_conn, sideca
     assert notes(woo, order["id"]) == ["Record crm-1 created (attempt 1)."]
     assert scheduled(redis_conn, sidecar_env) == {}
     job = Job.fetch(queueing.job_id(event["id"], "test.effect"), connection=redis_conn)
-    assert job.get_status() == "finished" and job.meta["pending"]["reported"] is True
+    assert job.get_status() == "finished" and job.meta["pending"]["applied"] is True

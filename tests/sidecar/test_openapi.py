@@ -73,13 +73,21 @@ class SigningMiddleware:
 
 
 class _StoreIndex(http.server.BaseHTTPRequestHandler):
-    """Just enough of WordPress for /readyz: its REST index answers 200."""
+    """Just enough of WordPress for /readyz: the home page's REST link and the plugin's route index."""
 
     def do_GET(self):
-        self.send_response(200 if self.path == "/wp-json/" else 404)
+        if self.path == "/":
+            self.send_response(200)
+            host = f"http://{self.headers['Host']}"
+            self.send_header("Link", f'<{host}/wp-json/>; rel="https://api.w.org/"')
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>shop</html>")
+            return
+        self.send_response(200 if self.path == "/wp-json/bpm-bridge/v1" else 404)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        self.wfile.write(b'{"namespaces": ["bpm-bridge/v1"]}')
+        self.wfile.write(b'{"namespace": "bpm-bridge/v1", "routes": {}}')
 
     def log_message(self, *args):
         pass

@@ -13,7 +13,7 @@ from support import Woo
 from sidecar.audit import AuditLog
 from sidecar.config import Settings, load_settings
 from sidecar.engine import runtime_config
-from sidecar.errors import ConflictError, PermanentError, TransientError
+from sidecar.errors import ConflictError, EventNotFound, PermanentError, TransientError
 from sidecar.signing import new_secret
 from sidecar.store import StoreClient
 
@@ -28,14 +28,15 @@ def test_reads_and_writes_go_through_signed_basic_auth_requests(woo: Woo, tmp_pa
     order = woo.admin.create_order()
     assert store.get_order(order["id"])["total"] == order["total"]
     assert store.add_note(order["id"], "BPM Bridge: test")["order_id"] == order["id"]
-    assert store.set_meta(order["id"], {"_bpm_crm_id": "c1"}, expect={"_bpm_crm_id": ""}) == {
-        "_bpm_crm_id": "c1"
-    }
-    assert store.get_meta(order["id"]) == {"_bpm_crm_id": "c1"}
+    assert (
+        store.set_meta(order["id"], {"_bpm_crm_id": "c1"}, expect={"_bpm_crm_id": ""})["_bpm_crm_id"] == "c1"
+    )
+    assert store.get_meta(order["id"])["_bpm_crm_id"] == "c1"
+    assert store.read_order(order["id"]).meta["_bpm_crm_id"] == "c1"
     assert store.ping() is True
-    # The audit trail has every call, and neither the password nor the note text.
+    # The audit trail has every call (the REST-root discovery first), and neither the password nor the note.
     lines = [json.loads(line) for f in tmp_path.glob("audit-*.jsonl") for line in f.read_text().splitlines()]
-    assert [r["status"] for r in lines] == [200, 201, 200, 200, 200]
+    assert len(lines) == 7 and all(200 <= r["status"] < 300 for r in lines)
     assert "abcd" not in json.dumps(lines).lower() and "BPM Bridge: test" not in json.dumps(lines)
 
 
@@ -71,7 +72,7 @@ def test_errors_map_to_the_error_vocabulary(woo: Woo) -> None:
     woo.admin.fault(429, count=1)
     with pytest.raises(TransientError):
         store.add_note(order["id"], "x")
-    with pytest.raises(PermanentError, match="bpm_bridge_event_not_found"):
+    with pytest.raises(EventNotFound, match="no outbox row"):
         store.report_outcome("unknown", "invoice.issue", "done", "m", order["id"])
     bad = StoreClient(
         replace(settings_for(woo), store_app_password="wrongwrongwrongwrongwron"), AuditLog(None)

@@ -82,7 +82,9 @@ class Attempt:
     """What a provider needs from the job around one create."""
 
     prior: Intent | None  # set when an earlier run started this create: look up before creating
-    checkpoint: Callable[[str], None]  # record a provider reference on the order before waiting on it
+    # Hand over a provider reference (a task number) before waiting on it: the job records it on the
+    # order if this run ends without the document, so the next run resumes instead of searching.
+    checkpoint: Callable[[str], None]
     ensure_lock: Callable[[], None]  # call right before the irreversible create
     # Withdraw the intent: the provider answered the create with a definite "not done" (429, 503), so
     # the next attempt may create without waiting to rule out an unacknowledged success.

@@ -4,9 +4,10 @@
 - Creating is asynchronous: ``POST /async/invoices.json`` answers 202 with an
   ``invoice_task_reference_number``; ``GET /async/invoices/status/{ref}.json`` moves through processing
   codes 100/120/140 to 201 (``invoice_uuid``) or 422 (``invoice_errors``).
-- inFakt has no idempotency key. The job records an intent on the order before the create and the task
-  reference right after the 202 (``attempt.checkpoint``); a retry resumes the recorded task instead of
-  creating again. If the 202 was lost before the reference could be recorded, the documents since the
+- inFakt has no idempotency key. The job records an intent on the order before the create and hands
+  over the task reference right after the 202 (``attempt.checkpoint``; recorded on the order when the
+  run ends without the document); a retry resumes the recorded task instead of creating again. If
+  the 202 was lost or the run was killed before the reference was recorded, the documents since the
   intent are listed and matched on the tag ``[wc-<order>-vat]`` we put in ``notes``; only when the
   intent is older than :data:`SETTLE_SECONDS` (every accepted task has finished by then) does "not
   found" mean "never created".

@@ -317,4 +317,7 @@ class Harness:
             fencing_token=1,
             attempt=attempt,
         )
-        return ACTIONS[action](ctx)
+        outcome = ACTIONS[action](ctx)
+        if outcome.write is not None:  # the runner sends the final write with the note and the outcome
+            self.store.apply(order_id, meta=outcome.write.meta, expect=outcome.write.expect)
+        return outcome

@@ -1,0 +1,62 @@
+"""The write-back after a 409: written already, merged into a JSON map, or a real conflict."""
+
+from __future__ import annotations
+
+import json
+
+from sidecar.engine.write_back import WRITTEN, rebase
+
+INTENT = "pending:fakturownia::1700000000"
+
+
+def corrections(**entries: object) -> str:
+    return json.dumps(entries, separators=(",", ":"), sort_keys=True) if entries else ""
+
+
+def test_an_earlier_try_that_was_written_is_recognised() -> None:
+    meta = {"_bpm_invoice_id": "123", "_bpm_invoice_number": "FV 1"}
+    assert rebase(meta, {"_bpm_invoice_id": INTENT}, {"_bpm_invoice_id": "123"}) == WRITTEN
+
+
+def test_a_scalar_changed_by_someone_else_is_a_conflict() -> None:
+    meta = {"_bpm_invoice_id": "123"}
+    assert rebase(meta, {"_bpm_invoice_id": INTENT}, {"_bpm_invoice_id": ""}) is None
+    assert rebase(meta, {"_bpm_invoice_id": INTENT}, {"_bpm_invoice_id": "999"}) is None
+
+
+def test_another_refunds_entry_is_kept_and_ours_merged() -> None:
+    was = corrections(**{"7": {"pending": INTENT}})
+    mine = corrections(**{"7": {"id": "c1", "number": "K 1", "url": "u"}})
+    theirs = corrections(**{"7": {"pending": INTENT}, "8": {"pending": INTENT}})
+    merged = rebase({"_bpm_corrections": mine}, {"_bpm_corrections": was}, {"_bpm_corrections": theirs})
+    assert merged == (
+        {
+            "_bpm_corrections": corrections(
+                **{"7": {"id": "c1", "number": "K 1", "url": "u"}, "8": {"pending": INTENT}}
+            )
+        },
+        {"_bpm_corrections": theirs},
+    )
+
+
+def test_our_entry_written_before_others_wrote_theirs_is_written() -> None:
+    was = corrections(**{"7": {"pending": INTENT}})
+    mine = corrections(**{"7": {"id": "c1"}})
+    theirs = corrections(**{"7": {"id": "c1"}, "8": {"pending": INTENT}})
+    assert (
+        rebase({"_bpm_corrections": mine}, {"_bpm_corrections": was}, {"_bpm_corrections": theirs}) == WRITTEN
+    )
+
+
+def test_our_entry_changed_by_someone_else_is_a_conflict() -> None:
+    was = corrections(**{"7": {"pending": INTENT}})
+    mine = corrections(**{"7": {"id": "c1"}})
+    theirs = corrections(**{"7": {"id": "c2"}})
+    assert rebase({"_bpm_corrections": mine}, {"_bpm_corrections": was}, {"_bpm_corrections": theirs}) is None
+
+
+def test_a_released_entry_is_removed_from_the_merged_map() -> None:
+    was = corrections(**{"7": {"pending": INTENT}})
+    theirs = corrections(**{"7": {"pending": INTENT}, "8": {"id": "c8"}})
+    merged = rebase({"_bpm_corrections": ""}, {"_bpm_corrections": was}, {"_bpm_corrections": theirs})
+    assert merged == ({"_bpm_corrections": corrections(**{"8": {"id": "c8"}})}, {"_bpm_corrections": theirs})
