@@ -31,6 +31,14 @@ class WooSandbox(WooAdmin):
     def note_texts(self, order_id: int) -> list[str]:
         return [n["note"] for n in self.notes(order_id)]
 
+    def create_rma(self, order_id: int, **spec: Any) -> dict[str, Any]:
+        """A return request, as the customer's "My account" form files it."""
+        return self._call("POST", "/rmas", {"order_id": order_id, **spec})
+
+    def permalinks(self, structure: str) -> dict[str, Any]:
+        """WordPress' permalink setting: ``"plain"`` (``?rest_route=``) or ``"pretty"`` (``/wp-json/``)."""
+        return self._call("PUT", "/permalinks", {"structure": structure})
+
 
 class InvoicingSandbox:
     """``/_sandbox/`` of one invoicing simulator."""

@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 import requests
+from sandbox_client import WooSandbox
 from support import API_USER, APP_PASSWORD, Woo
 
 from sidecar import contract
@@ -219,7 +220,7 @@ def test_outcomes_drive_the_outbox_row(woo: Woo) -> None:
 
 def test_rma_routes(woo: Woo) -> None:
     order = woo.admin.create_order()
-    rma = requests.post(f"{woo.url}/sandbox/rmas", json={"order_id": order["id"]}, timeout=5).json()
+    rma = WooSandbox(woo.url).create_rma(order["id"])
     got = bpm(woo, "GET", f"/rmas/{rma['id']}").json()
     assert got["order_id"] == order["id"] and got["label"] is None and got["items"][0]["quantity"] == 2
     assert (
@@ -247,10 +248,7 @@ def test_injected_faults_hit_the_next_calls_only(woo: Woo) -> None:
 
 def test_the_rules_come_from_the_contract(woo: Woo) -> None:
     """The drift issue 9 found: requested → rejected is refused, as by the plugin and docs/contract.json."""
-    rma = requests.post(
-        f"{woo.url}/sandbox/rmas", json={"order_id": woo.admin.create_order()["id"]}, timeout=5
-    )
-    rid = rma.json()["id"]
+    rid = WooSandbox(woo.url).create_rma(woo.admin.create_order()["id"])["id"]
     assert "rejected" not in contract.load()["rma_transitions"]["requested"]
     refused = bpm(woo, "POST", f"/rmas/{rid}/status", {"from": "requested", "to": "rejected"})
     assert refused.status_code == 400 and refused.json()["code"] == "bpm_bridge_transition_not_allowed"
@@ -378,7 +376,7 @@ def test_plain_permalinks(woo: Woo) -> None:
     home = requests.get(f"{woo.url}/", timeout=5)
     assert home.headers["Link"] == f'<{woo.url}/wp-json/>; rel="https://api.w.org/"'
     assert bpm(woo, "GET", "/config", plain=True).status_code == 200  # rest_route works under pretty too
-    requests.put(f"{woo.url}/sandbox/permalinks", json={"structure": "plain"}, timeout=5).raise_for_status()
+    WooSandbox(woo.url).permalinks("plain")
     home = requests.get(f"{woo.url}/", timeout=5)
     assert home.headers["Link"] == f'<{woo.url}/?rest_route=/>; rel="https://api.w.org/"'
     assert "text/html" in home.headers["Content-Type"]
