@@ -5,8 +5,8 @@ Everything runs on loopback with free ports: the WooCommerce and Fakturownia sim
 (``bpm-sidecar worker``). Two pipelines are measured one after the other, each with fresh sidecar
 processes and fresh orders:
 
-  invoice   the real ``invoice.issue``: read order + meta, intent (compare-and-set), Fakturownia create,
-            e-mail, invoice meta, order note, outcome report
+  invoice   the real ``invoice.issue``: one read (order, meta, refunds), intent (compare-and-set),
+            Fakturownia create, e-mail, one write-back (invoice meta + order note + outcome)
   baseline  ``invoice.issue`` replaced by bench/noop_action.py through BPM_EXTRA_ACTIONS: the same
             routing, queue, lock, configuration read and outcome report, and no invoicing work
 
@@ -73,7 +73,7 @@ from sidecar.signing import new_secret, signature_headers  # noqa: E402
 
 ACTION = "invoice.issue"
 NOOP = f"{ACTION}=noop_action:skip"
-META_WRITE = re.compile(r"^/wp-json/bpm-bridge/v1/orders/(\d+)/meta$")
+META_WRITE = re.compile(r"^/wp-json/bpm-bridge/v1/orders/(\d+)/apply$")
 PASSWORD = "benchBenchBenchBench0000"
 
 
@@ -213,7 +213,7 @@ class Bench:
         return {row["id"]: row["outcomes"].get(ACTION) for row in rows if row["outcomes"].get(ACTION)}
 
     def meta_writes(self) -> dict[int, float]:
-        """Order id → start of the last successful meta write (the one that records the invoice number)."""
+        """Order id → start of the last successful write-back (the one that records the invoice number)."""
         last: dict[int, float] = {}
         for r in self.session().get(f"{self.woo}/sandbox/requests", timeout=30).json():
             match = META_WRITE.match(r["path"])

@@ -32,6 +32,7 @@ from sidecar.sandbox.fakturownia import create_app as fakturownia_app
 from sidecar.sandbox.infakt import create_app as infakt_app
 from sidecar.sandbox.woo import create_app as woo_app
 from sidecar.signing import new_secret
+from sidecar.store import RestRoot
 
 ITEMS = [{"name": "Kawa", "price": "49.99", "qty": 2}]
 BUDGET = 3
@@ -156,3 +157,22 @@ def test_a_refund_amount_the_store_contradicts_fails_with_both_numbers(
     )
     assert shop.documents(order["id"], kind="correction") == []
     assert any("99.98" in n and "49.99" in n for n in shop.notes(order["id"]))
+
+
+def test_plain_permalinks_cost_the_same(shop: Harness, settings: Settings, redis_conn: redis.Redis) -> None:
+    """Under "Plain" permalinks /wp-json/ is the home page; the client finds ?rest_route= by itself."""
+    requests.put(
+        f"{shop.woo.url}/sandbox/permalinks", json={"structure": "plain"}, timeout=5
+    ).raise_for_status()
+    warm(redis_conn, settings)
+    order = shop.order(items=ITEMS)
+    before = len(store_requests(shop))
+    assert run_jobs(redis_conn, settings, event_for(shop, "order.paid", order_id=order["id"])) == [
+        "invoice.issue"
+    ]
+    made = store_requests(shop)[before:]
+    assert len(made) == BUDGET
+    root = RestRoot.decode(redis_conn.get(composition.REST_ROOT_KEY) or b"")
+    assert root is not None and root.query_mode  # …/?rest_route=/bpm-bridge/v1/…, found on the home page
+    assert shop.meta(order["id"])["_bpm_invoice_number"]
+    assert len(shop.documents(order["id"])) == 1

@@ -180,3 +180,20 @@ def test_a_link_to_another_host_is_not_followed(front: Front) -> None:
     store = client(front)
     assert store.get_config()["version"] == 3
     assert store.rest_root() == RestRoot(f"{front.url}/", True)
+
+
+def test_readyz_fails_when_the_store_answers_html(front: Front, redis_url: str, redis_conn) -> None:
+    """The intake's readiness probe: a store URL that answers with a web page is not a ready store."""
+    from sidecar.app import create_app
+
+    front.mode = "pretty-only"
+    settings = Settings(
+        (new_secret(),), front.url, "bpm-api", "pw", allow_insecure_store=True, redis_url=redis_url
+    )
+    redis_conn.delete("bpm:readyz:store", "bpm:store:rest_root")
+    response = create_app(settings).test_client().get("/readyz")
+    assert response.status_code == 503
+    assert "not the REST API's JSON" in response.get_json()["checks"]["store"]
+    front.mode = "plain"
+    redis_conn.delete("bpm:readyz:store")
+    assert create_app(settings).test_client().get("/readyz").status_code == 200
