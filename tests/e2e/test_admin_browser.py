@@ -10,6 +10,7 @@ The tests run in file order and build on each other (one admin session, one site
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.cookiejar
 import json
@@ -40,6 +41,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path("/tmp")
 TAB = "/wp-admin/admin.php?page=wc-settings&tab=bpm_bridge"
+EVENTS = "/wp-admin/admin.php?page=bpm-bridge-events"  # its own page: Shop Managers have no settings tab
 FAKTUROWNIA_TOKEN = "fkt-Token-0123456789abcdef"
 INFAKT_KEY = "infakt-Key-9876543210fedcba"
 
@@ -64,8 +66,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[wordpress.Site]:
         yield created
 
 
-@pytest.fixture(scope="module")
-def page(site: wordpress.Site):
+@contextlib.contextmanager
+def logged_in_page(login: str, password: str, site: wordpress.Site) -> Iterator:
+    """A chromium tab logged in to the site's wp-admin as the given user."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -82,16 +85,22 @@ def page(site: wordpress.Site):
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
         context.set_default_timeout(20_000)
         tab = context.new_page()
-        # The admin screens ask before rotating secrets or creating a second password; the admin says yes.
+        # The admin screens ask before rotating secrets or creating a second password; the user says yes.
         tab.on("dialog", lambda dialog: dialog.accept())
         tab.goto(f"{site.url}/wp-login.php")
-        tab.fill("#user_login", site.admin_user)
-        tab.fill("#user_pass", site.admin_password)
+        tab.fill("#user_login", login)
+        tab.fill("#user_pass", password)
         tab.click("#wp-submit")
         tab.wait_for_url(re.compile(r".*/wp-admin/.*"))
         yield tab
         context.close()
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(site: wordpress.Site):
+    with logged_in_page(site.admin_user, site.admin_password, site) as tab:
+        yield tab
 
 
 class Sidecar:
@@ -169,7 +178,10 @@ def shot(page, name: str) -> None:
 
 
 def open_section(page, site: wordpress.Site, section: str = "", **query: str) -> None:
-    url = f"{site.url}{TAB}" + (f"&section={section}" if section else "")
+    if section == "events":
+        url = f"{site.url}{EVENTS}"
+    else:
+        url = f"{site.url}{TAB}" + (f"&section={section}" if section else "")
     for key, value in query.items():
         url += f"&{key}={value}"
     page.goto(url)
@@ -376,7 +388,11 @@ def test_create_api_user_shows_password_and_secret_once(page, site, sidecar, sta
     shot(page, "general-configured")
     state["env"] = env
 
-    # A second password (e.g. for a second sidecar host): shown once too; the secret is not repeated.
+    # A second password (e.g. for a second sidecar host), keeping the first: untick "Revoke". Shown once
+    # too; the secret is not repeated.
+    revoke = page.locator("#bpm-bridge-revoke-previous")
+    assert revoke.is_checked(), "revoking the previous passwords is the default"
+    revoke.uncheck()
     with page.expect_navigation():
         page.get_by_role("button", name="Create a new Application Password").click()
     second = parse_env(page.input_value("#bpm-bridge-api-env"))
@@ -390,6 +406,31 @@ def test_create_api_user_shows_password_and_secret_once(page, site, sidecar, sta
     assert len(names) == 2 and all(n.startswith("BPM Bridge sidecar") for n in names), names
     open_section(page, site)
     assert "which has 2 Application Passwords" in page.content()
+
+    # A third with the box ticked (the default): only the new password works afterwards.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create a new Application Password").click()
+    assert any(
+        "2 previous Application Passwords of the sidecar user were revoked" in n for n in notices(page)
+    )
+    third = parse_env(page.input_value("#bpm-bridge-api-env"))
+    assert rest_status(site, "bpm-api", third["BPM_STORE_APP_PASSWORD"]) == 200
+    for old in (env, second):
+        assert rest_status(site, "bpm-api", old["BPM_STORE_APP_PASSWORD"]) == 401
+    open_section(page, site)
+    assert "which has 1 Application Password" in page.content()
+    state["env"] = {**env, "BPM_STORE_APP_PASSWORD": third["BPM_STORE_APP_PASSWORD"]}
+
+
+def rest_status(site: wordpress.Site, login: str, password: str) -> int:
+    request = urllib.request.Request(f"{site.url}/wp-json/wp/v2/users/me")
+    token = base64.b64encode(f"{login}:{password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 def test_test_connection_reports_the_sidecars_answer(page, site, sidecar, state):
@@ -558,7 +599,7 @@ def test_actions_need_a_valid_nonce(page, site):
         "echo count( WP_Application_Passwords::get_user_application_passwords("
         " get_user_by( 'login', 'bpm-api' )->ID ) );"
     )
-    assert passwords.strip() == "2"
+    assert passwords.strip() == "1"
 
     # Saving settings checks BPM Bridge's own nonce too, not only WooCommerce's form nonce.
     open_section(page, site)
@@ -622,22 +663,28 @@ def test_order_box_shows_invoice_ksef_and_events(page, site):
     assert "being issued" in pending and "pending:" not in pending
 
 
-def test_form_sanitiser_edge_cases(site):
-    # Settings_Fields::sanitize() is what stands between $_POST and the options: check it directly.
-    def clean(section: str, posted: dict) -> dict:
+def test_form_input_and_validation_edge_cases(site):
+    # What stands between $_POST and the options: the form's translation of posted data into section input
+    # (Settings_Fields::input) and the one validation (Options::validate), checked directly.
+    def clean(screen: str, posted: dict) -> dict:
         payload = json.dumps(posted).replace("\\", "\\\\").replace("'", "\\'")
         return site.php_json(
-            "use BPM_Bridge\\Admin\\Settings_Fields;"
-            f" echo wp_json_encode( Settings_Fields::sanitize( Settings_Fields::for_section( '{section}' ),"
-            f" json_decode( '{payload}', true ) ) );"
+            "use BPM_Bridge\\Admin\\Settings_Fields; use BPM_Bridge\\Options;"
+            " use BPM_Bridge\\Settings\\Fields;"
+            f" $input = Settings_Fields::input( Settings_Fields::for_section( '{screen}' ),"
+            f" json_decode( '{payload}', true ) ); $out = array();"
+            " foreach ( $input as $section => $values ) {"
+            " $out[ '' === $section ? 'general' : $section ] = '' === $section"
+            " ? array( 'url' => Fields::url( (string) $values['sidecar_url'] ) )"
+            " : array( 'input' => $values ) + Options::validate( $section, $values ); }"
+            " echo wp_json_encode( $out );"
         )
 
-    general = clean("", {"sidecar_url": "http://10.0.0.5:8000/?x=1"})
-    assert general["values"] == [] and len(general["errors"]) == 1
-    assert clean("", {"sidecar_url": " https://bpm.internal:8443/base/ "})["values"] == {
-        "sidecar_url": "https://bpm.internal:8443/base"
-    }
-    assert clean("", {"sidecar_url": "javascript:alert(1)"})["values"] == []
+    assert clean("", {"sidecar_url": "http://10.0.0.5:8000/?x=1"})["general"]["url"] is None
+    assert clean("", {"sidecar_url": " https://bpm.internal:8443/base/ "})["general"]["url"] == (
+        "https://bpm.internal:8443/base"
+    )
+    assert clean("", {"sidecar_url": "javascript:alert(1)"})["general"]["url"] is None
 
     result = clean(
         "invoicing",
@@ -649,28 +696,36 @@ def test_form_sanitiser_edge_cases(site):
             "invoicing.infakt.api_key": "",
             "invoicing.trigger": {
                 "default": "completed",
-                "by_payment_method": {"COD": "completed", "bacs": "paid", "x y": "never"},
+                "by_payment_method": {"COD": "completed", "bacs": "paid", "stripe": ""},
                 "extra_gateway": "<script>",
                 "extra_trigger": "paid",
             },
-            "invoicing.send_email": "1",
             "invoicing.exemption_reason": "<b>art. 43</b>",
         },
-    )
-    values = result["values"]
-    assert "invoicing.provider" not in values  # not one of the choices: left unchanged
-    assert values["invoicing.fakturownia.domain"] == "firma-1"
-    assert "invoicing.fakturownia.api_token" not in values  # refused, with an error naming the field
-    assert any("Fakturownia API token" in e for e in result["errors"])
-    assert "invoicing.infakt.api_key" not in values  # empty = keep the saved one
-    assert values["invoicing.fakturownia.department_id"] is None
-    # Overrides equal to the default are dropped; ids are sanitised; invalid triggers ignored.
-    assert values["invoicing.trigger"] == {
+    )["invoicing"]
+    values, errors = result["values"], result["errors"]
+    assert "send_email" not in result["input"] or result["input"]["send_email"] is False  # unticked box
+    assert "api_key" not in result["input"].get("infakt", {})  # empty = keep the saved one
+    assert values["provider"] == "fakturownia"  # not one of the choices: refused, left unchanged
+    assert any(e.startswith("Invoicing system must be one of: none, fakturownia, infakt") for e in errors)
+    assert values["fakturownia"]["domain"] == "firma-1"
+    assert any("Fakturownia API token looks wrong" in e for e in errors)  # refused, naming the field
+    assert any("Fakturownia department ID must be a whole number" in e for e in errors)
+    assert values["fakturownia"]["department_id"] == 42  # the saved one
+    # Overrides equal to the default and "as for all payment methods" are dropped; ids are sanitised.
+    assert values["trigger"] == {
         "default": "completed",
         "by_payment_method": {"bacs": "paid", "script": "paid"},
     }
-    assert values["invoicing.send_email"] is True
-    assert values["invoicing.exemption_reason"] == "art. 43"
+    assert values["exemption_reason"] == "art. 43"
+    assert len(errors) == 3, errors
+
+    forged = clean(
+        "invoicing", {"invoicing.trigger": {"default": "paid", "by_payment_method": {"x": "never"}}}
+    )
+    assert forged["invoicing"]["errors"] == [
+        "Each payment method needs one of the triggers: paid, completed."
+    ]
 
 
 def test_polish_translation(page, site):

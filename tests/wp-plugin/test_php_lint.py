@@ -57,6 +57,8 @@ def test_phpcs_ruleset_really_checks_wordpress_style(tmp_path: Path) -> None:
         "<?php\n/**\n * Bad.\n *\n * @package X\n */\n\n"
         "/**\n * F.\n *\n * @param array $a A.\n */\n"
         "function f($a) {\n    $x = [1, 2];\n    if ($a) return print_r($x, true);\n}\n"
+        "/**\n * G.\n *\n * @param array $a A.\n */\n"
+        "function g( $a ) {\n\tif ( $b = $a ) {\n\t\tforeach ($a as $v) {\n\t\t\techo $v;\n\t\t}\n\t}\n}\n"
     )
     proc = subprocess.run(
         ["phpcs", "--standard=" + str(PLUGIN / "phpcs.xml"), "--report=emacs", "-q", str(bad)],
@@ -72,5 +74,7 @@ def test_phpcs_ruleset_really_checks_wordpress_style(tmp_path: Path) -> None:
         "InlineControlStructure",  # braces always
         "ForbiddenFunctions",  # print_r and friends
         "SpaceAfterOpenBracket",  # spaces inside parentheses
+        "AssignmentInCondition",  # no assignments in conditions
+        "ForEachLoopDeclaration",  # spaces inside foreach ( … )
     ):
         assert sniff in report, f"{sniff} not reported:\n{report}"
