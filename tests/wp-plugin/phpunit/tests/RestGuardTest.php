@@ -94,6 +94,22 @@ class RestGuardTest extends BPM_Test_Case {
 		$this->assertRestError( 400, 'bpm_bridge_query_not_allowed', $this->send( 'GET', '/bpm-bridge/v1/config', '', array( 'a' => '1' ) ) );
 	}
 
+	public function test_form_fields_and_uploads_are_refused(): void {
+		// A multipart body is not in php://input: its fields would be arguments that no signature covers.
+		$this->as_api_user();
+		$order = $this->make_order();
+		$route = '/bpm-bridge/v1/orders/' . $order->get_id() . '/notes';
+		foreach ( array( 'set_body_params' => array( 'note' => 'x' ), 'set_file_params' => array( 'f' => array( 'name' => 'a' ) ) ) as $setter => $params ) {
+			$request = new WP_REST_Request( 'POST', $route );
+			$request->$setter( $params );
+			foreach ( Signer::request_headers( array( $this->secret ), 'POST', $route, array(), '' ) as $name => $value ) {
+				$request->set_header( $name, $value );
+			}
+			$this->assertRestError( 415, 'bpm_bridge_not_json', rest_do_request( $request ) );
+		}
+		$this->assertSame( array(), preg_grep( '/^x$/', $this->notes( $order->get_id() ) ) );
+	}
+
 	public function test_a_method_override_header_is_refused(): void {
 		$this->as_api_user();
 		$request = new WP_REST_Request( 'GET', '/bpm-bridge/v1/config' );

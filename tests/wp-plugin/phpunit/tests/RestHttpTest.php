@@ -195,6 +195,28 @@ class RestHttpTest extends BPM_Test_Case {
 		$this->assertSame( 200, $this->http( 'GET', $route )['status'] );
 	}
 
+	public function test_a_multipart_form_is_refused_over_http(): void {
+		$order    = $this->make_order();
+		$route    = '/bpm-bridge/v1/orders/' . $order->get_id() . '/notes';
+		$boundary = 'bpmboundary';
+		$body     = "--{$boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nKliknij\r\n--{$boundary}--\r\n";
+		$headers  = array(
+			'Authorization' => $this->auth,
+			'Content-Type'  => 'multipart/form-data; boundary=' . $boundary,
+		) + Signer::request_headers( array( $this->secret ), 'POST', $route, array(), '' );
+		$response = wp_remote_post(
+			self::$url . '/wp-json' . $route,
+			array(
+				'headers' => $headers,
+				'body'    => $body,
+				'timeout' => 60,
+			)
+		);
+		$this->assertNotWPError( $response );
+		$this->assertSame( 415, wp_remote_retrieve_response_code( $response ), wp_remote_retrieve_body( $response ) );
+		$this->assertSame( array(), preg_grep( '/Kliknij/', wp_list_pluck( wc_get_order_notes( array( 'order_id' => $order->get_id() ) ), 'content' ) ) );
+	}
+
 	public function test_a_note_signed_for_one_order_is_refused_on_another_over_http(): void {
 		$eleven   = $this->make_order();
 		$fourteen = $this->make_order();

@@ -95,6 +95,10 @@ final class Guard {
 				413
 			);
 		}
+		// Form fields and uploads become arguments too, and a multipart body is not in php://input, so not signed.
+		if ( $request->get_body_params() || $request->get_file_params() ) {
+			return self::refusal( 'bpm_bridge_not_json', __( 'bpm-bridge/v1 takes a JSON body only (Content-Type: application/json).', 'bpm-bridge' ), 415 );
+		}
 		// Every route takes a JSON object (an empty one may come as []); WordPress' own parameter handling trips
 		// over a scalar body ("x", 1).
 		$body = ltrim( (string) $request->get_body() );
