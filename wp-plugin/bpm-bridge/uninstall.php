@@ -29,6 +29,7 @@ $bpm_bridge_uninstall_site = static function () {
 	foreach ( \BPM_Bridge\Options::all_names() as $name ) {
 		delete_option( $name );
 	}
+	delete_option( \BPM_Bridge\Kick::PAUSE_OPTION );
 	$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->options} WHERE option_name LIKE %s OR option_name LIKE %s", $wpdb->esc_like( '_transient_bpm_bridge_' ) . '%', $wpdb->esc_like( '_transient_timeout_bpm_bridge_' ) . '%' ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 
 	$wpdb->query( 'DROP TABLE IF EXISTS ' . \BPM_Bridge\Installer::outbox_table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.NotPrepared

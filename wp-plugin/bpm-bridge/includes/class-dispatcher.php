@@ -10,8 +10,10 @@ namespace BPM_Bridge;
 defined( 'ABSPATH' ) || exit;
 
 /**
- * The drain: an Action Scheduler async action after each new event, and a one-minute WP-Cron safety net
- * for everything else (retries that came due, a lost async action, Action Scheduler missing).
+ * The drain. It starts right after the request that wrote a row (Kick, a loopback request), and as an
+ * Action Scheduler async action; a one-minute WP-Cron safety net covers everything else (retries that came
+ * due, a lost kick, Action Scheduler missing). Only one drain runs at a time (a database lock); the
+ * outbox's atomic claims keep even two of them from sending a row twice.
  */
 final class Dispatcher {
 
@@ -20,8 +22,14 @@ final class Dispatcher {
 	const CRON_SCHEDULE = 'every_minute';
 	const PURGE_HOOK    = 'bpm_bridge_purge';
 	const GROUP         = 'bpm-bridge';
-	const MAX_BODY      = 65536;
 	const BATCH         = 20;
+
+	/**
+	 * Whether this request has already made waiting rows due after a success (once is enough).
+	 *
+	 * @var boolean
+	 */
+	private static $caught_up = false;
 
 	/**
 	 * First retry delay; doubles per attempt up to MAX_DELAY.
@@ -105,7 +113,8 @@ final class Dispatcher {
 	}
 
 	/**
-	 * Sends due rows until none are left or the time budget is spent.
+	 * Sends due rows until none are left or the time budget is spent. Returns at once when another drain
+	 * runs: that one picks up every row that is due, including rows written while it runs.
 	 *
 	 * @param int $budget Seconds this drain may run.
 	 * @return array{sent:int,retry:int,failed:int} Counts (tests, logs).
@@ -117,14 +126,39 @@ final class Dispatcher {
 			'failed' => 0,
 		);
 		$start = time();
+		// A row written just before the running drain let go of the lock was kicked while the lock was still
+		// held: look once more after releasing it, so such a row never waits for the cron net.
+		while ( ( time() - $start ) < $budget && Drain_Lock::acquire() ) {
+			$before = $stats;
+			try {
+				$stats = self::drain_locked( $stats, $start, $budget );
+			} finally {
+				Drain_Lock::release();
+			}
+			if ( $before === $stats || ! Outbox::has_due() ) {
+				break;
+			}
+		}
+		return $stats;
+	}
+
+	/**
+	 * The drain proper, under the lock.
+	 *
+	 * @param array{sent:int,retry:int,failed:int} $stats  Counts so far.
+	 * @param int                                  $start  Unix seconds the drain started.
+	 * @param int                                  $budget Seconds it may run.
+	 * @return array{sent:int,retry:int,failed:int}
+	 */
+	private static function drain_locked( array $stats, int $start, int $budget ): array {
 		do {
 			$rows = Outbox::claim( self::BATCH );
 			while ( $rows ) {
 				$row    = array_shift( $rows );
 				$result = self::deliver( $row );
 				++$stats[ $result['result'] ];
-				// Every transient answer (unreachable, timeout, 408, 429, 5xx, not configured) concerns the
-				// sidecar, not this row.
+				// Every transient answer (unreachable, timeout, 408, 425, 429, 5xx, not configured) concerns
+				// the sidecar, not this row.
 				$down = 'retry' === $result['result'];
 				if ( $down || ( time() - $start ) >= $budget ) {
 					// The sidecar is unavailable or time is up: give the rest back untried, so one outage
@@ -190,8 +224,9 @@ final class Dispatcher {
 			return self::result( false, 0, $message, 'retry' );
 		}
 		$body = (string) $row['payload'];
-		if ( strlen( $body ) > self::MAX_BODY ) {
-			$message = __( 'The event is larger than 64 KiB and cannot be delivered.', 'bpm-bridge' );
+		if ( strlen( $body ) > self::max_body() ) {
+			/* translators: %s: size limit, e.g. "64 KB" */
+			$message = sprintf( __( 'The event is larger than %s and cannot be delivered.', 'bpm-bridge' ), size_format( self::max_body() ) );
 			Outbox::mark_failed( $row, $message );
 			return self::result( false, 0, $message, 'failed' );
 		}
@@ -205,7 +240,7 @@ final class Dispatcher {
 		);
 		// wp_remote_post, not wp_safe_remote_post: the safe variant refuses private and loopback addresses
 		// and most ports, and the sidecar usually runs on exactly such an address. The URL is set only by
-		// an administrator (manage_woocommerce), never taken from a request.
+		// an administrator, never taken from a request.
 		$response = wp_remote_post(
 			untrailingslashit( $url ) . '/v1/events',
 			array(
@@ -229,6 +264,7 @@ final class Dispatcher {
 	 */
 	private static function handle_response( array $row, $response, int $now ): array {
 		if ( is_wp_error( $response ) ) {
+			self::$caught_up = false;
 			/* translators: %s: transport error */
 			$message = sprintf( __( 'Could not reach the sidecar: %s', 'bpm-bridge' ), $response->get_error_message() );
 			Outbox::mark_retry( $row, $message, $now + self::backoff( $row['attempts'] + 1 ), $now );
@@ -242,12 +278,19 @@ final class Dispatcher {
 				$actions = array_values( array_filter( $body['actions'], 'is_string' ) );
 			}
 			Outbox::mark_sent( $row, $actions, $now );
+			if ( ! self::$caught_up ) {
+				// The sidecar answers again: whatever waits out a backoff from the outage is due now.
+				self::$caught_up = true;
+				Outbox::wake_waiting( $now );
+			}
 			/* translators: %d: HTTP status code */
 			return self::result( true, $code, sprintf( __( 'Delivered (HTTP %d).', 'bpm-bridge' ), $code ), 'sent' );
 		}
 		$detail = self::problem_detail( $body, $code );
-		// 3xx counts as transient too: redirects are off, and a fixed URL should heal the backlog by itself.
-		if ( 408 === $code || 429 === $code || $code >= 500 || $code < 400 ) {
+		// contract.json's rule; redirects count as transient: they are not followed, and a fixed URL should
+		// heal the backlog by itself.
+		if ( Contract::is_transient_status( $code ) ) {
+			self::$caught_up = false;
 			$delay       = self::backoff( $row['attempts'] + 1 );
 			$retry_after = self::retry_after( (string) wp_remote_retrieve_header( $response, 'retry-after' ), $now );
 			if ( null !== $retry_after ) {
@@ -261,6 +304,13 @@ final class Dispatcher {
 		}
 		Outbox::mark_failed( $row, $detail, $now );
 		return self::result( false, $code, $detail, 'failed' );
+	}
+
+	/**
+	 * The largest event body the sidecar accepts (contract.json).
+	 */
+	public static function max_body(): int {
+		return (int) Contract::data()['signature']['max_event_body_bytes'];
 	}
 
 	/**

@@ -163,21 +163,52 @@ final class Order_Events {
 	}
 
 	/**
-	 * `woocommerce_order_refunded( $order_id, $refund_id )`.
+	 * `woocommerce_order_refunded( $order_id, $refund_id )`. The event carries the refund's amount as
+	 * WooCommerce CRUD knows it (`WC_Order_Refund::get_amount()`, the shop's price decimals, as the plugin's
+	 * order read route gives it): the sidecar cross-checks the two and never relies on the wc/v3 refund
+	 * alone, which WooCommerce 7.8 with HPOS answers as 0.00.
 	 *
 	 * @param int $order_id  Order id.
 	 * @param int $refund_id Refund id.
 	 */
 	public static function on_refunded( $order_id, $refund_id ): void {
-		$data = array(
+		$data   = array(
 			'order_id'  => (int) $order_id,
 			'refund_id' => (int) $refund_id,
 		);
-		$refund = function_exists( 'wc_get_order' ) ? wc_get_order( (int) $refund_id ) : null;
-		if ( is_object( $refund ) && is_callable( array( $refund, 'get_amount' ) ) ) {
-			$data['amount'] = function_exists( 'wc_format_decimal' ) ? (string) wc_format_decimal( $refund->get_amount() ) : (string) $refund->get_amount();
+		$amount = self::refund_amount( (int) $order_id, (int) $refund_id );
+		if ( null !== $amount ) {
+			// Without it the sidecar refuses the event (a required key): the Events screen then shows why.
+			$data['amount'] = $amount;
 		}
 		Outbox::add( 'order.refunded', $data );
+	}
+
+	/**
+	 * A refund's amount through CRUD, as a decimal string, or null when WooCommerce cannot load it.
+	 *
+	 * @param int $order_id  Order id.
+	 * @param int $refund_id Refund id.
+	 */
+	private static function refund_amount( int $order_id, int $refund_id ): ?string {
+		if ( ! function_exists( 'wc_get_order' ) ) {
+			return null;
+		}
+		$refund = wc_get_order( $refund_id );
+		if ( ! is_object( $refund ) || ! is_callable( array( $refund, 'get_amount' ) ) ) {
+			// Some stores cannot load a refund on its own id; its order lists it.
+			$order  = wc_get_order( $order_id );
+			$refund = null;
+			foreach ( ( is_object( $order ) && is_callable( array( $order, 'get_refunds' ) ) ) ? (array) $order->get_refunds() : array() as $candidate ) {
+				if ( is_object( $candidate ) && (int) $candidate->get_id() === $refund_id ) {
+					$refund = $candidate;
+				}
+			}
+			if ( null === $refund ) {
+				return null;
+			}
+		}
+		return (string) wc_format_decimal( $refund->get_amount(), wc_get_price_decimals() );
 	}
 
 	/**

@@ -10,29 +10,32 @@ namespace BPM_Bridge;
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Storage and state machine of outbox rows. No network here: the Dispatcher sends.
+ * Storage and state machine of outbox rows. No network and no knowledge of delivery here: the outbox
+ * announces new and retried rows through actions, and whoever delivers listens (Plugin wires the Dispatcher).
  *
  * All times are UTC 'Y-m-d H:i:s'. Methods that depend on the clock take an optional $now (Unix
  * seconds) so the state machine can be tested without waiting.
  */
 final class Outbox {
 
+	/**
+	 * Names for the statuses of contract.json's `outbox_statuses` (OutboxTest checks they are that list).
+	 */
 	const STATUS_PENDING = 'pending';
 	const STATUS_SENT    = 'sent';
 	const STATUS_DONE    = 'done';
 	const STATUS_FAILED  = 'failed';
-	const STATUSES       = array( self::STATUS_PENDING, self::STATUS_SENT, self::STATUS_DONE, self::STATUS_FAILED );
+
+	/**
+	 * Statuses a drain may still deliver: never sent, or sent without every outcome yet.
+	 */
+	const DELIVERABLE = array( self::STATUS_PENDING, self::STATUS_SENT );
 
 	/**
 	 * A delivered event whose actions have not all reported by then is sent again (the sidecar answers
 	 * "duplicate" and re-queues only jobs it lost).
 	 */
 	const RESEND_AFTER = 1800;
-
-	/**
-	 * Delivery keeps retrying at least this long before a row is marked failed (never auto-disabled).
-	 */
-	const GIVE_UP_AFTER = 259200;
 
 	/**
 	 * Rows one purge DELETE removes: small enough not to hold locks for long on a busy table.
@@ -45,9 +48,21 @@ final class Outbox {
 	const LEASE = 120;
 
 	/**
-	 * Outcome statuses that count as finished for an action.
+	 * Every row status, in lifecycle order (contract.json).
+	 *
+	 * @return string[]
 	 */
-	const RESOLVED = array( 'done', 'skipped' );
+	public static function statuses(): array {
+		return Contract::outbox_statuses();
+	}
+
+	/**
+	 * Delivery keeps retrying this long (contract.json's retry window) before a row is marked failed; it is
+	 * never auto-disabled.
+	 */
+	public static function give_up_after(): int {
+		return Contract::retry_window_seconds();
+	}
 
 	/**
 	 * Table name.
@@ -75,7 +90,8 @@ final class Outbox {
 	}
 
 	/**
-	 * Records an event: one INSERT, then an async drain is scheduled. Never touches the network, so it is
+	 * Records an event: one INSERT and the `bpm_bridge_event_added` action. Delivery is someone else's job
+	 * (the composition root hooks the dispatcher to that action); nothing here touches the network, so it is
 	 * safe inside the shopper's request.
 	 *
 	 * @param string              $type Event type (docs/contract.md §2).
@@ -102,7 +118,7 @@ final class Outbox {
 			'status'          => self::STATUS_PENDING,
 			'attempts'        => 0,
 			'next_attempt_at' => self::dt( $now ),
-			'expires_at'      => self::dt( $now + self::GIVE_UP_AFTER ),
+			'expires_at'      => self::dt( $now + self::give_up_after() ),
 			'created_at'      => self::dt( $now ),
 			'updated_at'      => self::dt( $now ),
 		);
@@ -123,14 +139,13 @@ final class Outbox {
 			}
 		}
 		/**
-		 * Fires after an event row is written.
+		 * Fires after an event row is written (and is due for delivery).
 		 *
 		 * @param string $id   Event id.
 		 * @param string $type Event type.
 		 * @param array  $data Event data.
 		 */
 		do_action( 'bpm_bridge_event_added', $id, $type, $data );
-		Dispatcher::schedule_drain();
 		return $id;
 	}
 
@@ -167,7 +182,7 @@ final class Outbox {
 		global $wpdb;
 		$table = self::table();
 		$now   = self::dt( $now ?? time() );
-		return (bool) $wpdb->get_var( $wpdb->prepare( "SELECT 1 FROM {$table} WHERE status IN ('pending','sent') AND next_attempt_at <= %s AND ( claimed_until IS NULL OR claimed_until < %s ) LIMIT 1", $now, $now ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		return (bool) $wpdb->get_var( $wpdb->prepare( "SELECT 1 FROM {$table} WHERE status IN (%s,%s) AND next_attempt_at <= %s AND ( claimed_until IS NULL OR claimed_until < %s ) LIMIT 1", self::STATUS_PENDING, self::STATUS_SENT, $now, $now ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 	}
 
 	/**
@@ -185,7 +200,7 @@ final class Outbox {
 	/**
 	 * Rows for the admin list, newest first.
 	 *
-	 * @param string $status   One of STATUSES, or '' for all.
+	 * @param string $status   One of statuses(), or '' for all.
 	 * @param int    $page     Page, from 1.
 	 * @param int    $per_page Rows per page.
 	 * @return array{items:array<int,array<string,mixed>>,total:int,page:int,pages:int}
@@ -196,7 +211,7 @@ final class Outbox {
 		$page     = max( 1, $page );
 		$per_page = max( 1, min( 200, $per_page ) );
 		$offset   = ( $page - 1 ) * $per_page;
-		if ( in_array( $status, self::STATUSES, true ) ) {
+		if ( in_array( $status, self::statuses(), true ) ) {
 			$total = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM {$table} WHERE status = %s", $status ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 			$rows  = $wpdb->get_results( $wpdb->prepare( "SELECT * FROM {$table} WHERE status = %s ORDER BY created_at DESC, id ASC LIMIT %d OFFSET %d", $status, $per_page, $offset ), ARRAY_A ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		} else {
@@ -232,7 +247,7 @@ final class Outbox {
 	public static function counts(): array {
 		global $wpdb;
 		$table  = self::table();
-		$counts = array_fill_keys( self::STATUSES, 0 );
+		$counts = array_fill_keys( self::statuses(), 0 );
 		foreach ( (array) $wpdb->get_results( "SELECT status, COUNT(*) AS n FROM {$table} GROUP BY status", ARRAY_A ) as $row ) { // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 			$counts[ $row['status'] ] = (int) $row['n'];
 		}
@@ -255,11 +270,13 @@ final class Outbox {
 		$wpdb->query( // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 			$wpdb->prepare(
 				"UPDATE {$table} SET claim_token = %s, claimed_until = %s
-				WHERE status IN ('pending','sent') AND next_attempt_at <= %s
+				WHERE status IN (%s,%s) AND next_attempt_at <= %s
 				AND ( claimed_until IS NULL OR claimed_until < %s )
 				ORDER BY next_attempt_at ASC LIMIT %d", // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 				$token,
 				self::dt( $now + self::LEASE ),
+				self::STATUS_PENDING,
+				self::STATUS_SENT,
 				self::dt( $now ),
 				self::dt( $now ),
 				$limit
@@ -283,10 +300,12 @@ final class Outbox {
 		$wpdb->query( // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 			$wpdb->prepare(
 				"UPDATE {$table} SET claim_token = %s, claimed_until = %s
-				WHERE id = %s AND status IN ('pending','sent') AND ( claimed_until IS NULL OR claimed_until < %s )", // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+				WHERE id = %s AND status IN (%s,%s) AND ( claimed_until IS NULL OR claimed_until < %s )", // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 				$token,
 				self::dt( $now + self::LEASE ),
 				$id,
+				self::STATUS_PENDING,
+				self::STATUS_SENT,
 				self::dt( $now )
 			)
 		);
@@ -329,7 +348,8 @@ final class Outbox {
 				if ( self::STATUS_SENT === $status && self::STATUS_SENT === $current['status'] && $current['expires_at'] && $now >= self::ts( $current['expires_at'] ) ) {
 					// Re-sent for 72 hours and the sidecar still never reported: stop and show it to the admin.
 					$status = self::STATUS_FAILED;
-					$error  = __( 'The sidecar accepted the event but reported no outcome within 72 hours.', 'bpm-bridge' );
+					/* translators: %d: the retry window in hours (72) */
+					$error = sprintf( __( 'The sidecar accepted the event but reported no outcome within %d hours.', 'bpm-bridge' ), Contract::retry_window_hours() );
 				}
 				return array(
 					'status'          => $status,
@@ -367,8 +387,8 @@ final class Outbox {
 					'status'          => $give_up ? self::STATUS_FAILED : $current['status'],
 					'attempts'        => $current['attempts'] + 1,
 					'next_attempt_at' => self::dt( $next_at ),
-					/* translators: %s: the last delivery error */
-					'last_error'      => $give_up ? sprintf( __( 'Gave up after 72 hours of retries. Last error: %s', 'bpm-bridge' ), $error ) : $error,
+					/* translators: 1: the retry window in hours (72), 2: the last delivery error */
+					'last_error'      => $give_up ? sprintf( __( 'Gave up after %1$d hours of retries. Last error: %2$s', 'bpm-bridge' ), Contract::retry_window_hours(), $error ) : $error,
 					'claim_token'     => null,
 					'claimed_until'   => null,
 				);
@@ -378,7 +398,8 @@ final class Outbox {
 	}
 
 	/**
-	 * After a permanent failure (4xx other than 408/429): failed, kept for the admin.
+	 * After a permanent failure (a status contract.json's transient rule does not list): failed, kept for the
+	 * admin.
 	 *
 	 * @param array<string,mixed> $row   Claimed row.
 	 * @param string              $error Problem detail.
@@ -484,31 +505,87 @@ final class Outbox {
 	}
 
 	/**
-	 * Puts a row back to pending for another delivery now (admin "Retry"). Finished actions keep their
-	 * outcome; failed or retrying ones are forgotten so they can report again. The 72-hour clock restarts.
+	 * Puts a row back to pending for another delivery now (admin "Retry"), as a redelivery: the row's
+	 * `redelivery` counter goes up by one and the envelope carries it, so the sidecar re-runs every action
+	 * that is not finished instead of answering "duplicate" (docs/contract.md, plan §6). Finished actions
+	 * keep their outcome; failed or retrying ones are forgotten so they can report again. The retry window
+	 * restarts. Fires `bpm_bridge_event_retried`.
 	 *
 	 * @param string   $id  Event id.
 	 * @param int|null $now Unix seconds (tests).
 	 * @return bool Whether the row was reset.
 	 */
 	public static function retry( string $id, ?int $now = null ): bool {
-		$now    = $now ?? time();
+		$redelivery = self::redeliver( $id, $now ?? time() );
+		if ( null === $redelivery ) {
+			return false;
+		}
+		/**
+		 * Fires after a person asked for an event to be delivered again; the row is due now.
+		 *
+		 * @param string $id         Event id.
+		 * @param int    $redelivery The row's redelivery counter (1 after the first Retry).
+		 */
+		do_action( 'bpm_bridge_event_retried', $id, $redelivery );
+		return true;
+	}
+
+	/**
+	 * Retries every failed row (admin "Retry all failed"); `bpm_bridge_event_retried` fires once, for the
+	 * last of them, which is all a drain needs to start.
+	 *
+	 * @param int|null $now Unix seconds (tests).
+	 * @return int How many rows were reset.
+	 */
+	public static function retry_all_failed( ?int $now = null ): int {
+		global $wpdb;
+		$now   = $now ?? time();
+		$table = self::table();
+		$ids   = $wpdb->get_col( $wpdb->prepare( "SELECT id FROM {$table} WHERE status = %s LIMIT 1000", self::STATUS_FAILED ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$count = 0;
+		$last  = null;
+		foreach ( $ids as $id ) {
+			$redelivery = self::redeliver( $id, $now );
+			if ( null !== $redelivery ) {
+				++$count;
+				$last = array( $id, $redelivery );
+			}
+		}
+		if ( null !== $last ) {
+			/** This action is documented in retry(). */
+			do_action( 'bpm_bridge_event_retried', $last[0], $last[1] );
+		}
+		return $count;
+	}
+
+	/**
+	 * The reset behind retry(): one locked read-modify-write.
+	 *
+	 * @param string $id  Event id.
+	 * @param int    $now Unix seconds.
+	 * @return int|null The new redelivery counter, or null when the row is missing or done.
+	 */
+	private static function redeliver( string $id, int $now ): ?int {
 		$result = self::locked_update(
 			$id,
 			static function ( array $current ) use ( $now ) {
 				if ( self::STATUS_DONE === $current['status'] ) {
 					return null;
 				}
+				$resolved = Contract::resolved_outcomes();
 				$outcomes = array_filter(
 					$current['outcomes'],
-					static function ( $outcome ) {
-						return in_array( $outcome['status'] ?? '', self::RESOLVED, true );
+					static function ( $outcome ) use ( $resolved ) {
+						return in_array( $outcome['status'] ?? '', $resolved, true );
 					}
 				);
+				$redelivery = $current['redelivery'] + 1;
 				return array(
 					'status'          => self::STATUS_PENDING,
+					'redelivery'      => $redelivery,
+					'payload'         => self::with_redelivery( (string) $current['payload'], $redelivery ),
 					'next_attempt_at' => self::dt( $now ),
-					'expires_at'      => self::dt( $now + self::GIVE_UP_AFTER ),
+					'expires_at'      => self::dt( $now + self::give_up_after() ),
 					'outcomes'        => $outcomes ? wp_json_encode( $outcomes, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE ) : null,
 					'claim_token'     => null,
 					'claimed_until'   => null,
@@ -516,27 +593,48 @@ final class Outbox {
 			},
 			$now
 		);
-		if ( $result ) {
-			Dispatcher::schedule_drain();
-		}
-		return null !== $result;
+		return $result ? $result['redelivery'] : null;
 	}
 
 	/**
-	 * Retries every failed row.
+	 * The stored envelope with its top-level `redelivery` set: the stored payload stays exactly what is sent.
+	 *
+	 * @param string $payload    Stored envelope (JSON).
+	 * @param int    $redelivery Counter, from 1.
+	 */
+	private static function with_redelivery( string $payload, int $redelivery ): string {
+		// Decoded as objects, so an empty `data` stays {} when encoded again.
+		$envelope = json_decode( $payload );
+		if ( ! is_object( $envelope ) ) {
+			return $payload;
+		}
+		$envelope->redelivery = $redelivery;
+		return (string) wp_json_encode( $envelope, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE );
+	}
+
+	/**
+	 * Catch-up after an outage: makes every pending row that waits out a backoff (or a Retry-After) due now.
+	 * Called once a delivery has succeeded: the sidecar is back, so no grown backoff should keep a row
+	 * waiting for hours. Attempt counts stay as the record; rows a drain holds are left alone.
 	 *
 	 * @param int|null $now Unix seconds (tests).
-	 * @return int How many rows were reset.
+	 * @return int Rows made due.
 	 */
-	public static function retry_all_failed( ?int $now = null ): int {
+	public static function wake_waiting( ?int $now = null ): int {
 		global $wpdb;
+		$now   = self::dt( $now ?? time() );
 		$table = self::table();
-		$ids   = $wpdb->get_col( $wpdb->prepare( "SELECT id FROM {$table} WHERE status = %s LIMIT 1000", self::STATUS_FAILED ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
-		$count = 0;
-		foreach ( $ids as $id ) {
-			$count += self::retry( $id, $now ) ? 1 : 0;
-		}
-		return $count;
+		return (int) $wpdb->query( // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+			$wpdb->prepare(
+				"UPDATE {$table} SET next_attempt_at = %s, updated_at = %s
+				WHERE status = %s AND next_attempt_at > %s AND ( claimed_until IS NULL OR claimed_until < %s )", // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+				$now,
+				$now,
+				self::STATUS_PENDING,
+				$now,
+				$now
+			)
+		);
 	}
 
 	/**
@@ -579,8 +677,9 @@ final class Outbox {
 		if ( null === $actions ) {
 			return $fallback;
 		}
+		$resolved = Contract::resolved_outcomes();
 		foreach ( $actions as $action ) {
-			if ( ! in_array( $outcomes[ $action ]['status'] ?? '', self::RESOLVED, true ) ) {
+			if ( ! in_array( $outcomes[ $action ]['status'] ?? '', $resolved, true ) ) {
 				return $fallback;
 			}
 		}
@@ -623,7 +722,8 @@ final class Outbox {
 	 * @return array<string,mixed>
 	 */
 	private static function decode( array $row ): array {
-		$row['attempts'] = (int) $row['attempts'];
+		$row['attempts']   = (int) $row['attempts'];
+		$row['redelivery'] = (int) ( $row['redelivery'] ?? 0 );
 		$row['order_id'] = null === $row['order_id'] ? null : (int) $row['order_id'];
 		$actions         = null === $row['actions'] ? null : json_decode( $row['actions'], true );
 		$row['actions']  = is_array( $actions ) ? $actions : null;

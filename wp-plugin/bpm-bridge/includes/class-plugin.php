@@ -10,9 +10,21 @@ namespace BPM_Bridge;
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Entry point called from bpm-bridge.php.
+ * Entry point called from bpm-bridge.php, and the one place where the parts are wired to each other.
  */
 final class Plugin {
+
+	/**
+	 * Outbox actions after which a row is due for delivery now.
+	 */
+	const DUE_ACTIONS = array( 'bpm_bridge_event_added', 'bpm_bridge_event_retried' );
+
+	/**
+	 * The kick of this request.
+	 *
+	 * @var Kick|null
+	 */
+	private static $kick = null;
 
 	/**
 	 * Registers hooks. Called once when the plugin file loads.
@@ -22,6 +34,7 @@ final class Plugin {
 		add_action( 'init', array( self::class, 'load_textdomain' ), 0 );
 		Options::register();
 		Dispatcher::register();
+		self::wire_delivery();
 		Order_Events::register();
 		Nip::register();
 		Rest::register();
@@ -30,6 +43,26 @@ final class Plugin {
 			// WooCommerce is loaded by then, so admin classes may extend its classes (WC_Settings_Page).
 			add_action( 'plugins_loaded', array( self::class, 'load_admin' ), 20 );
 		}
+	}
+
+	/**
+	 * Recording and delivery meet here only: the outbox announces due rows, and both the immediate kick and
+	 * the Action Scheduler async drain (the safety net with the one-minute cron) listen.
+	 */
+	private static function wire_delivery(): void {
+		self::$kick = new Kick( array( Dispatcher::class, 'drain' ), array( Dispatcher::class, 'is_configured' ) );
+		self::$kick->register();
+		foreach ( self::DUE_ACTIONS as $due ) {
+			add_action( $due, array( Dispatcher::class, 'schedule_drain' ), 10, 0 );
+			add_action( $due, array( self::$kick, 'request' ), 10, 0 );
+		}
+	}
+
+	/**
+	 * The kick wired to the outbox (tests).
+	 */
+	public static function kick(): ?Kick {
+		return self::$kick;
 	}
 
 	/**

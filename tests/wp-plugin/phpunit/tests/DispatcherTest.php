@@ -5,7 +5,9 @@
  * @package BPM_Bridge_Tests
  */
 
+use BPM_Bridge\Contract;
 use BPM_Bridge\Dispatcher;
+use BPM_Bridge\Drain_Lock;
 use BPM_Bridge\Options;
 use BPM_Bridge\Outbox;
 use BPM_Bridge\Signer;
@@ -258,7 +260,8 @@ class DispatcherTest extends BPM_Test_Case {
 	public function test_an_oversized_event_fails_without_being_sent(): void {
 		list( $result, $row ) = $this->deliver( 'order.created', array( 'order_id' => 52, 'pad' => str_repeat( 'x', 70000 ) ) );
 		$this->assertSame( 'failed', $row['status'] );
-		$this->assertStringContainsString( '64 KiB', $row['last_error'] );
+		$this->assertStringContainsString( size_format( Dispatcher::max_body() ), $row['last_error'] );
+		$this->assertSame( 65536, Dispatcher::max_body(), 'the limit is the contract\'s max_event_body_bytes' );
 		$this->assertSame( array(), $this->received() );
 	}
 
@@ -267,14 +270,15 @@ class DispatcherTest extends BPM_Test_Case {
 		for ( $i = 1; $i <= 25; $i++ ) {
 			$ids[] = Outbox::add( 'order.created', array( 'order_id' => $i ) );
 		}
-		$later = Outbox::add( 'order.created', array( 'order_id' => 99 ), time() + 3600 );
-		$stats = Dispatcher::drain();
+		// Delivered and waiting for its outcome: not due again before RESEND_AFTER.
+		list( , $waiting ) = $this->deliver( 'order.paid', array( 'order_id' => 99 ) );
+		$stats             = Dispatcher::drain();
 		$this->assertSame( 25, $stats['sent'] );
 		foreach ( $ids as $id ) {
 			$this->assertSame( 'done', Outbox::get( $id )['status'], 'order.created queues no action here, so it is done' );
 		}
-		$this->assertSame( 'pending', Outbox::get( $later )['status'] );
-		$this->assertCount( 25, $this->received() );
+		$this->assertSame( array( 'sent', 1 ), array( Outbox::get( $waiting['id'] )['status'], Outbox::get( $waiting['id'] )['attempts'] ) );
+		$this->assertCount( 26, $this->received() );
 	}
 
 	public function test_a_drain_stops_at_the_first_sign_of_an_outage(): void {
@@ -307,6 +311,84 @@ class DispatcherTest extends BPM_Test_Case {
 		foreach ( $ids as $id ) {
 			$this->assertGreaterThanOrEqual( time() + 595, Outbox::ts( Outbox::get( $id )['next_attempt_at'] ) );
 		}
+	}
+
+	public function test_every_status_the_contract_calls_transient_is_retried(): void {
+		foreach ( array( 408, 425, 429, 503 ) as $i => $code ) {
+			$this->assertTrue( Contract::is_transient_status( $code ) );
+			$this->receiver( array( 'secrets' => array( $this->secret ), 'fail' => $code ) );
+			list( $result, $row ) = $this->deliver( 'order.created', array( 'order_id' => 60 + $i ) );
+			$this->assertSame( $code, $result['status'] );
+			$this->assertSame( array( 'pending', 1 ), array( $row['status'], $row['attempts'] ), "HTTP $code is transient" );
+		}
+		$this->receiver( array( 'secrets' => array( $this->secret ), 'fail' => 410 ) );
+		list( , $row ) = $this->deliver( 'order.created', array( 'order_id' => 70 ) );
+		$this->assertSame( 'failed', $row['status'], 'HTTP 410 is permanent' );
+	}
+
+	public function test_after_an_outage_one_success_makes_every_waiting_row_due(): void {
+		$now = time();
+		// Tried nine times during the outage: its next try would be hours away.
+		$tried = Outbox::add( 'order.paid', array( 'order_id' => 80 ), $now - 7200 );
+		for ( $i = 0; $i < 9; $i++ ) {
+			Outbox::mark_retry( Outbox::claim_one( $tried ), 'HTTP 503: down', $now + Dispatcher::backoff( $i + 1 ) + 8400 );
+		}
+		// Given back untried by a drain that met the outage.
+		$untried = Outbox::add( 'order.created', array( 'order_id' => 81 ), $now - 60 );
+		Outbox::release( Outbox::claim_one( $untried ), null, $now + 600 );
+		$this->assertSame( array(), Outbox::claim( 10 ), 'nothing is due before the catch-up' );
+		// The sidecar is back; a new event is delivered first.
+		$fresh = Outbox::add( 'order.created', array( 'order_id' => 82 ), $now );
+
+		$stats = Dispatcher::drain();
+
+		$this->assertSame( 3, $stats['sent'], wp_json_encode( $stats ) );
+		$this->assertSame( array( 'sent', 10 ), array( Outbox::get( $tried )['status'], Outbox::get( $tried )['attempts'] ), 'attempts stay as the record' );
+		$this->assertSame( array( 'done', 1 ), array( Outbox::get( $untried )['status'], Outbox::get( $untried )['attempts'] ) );
+		$this->assertSame( 'done', Outbox::get( $fresh )['status'] );
+	}
+
+	public function test_retry_redelivers_the_event_with_its_redelivery_counter(): void {
+		list( , $row ) = $this->deliver( 'order.paid', array( 'order_id' => 90 ) );
+		Outbox::record_outcome( $row['id'], 'invoice.issue', 'failed', 'NIP rejected' );
+		$this->assertSame( 'failed', Outbox::get( $row['id'] )['status'] );
+
+		$this->assertTrue( Outbox::retry( $row['id'] ) );
+		$this->assertSame( 1, Dispatcher::drain()['sent'] );
+		$this->assertTrue( Outbox::retry( $row['id'] ) );
+		$this->assertSame( 1, Dispatcher::drain()['sent'] );
+
+		$got = $this->received();
+		$this->assertCount( 3, $got );
+		$bodies = array_map(
+			static function ( $request ) {
+				return json_decode( $request['body'], true );
+			},
+			$got
+		);
+		$this->assertArrayNotHasKey( 'redelivery', $bodies[0], 'automatic deliveries carry no counter' );
+		$this->assertSame( array( 1, 2 ), array( $bodies[1]['redelivery'], $bodies[2]['redelivery'] ) );
+		foreach ( $got as $i => $request ) {
+			$this->assertSame( $row['id'], $request['headers']['webhook-id'], 'the same event, the same message id' );
+			$this->assertSame( array( 'order_id' => 90 ), $bodies[ $i ]['data'] );
+		}
+		$this->assertSame( 2, Outbox::get( $row['id'] )['redelivery'] );
+	}
+
+	public function test_only_one_drain_runs_at_a_time(): void {
+		global $wpdb;
+		$id = Outbox::add( 'order.created', array( 'order_id' => 95 ) );
+		// Another drain (another request, another database connection) holds the lock.
+		$other = new wpdb( DB_USER, DB_PASSWORD, DB_NAME, DB_HOST );
+		$this->assertSame( '1', $other->get_var( $other->prepare( 'SELECT GET_LOCK( %s, 0 )', Drain_Lock::name() ) ) );
+		$this->assertSame( array( 'sent' => 0, 'retry' => 0, 'failed' => 0 ), Dispatcher::drain() );
+		$this->assertSame( array( 'pending', 0 ), array( Outbox::get( $id )['status'], Outbox::get( $id )['attempts'] ) );
+		$this->assertSame( array(), $this->received() );
+		$other->get_var( $other->prepare( 'SELECT RELEASE_LOCK( %s )', Drain_Lock::name() ) );
+		$other->close();
+
+		$this->assertSame( 1, Dispatcher::drain()['sent'] );
+		$this->assertSame( '1', $wpdb->get_var( $wpdb->prepare( 'SELECT IS_FREE_LOCK( %s )', Drain_Lock::name() ) ), 'the drain let the lock go' );
 	}
 
 	public function test_the_safety_net_runs_every_minute(): void {

@@ -5,6 +5,7 @@
  * @package BPM_Bridge_Tests
  */
 
+use BPM_Bridge\Contract;
 use BPM_Bridge\Dispatcher;
 use BPM_Bridge\Outbox;
 
@@ -49,6 +50,107 @@ class OutboxTest extends BPM_Test_Case {
 		$this->assertStringContainsString( '"data":{}', Outbox::get( Outbox::add( 'ping' ) )['payload'] );
 		$this->assertTrue( as_has_scheduled_action( Dispatcher::HOOK, array(), Dispatcher::GROUP ) );
 		$this->assertCount( 1, as_get_scheduled_actions( array( 'hook' => Dispatcher::HOOK, 'status' => 'pending' ) ), 'drains are de-duplicated' );
+	}
+
+	public function test_the_outbox_only_announces_rows_and_knows_nothing_of_delivery(): void {
+		global $wp_filter;
+		as_unschedule_all_actions( Dispatcher::HOOK, array(), Dispatcher::GROUP );
+		// Without the listeners the composition root wires up, recording an event schedules nothing.
+		$saved = $wp_filter['bpm_bridge_event_added'] ?? null;
+		unset( $wp_filter['bpm_bridge_event_added'] );
+		$announced = array();
+		add_action(
+			'bpm_bridge_event_added',
+			static function ( $id, $type, $data ) use ( &$announced ) {
+				$announced[] = array( $id, $type, $data );
+			},
+			10,
+			3
+		);
+		try {
+			$id = Outbox::add( 'order.created', array( 'order_id' => 3 ) );
+		} finally {
+			$wp_filter['bpm_bridge_event_added'] = $saved; // phpcs:ignore WordPress.WP.GlobalVariablesOverride.Prohibited -- restoring the hook.
+		}
+		$this->assertSame( array( array( $id, 'order.created', array( 'order_id' => 3 ) ) ), $announced );
+		$this->assertFalse( as_has_scheduled_action( Dispatcher::HOOK, array(), Dispatcher::GROUP ) );
+		// With them (the plugin as it runs), the same write schedules the async drain and queues the kick.
+		Outbox::add( 'order.created', array( 'order_id' => 4 ) );
+		$this->assertTrue( as_has_scheduled_action( Dispatcher::HOOK, array(), Dispatcher::GROUP ) );
+		$this->assertSame( 20, has_action( 'shutdown', array( BPM_Bridge\Plugin::kick(), 'send' ) ) );
+	}
+
+	public function test_statuses_and_the_retry_window_are_the_contracts(): void {
+		$this->assertSame( Contract::outbox_statuses(), Outbox::statuses() );
+		$this->assertSame(
+			Contract::outbox_statuses(),
+			array( Outbox::STATUS_PENDING, Outbox::STATUS_SENT, Outbox::STATUS_DONE, Outbox::STATUS_FAILED )
+		);
+		$this->assertSame( Contract::retry_window_hours() * HOUR_IN_SECONDS, Outbox::give_up_after() );
+		$this->assertSame( array_fill_keys( Contract::outbox_statuses(), 0 ), Outbox::counts() );
+	}
+
+	public function test_retry_counts_redeliveries_and_the_envelope_carries_the_count(): void {
+		$now  = time();
+		$ping = Outbox::add( 'ping', array(), $now );
+		$this->assertSame( 0, Outbox::get( $ping )['redelivery'] );
+		$this->assertArrayNotHasKey( 'redelivery', json_decode( Outbox::get( $ping )['payload'], true ) );
+		Outbox::mark_failed( Outbox::claim_one( $ping, $now ), 'HTTP 422', $now );
+		$retried = array();
+		add_action(
+			'bpm_bridge_event_retried',
+			static function ( $id, $redelivery ) use ( &$retried ) {
+				$retried[] = array( $id, $redelivery );
+			},
+			10,
+			2
+		);
+
+		$this->assertTrue( Outbox::retry( $ping, $now + 10 ) );
+		$row = Outbox::get( $ping );
+		$this->assertSame( array( 'pending', 1, Outbox::dt( $now + 10 ) ), array( $row['status'], $row['redelivery'], $row['next_attempt_at'] ) );
+		$this->assertSame( 1, json_decode( $row['payload'], true )['redelivery'] );
+		$this->assertStringContainsString( '"data":{}', $row['payload'], 'empty data stays an object' );
+		$this->assertSame( array( $ping, 1 ), $retried[0] );
+
+		$this->assertTrue( Outbox::retry( $ping, $now + 20 ) );
+		$this->assertSame( 2, json_decode( Outbox::get( $ping )['payload'], true )['redelivery'] );
+
+		// "Retry all failed": every failed row counts one more; one announcement starts the drain.
+		$others = array();
+		foreach ( array( 1, 2 ) as $n ) {
+			$others[ $n ] = Outbox::add( 'order.created', array( 'order_id' => $n ), $now );
+			Outbox::mark_failed( Outbox::claim_one( $others[ $n ], $now ), 'HTTP 422', $now );
+		}
+		Outbox::mark_failed( Outbox::claim_one( $ping, $now + 30 ), 'HTTP 422', $now + 30 );
+		$retried = array();
+		$this->assertSame( 3, Outbox::retry_all_failed( $now + 40 ) );
+		$this->assertCount( 1, $retried );
+		$this->assertSame( 3, Outbox::get( $ping )['redelivery'] );
+		foreach ( $others as $id ) {
+			$row = Outbox::get( $id );
+			$this->assertSame( array( 'pending', 1 ), array( $row['status'], $row['redelivery'] ) );
+			$this->assertSame( array( 'order_id' => $row['order_id'] ), json_decode( $row['payload'], true )['data'] );
+		}
+	}
+
+	public function test_wake_waiting_makes_backed_off_rows_due_and_leaves_the_rest(): void {
+		$now     = time();
+		$backoff = Outbox::add( 'order.created', array( 'order_id' => 1 ), $now - 100 );
+		Outbox::mark_retry( Outbox::claim_one( $backoff, $now ), 'HTTP 503', $now + 21600, $now );
+		$held = Outbox::add( 'order.created', array( 'order_id' => 2 ), $now - 100 );
+		Outbox::mark_retry( Outbox::claim_one( $held, $now ), 'HTTP 503', $now + 21600, $now );
+		$claimed = Outbox::claim_one( $held, $now );
+		$sent    = Outbox::add( 'order.paid', array( 'order_id' => 3 ), $now - 100 );
+		Outbox::mark_sent( Outbox::claim_one( $sent, $now ), array( 'invoice.issue' ), $now );
+
+		$this->assertSame( 1, Outbox::wake_waiting( $now ) );
+
+		$row = Outbox::get( $backoff );
+		$this->assertSame( array( Outbox::dt( $now ), 1, 'HTTP 503' ), array( $row['next_attempt_at'], $row['attempts'], $row['last_error'] ) );
+		$this->assertSame( Outbox::dt( $now + 21600 ), Outbox::get( $held )['next_attempt_at'], 'a row a drain holds is its business' );
+		$this->assertSame( $claimed['claim_token'], Outbox::get( $held )['claim_token'] );
+		$this->assertSame( Outbox::dt( $now + Outbox::RESEND_AFTER ), Outbox::get( $sent )['next_attempt_at'], 'sent rows wait for their outcome' );
 	}
 
 	public function test_a_missing_table_is_recreated_instead_of_losing_the_event(): void {
@@ -217,7 +319,7 @@ class OutboxTest extends BPM_Test_Case {
 		$row = Outbox::get( $ids[1] );
 		$this->assertSame( 'pending', $row['status'] );
 		$this->assertSame( array( 'crm.sync_order' ), array_keys( $row['outcomes'] ), 'finished outcomes stay, the failed one may report again' );
-		$this->assertSame( Outbox::dt( $now + Outbox::GIVE_UP_AFTER ), $row['expires_at'], 'the 72-hour clock restarts' );
+		$this->assertSame( Outbox::dt( $now + 72 * HOUR_IN_SECONDS ), $row['expires_at'], 'the 72-hour clock restarts' );
 		$this->assertSame( 2, Outbox::retry_all_failed( $now ) );
 		$this->assertSame( 0, Outbox::counts()['failed'] );
 		$done = Outbox::add( 'ping', array(), $now );
