@@ -6,6 +6,7 @@ import re
 import time
 from typing import Any
 
+import pytest
 import requests
 from sandbox_client import InfaktSandbox
 
@@ -62,6 +63,31 @@ def test_fakturownia_validation_shapes(fakturownia: Harness) -> None:
         assert response.status_code == 422, field
         payload = response.json()
         assert payload["code"] == "error" and field in payload["message"], payload
+
+
+def test_fakturownia_correction_positions_are_the_change(fakturownia: Harness) -> None:
+    url = fakturownia.sim.url
+    original = post_invoice(url, invoice()).json()
+
+    def correction(diff: str, **position: Any) -> requests.Response:
+        before = {"name": "Produkt", "tax": "23", "total_price_gross": "123.00", "quantity": "1"}
+        line = {
+            "name": "Produkt",
+            "tax": "23",
+            "quantity": "-1",
+            "total_price_gross": diff,
+            "correction_before_attributes": before,
+            "correction_after_attributes": {**before, "total_price_gross": "0.00", "quantity": "0"},
+            **position,
+        }
+        return post_invoice(url, invoice(kind="correction", invoice_id=str(original["id"]), positions=[line]))
+
+    wrong = correction("-100.00")
+    assert wrong.status_code == 422 and "positions[0].total_price_gross" in wrong.json()["message"]
+    bare = correction("-123.00", correction_before_attributes=None)
+    assert bare.status_code == 422 and "positions[0].correction_before_attributes" in bare.json()["message"]
+    made = correction("-123.00")
+    assert made.status_code == 201 and made.json()["price_gross"] == "-123.00"
 
 
 def test_fakturownia_oid_unique_and_exact_lookup(fakturownia: Harness) -> None:
@@ -238,3 +264,17 @@ def test_infakt_strict_rate_limits(infakt: Harness) -> None:
         assert infakt_call(url, "POST", "/async/invoices.json", json=body).status_code == 429
     finally:
         sandbox.limits(enabled=False)
+
+
+def test_control_api_refuses_what_it_cannot_simulate(shop: Harness) -> None:
+    """A typo in a test's set-up fails loudly instead of simulating nothing."""
+    for bad in (lambda: shop.sandbox.fault(mode="504"), lambda: shop.sandbox.ksef(outcome="maybe")):
+        with pytest.raises(requests.HTTPError) as caught:
+            bad()
+        assert caught.value.response is not None and caught.value.response.status_code == 400
+    assert shop.sandbox.fault(mode="503", count=2) == [{"mode": "503", "count": 2, "match": ""}]
+    shop.sandbox.clear_faults()
+    order = shop.order(items=[{"name": "Herbata", "price": "19.99", "qty": 1}])
+    assert shop.run("invoice.issue", order["id"]).status == "done"
+    shop.sandbox.reset()
+    assert shop.sandbox.documents() == []
