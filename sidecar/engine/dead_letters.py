@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from sidecar.config import Settings
 
 KEY = "bpm:dlq"  # hash: entry id (= job id) -> JSON entry
+# Jobs queued before the engine moved to sidecar/engine/ name the old runner and fail to import; they are
+# listed here like any other, and a replay queues them under the current one.
+RUNNERS = (queueing.RUNNER, "sidecar.jobs.runner.run_action")
 
 
 class DeadLetterBusy(RuntimeError):
@@ -72,7 +75,7 @@ def entries(conn: redis.Redis, settings: Settings) -> list[DeadLetter]:
             job = Job.fetch(jid, connection=conn)
         except NoSuchJobError:
             continue
-        if job.func_name != queueing.RUNNER or len(job.args) != 2:
+        if job.func_name not in RUNNERS or len(job.args) != 2:
             continue
         event, action = job.args
         found[jid] = DeadLetter(

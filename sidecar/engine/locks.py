@@ -123,15 +123,19 @@ class OrderLock:
         self.token = None
         return released
 
+    def release_quietly(self) -> None:
+        """Release, logging instead of raising when Redis is away: the lock then expires by itself."""
+        try:
+            self.release()
+        except redis.RedisError:
+            log.warning("could not release lock %s; it expires by itself", self.scope, exc_info=True)
+
     def __enter__(self) -> OrderLock:
         self.acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        try:
-            self.release()
-        except redis.RedisError:
-            log.warning("could not release lock %s; it expires by itself", self.scope, exc_info=True)
+        self.release_quietly()
 
 
 def order_scope(order_id: int | None, group: str, fallback: str) -> str:

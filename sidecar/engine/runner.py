@@ -134,7 +134,7 @@ class Runner:
                 self._log(logging.INFO, "outcome already known; retrying its report only")
             return self._deliver(self.meta["pending"], lock)
         finally:
-            lock.__exit__(None, None, None)  # releases; a Redis error there only logs (the lock expires)
+            lock.release_quietly()
 
     def _perform(self, attempt: int, lock: OrderLock, started: float) -> dict[str, Any] | Retry:
         try:

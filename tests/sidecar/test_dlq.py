@@ -101,3 +101,26 @@ def test_replay_of_a_job_that_is_running_keeps_the_entry(redis_conn: redis.Redis
     except dead_letters.DeadLetterBusy as exc:
         assert "running" in str(exc)
     assert [e.id for e in dead_letters.entries(redis_conn, sidecar_env)] == [job.id]
+
+
+def test_a_job_queued_under_the_old_runner_path_is_listed_and_replayed(
+    redis_conn: redis.Redis, sidecar_env, woo
+) -> None:
+    """Jobs queued before the engine moved (sidecar.jobs.runner) fail to import; the replay heals them."""
+    order = woo.admin.create_order()
+    event = make_event(order["id"])
+    woo.admin.register_event(event["id"], ["test.effect"])
+    queue = queueing.queue_for(redis_conn, sidecar_env)
+    queue.enqueue(
+        "sidecar.jobs.runner.run_action",
+        event,
+        "test.effect",
+        job_id=queueing.job_id(event["id"], "test.effect"),
+    )
+    work(redis_conn, sidecar_env)
+    [entry] = dead_letters.entries(redis_conn, sidecar_env)
+    assert entry.source == "rq" and entry.action == "test.effect"
+    dead_letters.replay(redis_conn, sidecar_env, entry.id)
+    work(redis_conn, sidecar_env)
+    assert woo.admin.event(event["id"])["status"] == "done"
+    assert dead_letters.entries(redis_conn, sidecar_env) == []
