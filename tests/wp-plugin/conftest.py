@@ -7,6 +7,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from wp_fixtures import wp_admin_app_password, wp_site
+from wp_fixtures import wp_admin_app_password, wp_site, wp_sites
 
-__all__ = ["wp_admin_app_password", "wp_site"]
+__all__ = ["wp_admin_app_password", "wp_site", "wp_sites"]

@@ -1,20 +1,25 @@
-"""The BPM API user over real HTTP: it reads orders and uses bpm-bridge/v1, and nothing else.
+"""The BPM API user over real HTTP: it reads single orders and uses bpm-bridge/v1, and nothing else.
 
-Real WordPress 6.1 served by php -S, the plugin's own role and API-user action, an Application Password, and
-the WooCommerce double's wc/v3 routes with WooCommerce's permission checks. Every refusal is paired with a
+A real WordPress site (tests/support/wordpress.py), the plugin's own role and API-user action, an Application
+Password, and WooCommerce's wc/v3 routes with WooCommerce's permission checks. Every refusal is paired with a
 control: the administrator gets a 2xx for the same request, so a 403 here cannot come from a broken route.
+Beyond its three capabilities the identity may not mint Application Passwords, edit its profile, e-mail or
+password, reset or log in with a password, open wp-admin, or list/search orders (includes/class-role.php).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from wp_fixtures import REST_CONFIGS, config_id
 
-from sidecar.signing import new_secret, signature_headers
+from sidecar.signing import new_secret, request_signature_headers
 
 pytestmark = pytest.mark.wordpress
 
@@ -23,6 +28,7 @@ EXPECTED_CAPS = {"read", "read_private_shop_orders", "bpm_bridge_api"}
 
 @dataclass
 class Shop:
+    site: Any  # wordpress.Site
     url: str
     secret: str
     api_auth: tuple[str, str]
@@ -48,14 +54,19 @@ class Shop:
         if body is not None:
             headers["Content-Type"] = "application/json"
         if signed:
-            headers.update(signature_headers([secret or self.secret], raw))
+            parts = urlsplit(route)
+            query = parse_qsl(parts.query, keep_blank_values=True)
+            headers.update(request_signature_headers([secret or self.secret], method, parts.path, query, raw))
         return requests.request(
             method, f"{self.url}/wp-json{route}", data=raw or None, headers=headers, auth=auth, timeout=30
         )
 
 
-@pytest.fixture(scope="module")
-def shop(wp_site, wp_admin_app_password) -> Shop:
+@pytest.fixture(scope="module", params=REST_CONFIGS, ids=config_id)
+def shop(request, wp_sites) -> Shop:
+    stack, hpos = request.param
+    wp_site = wp_sites.get(stack, hpos=hpos)
+    wp_admin_app_password = wp_sites.admin_password(wp_site)
     secret = new_secret()
     setup = wp_site.php(
         f"""
@@ -74,17 +85,33 @@ def shop(wp_site, wp_admin_app_password) -> Shop:
             'role' => 'customer', 'user_email' => 'shopper@example.test' ) );
         list( $customer_pw ) = WP_Application_Passwords::create_new_application_password( $customer,
             array( 'name' => 'test' ) );
-        $order = bpm_wc_double_create_order( array( 'paid' => true,
-            'meta' => array( '_billing_nip' => '5260250274' ) ) );
+        if ( function_exists( 'bpm_wc_double_create_order' ) ) {{
+            $order = bpm_wc_double_create_order( array( 'paid' => true,
+                'meta' => array( '_billing_nip' => '5260250274' ) ) );
+            $product = bpm_wc_double_create_product( 'Kubek', '30.75', 'KUB-LP' );
+        }} else {{
+            // Real WooCommerce: public CRUD only, so HPOS on or off is the same.
+            $item = new WC_Product_Simple();
+            $item->set_name( 'Kubek' );
+            $item->set_regular_price( '30.75' );
+            $product = $item->save();
+            $order = wc_create_order();
+            $order->add_product( wc_get_product( $product ), 2 );
+            $order->set_billing_last_name( 'Kowalski' );
+            $order->update_meta_data( '_billing_nip', '5260250274' );
+            $order->calculate_totals();
+            $order->set_status( 'processing' );
+            $order->save();
+        }}
         $refund = wc_create_refund( array( 'order_id' => $order->get_id(), 'amount' => '5.00',
             'reason' => 'test' ) );
-        $product = bpm_wc_double_create_product( 'Kubek', '30.75', 'KUB-1' );
         echo wp_json_encode( array( 'api' => $api, 'customer_pw' => $customer_pw, 'order' => $order->get_id(),
             'refund' => $refund->get_id(), 'product' => $product ) );
         """
     )
     data = json.loads(setup.strip().splitlines()[-1])
     return Shop(
+        site=wp_site,
         url=wp_site.url,
         secret=secret,
         api_auth=(data["api"]["login"], data["api"]["password"]),
@@ -97,8 +124,8 @@ def shop(wp_site, wp_admin_app_password) -> Shop:
     )
 
 
-def test_the_role_has_exactly_three_capabilities(wp_site, shop):
-    out = wp_site.php_json(
+def test_the_role_has_exactly_three_capabilities(shop):
+    out = shop.site.php_json(
         f"""
         $user = get_userdata( {shop.api_user_id} );
         echo wp_json_encode( array( 'roles' => $user->roles,
@@ -112,15 +139,15 @@ def test_the_role_has_exactly_three_capabilities(wp_site, shop):
     assert set(out["user_caps"]) - {"bpm_api"} == EXPECTED_CAPS
 
 
-def test_the_plugin_action_creates_a_role_only_user_with_a_working_password(wp_site, shop):
-    created = wp_site.php_json(
+def test_the_plugin_action_creates_a_role_only_user_with_a_working_password(shop):
+    created = shop.site.php_json(
         """
         $r = \\BPM_Bridge\\Role::ensure_api_user();
         echo wp_json_encode( is_wp_error( $r ) ? array( 'error' => $r->get_error_message() ) : $r );
         """
     )
     assert "error" not in created, created
-    roles = wp_site.php_json(f"echo wp_json_encode( get_userdata( {created['user_id']} )->roles );")
+    roles = shop.site.php_json(f"echo wp_json_encode( get_userdata( {created['user_id']} )->roles );")
     assert roles == ["bpm_api"]
     resp = shop.call("GET", f"/wc/v3/orders/{shop.order_id}", auth=(created["login"], created["password"]))
     assert resp.status_code == 200, resp.text
@@ -139,7 +166,10 @@ def test_api_user_reads_an_order_and_a_refund(shop):
     ]
     resp = shop.call("GET", f"/wc/v3/orders/{shop.order_id}/refunds/{shop.refund_id}", auth=shop.api_auth)
     assert resp.status_code == 200, resp.text
-    assert resp.json()["amount"] == "5.00"
+    assert resp.json()["id"] == shop.refund_id  # its amount: WooCommerce 7.8 + HPOS answers "0.00" here
+    resp = shop.call("GET", f"/bpm-bridge/v1/orders/{shop.order_id}", auth=shop.api_auth, signed=True)
+    assert resp.status_code == 200, resp.text
+    assert [(r["id"], r["amount"]) for r in resp.json()["refunds"]] == [(shop.refund_id, "5.00")]
 
 
 def test_reading_an_order_needs_a_login(shop):
@@ -311,3 +341,137 @@ def test_bpm_bridge_routes_need_the_capability(shop):
     customer = shop.call("GET", route, auth=shop.customer_auth, signed=True)
     assert customer.status_code == 403
     assert customer.json()["code"] == "rest_forbidden"
+
+
+# -- what `read` would otherwise allow, and the order collection -----------------------------------------
+
+
+def _app_password_uuids(wp_site, user_id: int) -> list[str]:
+    return wp_site.php_json(
+        f"$items = WP_Application_Passwords::get_user_application_passwords( {user_id} );"
+        " echo wp_json_encode( wp_list_pluck( $items, 'uuid' ) );"
+    )
+
+
+def test_api_user_cannot_mint_application_passwords_but_an_administrator_can_for_it(shop):
+    before = _app_password_uuids(shop.site, shop.api_user_id)
+    for route in (
+        "/wp/v2/users/me/application-passwords",
+        f"/wp/v2/users/{shop.api_user_id}/application-passwords",
+    ):
+        minted = shop.call("POST", route, {"name": "mine"}, auth=shop.api_auth)
+        assert minted.status_code == 403, minted.text
+        assert minted.json()["code"] == "rest_cannot_create_application_passwords"
+    listed = shop.call("GET", "/wp/v2/users/me/application-passwords", auth=shop.api_auth)
+    assert listed.status_code == 403, listed.text
+    assert _app_password_uuids(shop.site, shop.api_user_id) == before
+    control = shop.call(
+        "POST",
+        f"/wp/v2/users/{shop.api_user_id}/application-passwords",
+        {"name": "for it"},
+        auth=shop.admin_auth,
+    )
+    assert control.status_code == 201, control.text
+    revoked = shop.call(
+        "DELETE",
+        f"/wp/v2/users/{shop.api_user_id}/application-passwords/{control.json()['uuid']}",
+        auth=shop.admin_auth,
+    )
+    assert revoked.status_code == 200, revoked.text
+
+
+def test_api_user_cannot_change_its_profile_email_or_password(shop):
+    def stored() -> dict[str, str]:
+        return shop.site.php_json(
+            f"clean_user_cache( {shop.api_user_id} ); $u = get_userdata( {shop.api_user_id} );"
+            " echo wp_json_encode( array( 'email' => $u->user_email, 'pass' => $u->user_pass,"
+            " 'first' => $u->first_name ) );"
+        )
+
+    before = stored()
+    for body in ({"email": "evil@example.test"}, {"password": "known-password-1"}, {"first_name": "Evil"}):
+        for route in ("/wp/v2/users/me", f"/wp/v2/users/{shop.api_user_id}"):
+            changed = shop.call("POST", route, body, auth=shop.api_auth)
+            assert changed.status_code == 403, changed.text
+            assert changed.json()["code"] == "rest_cannot_edit"
+    assert stored() == before
+    control = shop.call(
+        "POST", f"/wp/v2/users/{shop.api_user_id}", {"first_name": "BPM"}, auth=shop.admin_auth
+    )
+    assert control.status_code == 200, control.text
+
+
+def test_api_user_cannot_reset_or_log_in_with_a_password(shop):
+    login = shop.api_auth[0]
+    shop.site.php(f"wp_set_password( 'known-password-1', {shop.api_user_id} );")
+    resp = requests.post(
+        f"{shop.url}/wp-login.php",
+        data={"log": login, "pwd": "known-password-1", "testcookie": "1"},
+        cookies={"wordpress_test_cookie": "WP Cookie check"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert not any(name.startswith("wordpress_logged_in") for name in resp.cookies.keys())  # noqa: SIM118 - the jar iterates Cookies, resp.headers
+    assert resp.status_code == 200 and "BPM Bridge sidecar" in resp.text
+    requests.post(
+        f"{shop.url}/wp-login.php?action=lostpassword",
+        data={"user_login": login},
+        allow_redirects=False,
+        timeout=30,
+    )
+    key = shop.site.php(
+        f"clean_user_cache( {shop.api_user_id} );"
+        f" echo get_userdata( {shop.api_user_id} )->user_activation_key;"
+    )
+    assert key.strip() == ""
+
+
+def _cookie_for(wp_site, user_id: int) -> dict[str, str]:
+    """The logged-in cookies WordPress would set for a user (made in PHP: the API user cannot log in)."""
+    return wp_site.php_json(
+        f"$exp = time() + 3600; echo wp_json_encode( array("
+        f" AUTH_COOKIE => wp_generate_auth_cookie( {user_id}, $exp, 'auth' ),"
+        f" LOGGED_IN_COOKIE => wp_generate_auth_cookie( {user_id}, $exp, 'logged_in' ) ) );"
+    )
+
+
+@pytest.mark.parametrize("page", ["/wp-admin/", "/wp-admin/profile.php", "/wp-admin/admin-ajax.php?action=x"])
+def test_api_user_is_kept_out_of_wp_admin(shop, page):
+    resp = requests.get(f"{shop.url}{page}", cookies=_cookie_for(shop.site, shop.api_user_id), timeout=30,
+                        allow_redirects=False)  # fmt: skip
+    assert resp.status_code == 403, resp.text[:300]
+    control = requests.get(f"{shop.url}/wp-admin/profile.php", cookies=_cookie_for(shop.site, 1), timeout=30,
+                           allow_redirects=False)  # fmt: skip
+    assert control.status_code == 200
+
+
+# (route, what WooCommerce or the plugin answers the BPM API user): a listing exports the customer base
+COLLECTIONS = [
+    ("/wc/v3/orders", "bpm_bridge_api_user_refused"),
+    ("/wc/v3/orders?search=Kowalski", "bpm_bridge_api_user_refused"),
+    ("/wc/v3/orders?customer=1", "bpm_bridge_api_user_refused"),
+    ("/wc/v3/orders?status=processing&per_page=100", "bpm_bridge_api_user_refused"),
+    ("/wc/v3/orders/{order}/refunds", "bpm_bridge_api_user_refused"),
+    ("/wc/v3/customers", "woocommerce_rest_cannot_view"),
+]
+
+
+@pytest.mark.parametrize(("route", "code"), COLLECTIONS, ids=[r for r, _ in COLLECTIONS])
+def test_api_user_cannot_list_or_search_orders(shop, route, code):
+    route = route.format(order=shop.order_id)
+    control = shop.call("GET", route, auth=shop.admin_auth)
+    if control.status_code == 404 and control.json().get("code") == "rest_no_route":
+        pytest.skip(f"this WooCommerce (the double) has no route {route}")
+    assert control.status_code == 200, control.text
+    resp = shop.call("GET", route, auth=shop.api_auth)
+    assert resp.status_code == 403, resp.text
+    assert resp.json()["code"] == code
+    assert "Kowalski" not in resp.text and "5260250274" not in resp.text
+
+
+def test_the_plugin_reads_wc_v3_in_process_as_the_api_user(shop):
+    """GET bpm-bridge/v1/orders/{id} dispatches wc/v3 single reads as the caller: the guard lets them pass."""
+    resp = shop.call("GET", f"/bpm-bridge/v1/orders/{shop.order_id}", auth=shop.api_auth, signed=True)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["order"]["id"] == shop.order_id
+    assert re.fullmatch(r"\d+\.\d{2}", resp.json()["refunds"][0]["amount"])
