@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 import redis
-import requests
-from invoicing_tests.invoicing_harness import FAKTUROWNIA_TOKEN, PASSWORD, VALID_NIP, Harness
+from invoicing_tests.invoicing_harness import PASSWORD, VALID_NIP, Harness, serve_simulator
 from rq import Retry, SimpleWorker
 from rq.job import Job
+from sandbox_client import InvoicingSandbox
 
 from sidecar import cli, metrics
 from sidecar.audit import AuditLog
@@ -28,7 +28,6 @@ from sidecar.engine.worker import build_worker
 from sidecar.errors import PermanentError, TransientError
 from sidecar.jobs import synthetic
 from sidecar.sandbox import ServedApp
-from sidecar.sandbox.fakturownia import create_app as fakturownia_app
 from sidecar.sandbox.woo import create_app as woo_app
 from sidecar.signing import new_secret
 from sidecar.store import StoreClient
@@ -38,7 +37,7 @@ ITEMS = [{"name": "Kawa", "price": "49.99", "qty": 2}]
 
 @pytest.fixture(scope="module")
 def fakturownia() -> Iterator[ServedApp]:
-    served = ServedApp(fakturownia_app(token=FAKTUROWNIA_TOKEN)).start()
+    served = serve_simulator("fakturownia")
     yield served
     served.stop()
 
@@ -48,7 +47,7 @@ def shop(fakturownia: ServedApp) -> Iterator[Harness]:
     # A fresh store per test: a sweep lists *every* order of the window.
     secret = new_secret()
     woo = ServedApp(woo_app([secret], "bpm-api", PASSWORD, "http://127.0.0.1")).start()
-    requests.post(f"{fakturownia.url}/_sandbox/reset", timeout=5).raise_for_status()
+    InvoicingSandbox(fakturownia.url).reset()
     yield Harness("fakturownia", woo, fakturownia, secret)
     woo.stop()
 
@@ -83,7 +82,7 @@ def run_queued(conn: redis.Redis, settings: Settings) -> list[dict[str, Any]]:
 
 def outcome_reports(shop: Harness) -> list[dict[str, Any]]:
     """Outcome reports, and write-backs the store refused (an outcome for an unknown event is a 404)."""
-    log = requests.get(f"{shop.woo.url}/sandbox/requests", timeout=5).json()
+    log = shop.shop.requests()
     return [r for r in log if "/events/" in r["path"] or ("/apply" in r["path"] and r["status"] != 200)]
 
 
@@ -282,11 +281,7 @@ def test_cli_says_when_the_store_is_unreachable(
     shop: Harness, redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cli_env(monkeypatch, shop, redis_url)
-    requests.post(
-        f"{shop.woo.url}/sandbox/faults",
-        json={"status": 503, "count": 5, "path": "/wp-json/bpm-bridge/v1/orders/search"},
-        timeout=5,
-    ).raise_for_status()
+    shop.shop.fault(503, count=5, path="/wp-json/bpm-bridge/v1/orders/search")
     assert cli.main(["reconcile"]) == 1
     assert "reconciliation failed: the store answered HTTP 503" in capsys.readouterr().err
 
@@ -351,11 +346,7 @@ def test_an_order_the_store_refuses_is_reported_and_the_others_still_swept(
     shop: Harness, settings: Settings, redis_conn: redis.Redis
 ) -> None:
     gone, fine = shop.order(items=ITEMS), shop.order(items=ITEMS)
-    requests.post(
-        f"{shop.woo.url}/sandbox/faults",
-        json={"status": 404, "count": 1, "path": f"/wp-json/bpm-bridge/v1/orders/{gone['id']}"},
-        timeout=5,
-    ).raise_for_status()
+    shop.shop.fault(404, count=1, path=f"/wp-json/bpm-bridge/v1/orders/{gone['id']}")
     report = sweep(redis_conn, settings, shop)
     assert by_order(report)[gone["id"]].result == "error"
     assert by_order(report)[fine["id"]].result == "queued"

@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 import redis
-import requests
-from invoicing_tests.invoicing_harness import FAKTUROWNIA_TOKEN, INFAKT_KEY, PASSWORD, VALID_NIP, Harness
+from invoicing_tests.invoicing_harness import ADAPTERS, PASSWORD, VALID_NIP, Harness, serve_simulator
 from rq import Retry
 
 from sidecar import composition
@@ -28,8 +27,6 @@ from sidecar.engine import runtime_config
 from sidecar.engine.runner import Runner
 from sidecar.jobs import registry
 from sidecar.sandbox import ServedApp
-from sidecar.sandbox.fakturownia import create_app as fakturownia_app
-from sidecar.sandbox.infakt import create_app as infakt_app
 from sidecar.sandbox.woo import create_app as woo_app
 from sidecar.signing import new_secret
 from sidecar.store import RestRoot
@@ -38,16 +35,14 @@ ITEMS = [{"name": "Kawa", "price": "49.99", "qty": 2}]
 BUDGET = 3
 
 
-@pytest.fixture(params=["fakturownia", "infakt"])
+@pytest.fixture(params=list(ADAPTERS))
 def shop(request: pytest.FixtureRequest) -> Iterator[Harness]:
     secret = new_secret()
     woo = ServedApp(woo_app([secret], "bpm-api", PASSWORD, "http://127.0.0.1")).start()
-    if request.param == "fakturownia":
-        sim = ServedApp(fakturownia_app(token=FAKTUROWNIA_TOKEN)).start()
-    else:
-        sim = ServedApp(infakt_app(api_key=INFAKT_KEY)).start()
-        requests.post(f"{sim.url}/_sandbox/tasks", json={"polls": 1, "seconds": 0}, timeout=5)
-    yield Harness(request.param, woo, sim, secret)
+    sim = serve_simulator(request.param)
+    harness = Harness(request.param, woo, sim, secret)
+    harness.adapter.prepare(harness.sandbox)
+    yield harness
     woo.stop()
     sim.stop()
 
@@ -58,7 +53,7 @@ def settings(shop: Harness, redis_url: str) -> Settings:
 
 
 def store_requests(shop: Harness) -> list[dict[str, Any]]:
-    return requests.get(f"{shop.woo.url}/sandbox/requests", timeout=5).json()
+    return shop.shop.requests()
 
 
 def event_for(shop: Harness, event_type: str, **data: Any) -> dict[str, Any]:
@@ -71,7 +66,7 @@ def event_for(shop: Harness, event_type: str, **data: Any) -> dict[str, Any]:
         "data": data,
     }
     actions = list(registry.actions_for(event_type, data))
-    requests.post(f"{shop.woo.url}/sandbox/events", json={"id": event["id"], "actions": actions}, timeout=5)
+    shop.shop.register_event(event["id"], actions)
     return event
 
 
@@ -117,7 +112,7 @@ def test_an_invoiced_order_costs_at_most_three_wordpress_requests(
     meta = shop.meta(order["id"])
     assert meta["_bpm_invoice_number"] and not meta["_bpm_invoice_id"].startswith("pending:")
     assert any(meta["_bpm_invoice_number"] in n for n in shop.notes(order["id"]))
-    outbox = requests.get(f"{shop.woo.url}/sandbox/events/{paid['id']}", timeout=5).json()
+    outbox = shop.shop.event(paid["id"])
     assert outbox["status"] == "done"
     assert len(shop.documents(order["id"])) == 1
 
@@ -161,9 +156,7 @@ def test_a_refund_amount_the_store_contradicts_fails_with_both_numbers(
 
 def test_plain_permalinks_cost_the_same(shop: Harness, settings: Settings, redis_conn: redis.Redis) -> None:
     """Under "Plain" permalinks /wp-json/ is the home page; the client finds ?rest_route= by itself."""
-    requests.put(
-        f"{shop.woo.url}/sandbox/permalinks", json={"structure": "plain"}, timeout=5
-    ).raise_for_status()
+    shop.shop.permalinks("plain")
     warm(redis_conn, settings)
     order = shop.order(items=ITEMS)
     before = len(store_requests(shop))

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 import redis
-import requests
+from sandbox_client import WooSandbox
 from support import Woo
 
 from sidecar.audit import AuditLog
@@ -62,7 +62,7 @@ def test_errors_map_to_the_error_vocabulary(woo: Woo) -> None:
     with pytest.raises(PermanentError, match="bpm_bridge_meta_not_allowed"):
         store.set_meta(order["id"], {"_order_total": "0"})
     with pytest.raises(ConflictError) as moved:  # someone put the order on hold meanwhile
-        requests.post(f"{woo.url}/sandbox/orders/{order['id']}/status", json={"status": "on-hold"}, timeout=5)
+        WooSandbox(woo.url).set_status(order["id"], "on-hold")
         store.set_status(order["id"], "processing", "completed")
     assert moved.value.current == {"status": "on-hold"}
     woo.admin.fault(503, count=1, retry_after=42)
