@@ -1,7 +1,15 @@
 """API simulators (WooCommerce + plugin, invoicing providers, …) for the demo and the tests.
 
-Each simulator is a Flask app factory listed in :mod:`sidecar.sandbox.registry`. They are served by
-werkzeug's threaded development server: fine for a simulator, never for production.
+Each simulator is a Flask app factory ``create_app`` listed in :mod:`sidecar.sandbox.registry` under the
+name of the provider it stands in for (one line each). An invoicing simulator is a package
+``sidecar/sandbox/<name>/``: ``rules.py`` (what the API accepts, how it words a refusal), ``state.py``
+(one account: documents, numbering, KSeF, faults), ``routes.py`` (the HTTP API) and ``__init__.py``
+(``create_app``: the routes plus the shared ``/_sandbox/`` control API of :mod:`sidecar.sandbox.control`,
+with the settings the simulator declares). Shared pieces: :mod:`~sidecar.sandbox.faults` (outages, 429,
+latency, responses lost after commit), :mod:`~sidecar.sandbox.ksef` (KSeF numbers),
+:mod:`~sidecar.sandbox.pdf`.
+
+They are served by werkzeug's threaded development server: fine for a simulator, never for production.
 """
 
 from __future__ import annotations

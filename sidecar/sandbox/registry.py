@@ -1,4 +1,8 @@
-"""API simulators the demo and the tests can start: name → "module:create_app" (one line per entry)."""
+"""API simulators the demo and the tests can start: name → "module:create_app" (one line per entry).
+
+An invoicing simulator is listed under its provider's name (as in ``sidecar.providers.invoicing``): the
+demo, ``bpm-sidecar sandbox`` and the invoicing test harness find it by that name.
+"""
 
 from __future__ import annotations
 
