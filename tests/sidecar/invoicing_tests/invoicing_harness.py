@@ -214,7 +214,8 @@ class Infakt(ProviderAdapter):
         )
 
 
-ADAPTERS: dict[str, ProviderAdapter] = {a.name: a for a in (Fakturownia(), Infakt())}
+# Every adapter defined above, by provider name: a new provider's class is all it takes.
+ADAPTERS: dict[str, ProviderAdapter] = {cls.name: cls() for cls in ProviderAdapter.__subclasses__()}
 
 
 def serve_simulator(provider: str) -> ServedApp:
