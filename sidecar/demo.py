@@ -181,7 +181,8 @@ def _run(redis_url: str, procs: Processes, tl: Timeline, keep: bool) -> None:
         timeout=10,
     ).json()
     tl.say(f"refund #{refund['id']} of {refund['amount']} PLN for 1 x {refund_item['name']}")
-    _story(ctx, procs, tl, "order.refunded", {"order_id": order["id"], "refund_id": refund["id"]})
+    refunded = {"order_id": order["id"], "refund_id": refund["id"], "amount": refund["amount"]}
+    _story(ctx, procs, tl, "order.refunded", refunded)
 
     shown = requests.get(f"{woo}/sandbox/orders/{order['id']}", timeout=10).json()
     print("\norder notes (what the shop admin reads):")

@@ -3,35 +3,34 @@
 :func:`validate_envelope` returns a clean, JSON-serialisable envelope (what the queue carries) or raises
 :class:`EnvelopeError` whose ``errors`` map dotted field paths to messages, e.g.
 ``{"data.order_id": ["Missing data for required field."]}``. Unknown keys are dropped, at the top level
-and in ``data``: events carry ids and facts only, and nothing else should reach the queue.
+and in ``data``: events carry ids and facts only, and nothing else should reach the queue. The event
+types and their data keys come from the contract (:mod:`sidecar.contract`); ``redelivery`` (optional,
+≥ 1) counts the times a person pressed Retry on the plugin's outbox row (docs/contract.md §2).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-EVENT_TYPES: tuple[str, ...] = (
-    "order.created",
-    "order.paid",
-    "order.status_changed",
-    "order.refunded",
-    "order.cancelled",
-    "rma.created",
-    "rma.updated",
-    "customer.erasure_requested",
-    "config.updated",
-    "ping",
-)
+from sidecar import contract
+
+# The contract (docs/contract.json) names the event types and each one's required and optional data keys;
+# this module only knows how one data key is typed (DATA_FIELDS).
+EVENT_TYPES: tuple[str, ...] = contract.event_types()
 
 MAX_AMOUNT = 999_999_999_999_999
 MAX_ID = 2**63 - 1  # a WordPress id is a BIGINT UNSIGNED; PHP's int is signed 64-bit
+# How often a person pressed Retry on one outbox row; far beyond any real count, small enough for a key.
+MAX_REDELIVERY = 1_000_000
+# Events are flat (envelope → data → values); anything deeper is refused before validation walks it.
+MAX_DEPTH = 8
 _UUID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z", re.ASCII
 )
@@ -109,78 +108,54 @@ class Amount(fields.Field):
         return value
 
 
-class _Data(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class Counter(fields.Field):
+    """A JSON integer from 1 to MAX_REDELIVERY (``true`` and ``1.0`` refused)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REDELIVERY:
+            raise ValidationError(f"Must be an integer from 1 to {MAX_REDELIVERY}.")
+        return value
 
 
-class OrderCreatedData(_Data):
-    order_id = PositiveId(required=True)
-    status = StatusSlug()
+def _email_hash(**kwargs: Any) -> fields.Field:
+    error = "Must be the lower-case hex SHA-256 of the e-mail."
+    return fields.String(validate=validate.Regexp(r"^[0-9a-f]{64}\Z", error=error), **kwargs)
 
 
-class OrderPaidData(_Data):
-    order_id = PositiveId(required=True)
-    from_ = StatusSlug(data_key="from")
-    to = StatusSlug()
-    payment_method = fields.String(validate=validate.Length(min=1, max=100))
+def _payment_method(**kwargs: Any) -> fields.Field:
+    return fields.String(validate=validate.Length(min=1, max=100), **kwargs)
 
 
-class OrderStatusChangedData(_Data):
-    order_id = PositiveId(required=True)
-    from_ = StatusSlug(data_key="from", required=True)
-    to = StatusSlug(required=True)
+def _version(**kwargs: Any) -> fields.Field:
+    return fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_ID), **kwargs)
 
 
-class OrderRefundedData(_Data):
-    order_id = PositiveId(required=True)
-    refund_id = PositiveId(required=True)
+# How each data key the contract names is typed. A key the contract adds needs one line here.
+DATA_FIELDS: dict[str, Callable[..., fields.Field]] = {
+    "order_id": PositiveId,
+    "refund_id": PositiveId,
+    "rma_id": PositiveId,
+    "customer_id": PositiveId,
+    "status": StatusSlug,
+    "from": StatusSlug,
+    "to": StatusSlug,
+    "payment_method": _payment_method,
     # WooCommerce writes amounts as decimal strings ("10.00"); a JSON number is accepted too.
-    amount = Amount()
-
-
-class OrderCancelledData(_Data):
-    order_id = PositiveId(required=True)
-    from_ = StatusSlug(data_key="from")
-
-
-class RmaData(_Data):
-    rma_id = PositiveId(required=True)
-    order_id = PositiveId(required=True)
-    status = StatusSlug()
-
-
-class ErasureData(_Data):
-    email_hash = fields.String(
-        required=True,
-        validate=validate.Regexp(
-            r"^[0-9a-f]{64}\Z", error="Must be the lower-case hex SHA-256 of the e-mail."
-        ),
-    )
-    customer_id = PositiveId()
-
-
-class ConfigUpdatedData(_Data):
-    version = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_ID))
-
-
-class PingData(_Data):
-    pass
-
-
-DATA_SCHEMAS: dict[str, type[Schema]] = {
-    "order.created": OrderCreatedData,
-    "order.paid": OrderPaidData,
-    "order.status_changed": OrderStatusChangedData,
-    "order.refunded": OrderRefundedData,
-    "order.cancelled": OrderCancelledData,
-    "rma.created": RmaData,
-    "rma.updated": RmaData,
-    "customer.erasure_requested": ErasureData,
-    "config.updated": ConfigUpdatedData,
-    "ping": PingData,
+    "amount": Amount,
+    "email_hash": _email_hash,
+    "version": _version,
 }
-assert set(DATA_SCHEMAS) == set(EVENT_TYPES)
+
+
+def data_schema(event_type: str) -> Schema:
+    """The ``data`` schema of one event type, built from the contract's required and optional keys."""
+    spec = contract.event_spec(event_type)
+    required, optional = tuple(spec["required"]), tuple(spec["optional"])
+    unknown = [key for key in (*required, *optional) if key not in DATA_FIELDS]
+    if unknown:
+        raise LookupError(f"docs/contract.json names data keys sidecar.events does not type: {unknown}")
+    declared = {key: DATA_FIELDS[key](required=key in required) for key in (*required, *optional)}
+    return Schema.from_dict(declared, name=f"Data[{event_type}]")(unknown=EXCLUDE)
 
 
 class EnvelopeSchema(Schema):
@@ -195,6 +170,8 @@ class EnvelopeSchema(Schema):
     occurred_at = UtcTimestamp(required=True)
     store = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
     data = fields.Dict(keys=fields.String(), required=True)
+    # Absent on automatic deliveries; the number of times a person pressed Retry on the outbox row.
+    redelivery = Counter()
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -217,7 +194,24 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 _ENVELOPE = EnvelopeSchema()
-_DATA = {name: schema() for name, schema in DATA_SCHEMAS.items()}
+_DATA = {name: data_schema(name) for name in EVENT_TYPES}
+
+
+def nesting_depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether arrays/objects nest deeper than ``limit``; iterative, so depth cannot exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def validate_envelope(payload: Any) -> dict[str, Any]:
@@ -238,8 +232,7 @@ def validate_envelope(payload: Any) -> dict[str, Any]:
         except ValidationError as exc:
             errors.update(flatten_errors(exc.messages, "data"))
         else:
-            # Attribute names such as ``from_`` go back to their wire names.
-            envelope["data"] = _DATA[event_type].dump(data) if data else {}
+            envelope["data"] = dict(data)
     if errors:
         raise EnvelopeError(errors)
     return envelope

@@ -59,8 +59,9 @@ class Metrics:
     def __init__(self, conn: redis.Redis) -> None:
         self.conn = conn
 
-    def event(self, type: str, result: str) -> None:
-        self._write(lambda pipe: pipe.hincrby(EVENTS, _field(type, result), 1))
+    def event(self, type: str, result: str, count: int = 1) -> None:
+        # ``count`` > 1: the intake's counts kept in memory while Redis was unavailable.
+        self._write(lambda pipe: pipe.hincrby(EVENTS, _field(type, result), count))
 
     def job(self, action: str, outcome: str, seconds: float) -> None:
         def write(pipe: Any) -> None:

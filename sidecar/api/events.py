@@ -1,27 +1,41 @@
 """``POST /v1/events``: the intake (docs/contract.md §2) and ``GET /v1/meta``.
 
 The order of checks is deliberate: size before reading, signature before parsing (an unauthenticated
-caller gets no parser to poke at), then media type, JSON, envelope, and only then Redis. A request that
-fails any check queues nothing. No store call happens here: the worker reads what it needs later.
+caller gets no parser to poke at), then media type, JSON (nesting bounded), envelope, and only then
+Redis. A request that fails any check queues nothing. No store call happens here: the worker reads what
+it needs later.
+
+Redis failures: the intake's client fails fast (sidecar/composition.py: 0.25 s connect, 0.5 s socket,
+no retries); the id is claimed and the jobs queued in one MULTI/EXEC, so a failure leaves nothing
+half-queued; the 503 path writes nothing to Redis (its metric waits in memory for the next good event).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
+import threading
+from collections import Counter
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import ClientDisconnected
 
 from sidecar.api import BpmState, state
 from sidecar.api.problems import problem
-from sidecar.engine import queueing, runtime_config
-from sidecar.events import EVENT_TYPES, EnvelopeError, validate_envelope
+from sidecar.engine import queueing, redelivery, runtime_config
+from sidecar.events import (
+    EVENT_TYPES,
+    MAX_DEPTH,
+    EnvelopeError,
+    nesting_depth_exceeds,
+    validate_envelope,
+)
 from sidecar.jobs import registry
+from sidecar.metrics import Metrics
 from sidecar.signing import SignatureError, verify
 
 MAX_BODY = 65536
@@ -75,12 +89,25 @@ def receive_event() -> Response | tuple[Response, int]:
     bpm = state()
     if request.content_length is not None and request.content_length > MAX_BODY:
         return _too_large(bpm)
-    body = _read_body()
+    try:
+        body = _read_body()
+    except (OSError, ClientDisconnected):
+        # gunicorn_conf gives every connection a receive timeout: a client that stops sending mid-body
+        # (slowloris) loses its thread here instead of holding it.
+        log.warning("event refused (408): the client stopped sending the body")
+        return problem(
+            408,
+            "request-timeout",
+            "Request timeout",
+            "The body did not arrive in time.",
+            headers={"Connection": "close"},
+        )
     if body is None:
         return _too_large(bpm)
 
     try:
-        msg_id = verify(bpm.settings.webhook_secrets, request.headers, body)
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        msg_id = verify(bpm.settings.webhook_secrets, headers, body)
     except SignatureError as exc:
         log.warning("event refused (401): %s", exc)
         bpm.metrics.event("unknown", "bad_signature")
@@ -97,9 +124,22 @@ def receive_event() -> Response | tuple[Response, int]:
         )
     try:
         payload = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+        too_deep = nesting_depth_exceeds(payload)
+    except RecursionError:
+        too_deep = True
     except (UnicodeDecodeError, ValueError):
         return _invalid(
             bpm, None, 400, "malformed-json", "Malformed JSON", "The body is not valid UTF-8 JSON."
+        )
+    if too_deep:
+        # An envelope is flat; a deeply nested body is refused before anything walks it recursively.
+        return _invalid(
+            bpm,
+            None,
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            f"The body nests arrays/objects deeper than {MAX_DEPTH} levels; an event envelope is flat.",
         )
     if not isinstance(payload, dict):
         return _invalid(bpm, None, 400, "malformed-json", "Malformed JSON", "The body must be a JSON object.")
@@ -119,61 +159,130 @@ def receive_event() -> Response | tuple[Response, int]:
         )
 
     try:
-        return _accept(bpm, envelope)
-    except redis.RedisError as exc:
-        log.error(
-            "event not accepted: Redis unavailable (%s)",
-            type(exc).__name__,
-            extra={"event_id": envelope["id"], "event_type": envelope["type"]},
-        )
-        bpm.metrics.event(envelope["type"], "unavailable")
+        answer = _accept(bpm, envelope)
+    except redelivery.RedeliveryBusy:
+        log.info("redelivery handled by another request", extra=_context(envelope))
         return problem(
             503,
-            "unavailable",
-            "Queue unavailable",
-            "The sidecar cannot reach its queue (Redis); deliver the event again later.",
-            headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
+            "redelivery-in-progress",
+            "Retry in progress",
+            "Another delivery of this Retry is being handled; deliver the event again later.",
+            headers={"Retry-After": str(redelivery.CLAIM_TTL)},
         )
+    except redis.RedisError as exc:
+        return _unavailable(envelope, exc)
+    _pending_counts().flush(bpm.metrics)
+    return answer
+
+
+def _unavailable(envelope: dict[str, Any], exc: redis.RedisError) -> Response:
+    """503 without touching Redis again: it just failed (or is frozen), and a write would wait as long."""
+    log.error("event not accepted: Redis unavailable (%s)", type(exc).__name__, extra=_context(envelope))
+    _pending_counts().add(envelope["type"], "unavailable")
+    return problem(
+        503,
+        "unavailable",
+        "Queue unavailable",
+        "The sidecar cannot reach its queue (Redis); deliver the event again later.",
+        headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
+    )
+
+
+class PendingCounts:
+    """Event counts kept in this process while Redis is unavailable, written with the next good event."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def add(self, event_type: str, result: str) -> None:
+        with self._lock:
+            self._counts[(event_type, result)] += 1
+
+    def flush(self, metrics: Metrics) -> None:
+        with self._lock:
+            if not self._counts:
+                return
+            counts, self._counts = self._counts, Counter()
+        for (event_type, result), count in counts.items():
+            metrics.event(event_type, result, count)
+
+
+def _pending_counts() -> PendingCounts:
+    # Per application (gunicorn loads one per worker process), not a module global.
+    counts: PendingCounts = current_app.extensions.setdefault("bpm.pending_counts", PendingCounts())
+    return counts
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _context(envelope: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": envelope["id"],
+        "event_type": envelope["type"],
+        "order_id": envelope["data"].get("order_id"),
+    }
+
+
 def _accept(bpm: BpmState, envelope: dict[str, Any]) -> tuple[Response, int]:
+    """Claim the id and queue its actions in one MULTI/EXEC, or handle the duplicate.
+
+    One transaction means a Redis failure at any point leaves nothing behind (no claimed id without
+    jobs), so the error path needs no compensating write to a Redis that just failed.
+    """
     conn, settings = bpm.redis, bpm.settings
     event_id, event_type = envelope["id"], envelope["type"]
-    context = {"event_id": event_id, "event_type": event_type, "order_id": envelope["data"].get("order_id")}
     key = DEDUPE_KEY.format(event_id)
     actions = registry.actions_for(event_type, envelope["data"])
+    counter = envelope.get("redelivery")
 
-    if not conn.set(key, json.dumps(actions), nx=True, ex=settings.dedupe_ttl):
-        stored = conn.get(key)
-        # The key may expire between SET and GET; then today's table is the best answer.
-        first = json.loads(stored) if stored is not None else actions
-        requeued = queueing.requeue_missing(conn, settings, envelope, first)
-        if requeued:
-            log.warning(
-                "duplicate event: re-queued actions whose jobs were gone: %s", requeued, extra=context
-            )
-        else:
-            log.info("duplicate event: nothing queued", extra=context)
-        bpm.metrics.event(event_type, "duplicate")
-        return jsonify(id=event_id, duplicate=True, actions=first), 200
+    with conn.pipeline() as pipe:
+        pipe.watch(key)
+        stored = pipe.get(key)
+        if stored is None:
+            pipe.multi()
+            pipe.set(key, json.dumps(actions), ex=settings.dedupe_ttl)
+            if counter is not None:
+                redelivery.record(pipe, event_id, counter, settings.dedupe_ttl)
+            if event_type == "config.updated":
+                runtime_config.invalidate(pipe)
+            queueing.enqueue_actions(conn, settings, envelope, actions, pipeline=pipe)
+            try:
+                pipe.execute()
+            except redis.WatchError:
+                stored = conn.get(key)  # a concurrent copy claimed it first: this one is its duplicate
+            else:
+                log.info("event accepted, queued %s", list(actions), extra=_context(envelope))
+                bpm.metrics.event(event_type, "accepted")
+                return jsonify(id=event_id, duplicate=False, actions=actions), 202
+    return _duplicate(bpm, envelope, actions, stored)
 
-    try:
-        if event_type == "config.updated":
-            runtime_config.invalidate(conn)
-        queueing.enqueue_actions(conn, settings, envelope, actions)
-    except Exception:
-        # Forget the id so the plugin's re-delivery is treated as new, not as an already-queued duplicate.
-        # If even that fails, the re-delivery takes the duplicate path, whose requeue_missing heals it.
-        with contextlib.suppress(redis.RedisError):
-            conn.delete(key)
-        raise
-    log.info("event accepted, queued %s", actions, extra=context)
-    bpm.metrics.event(event_type, "accepted")
-    return jsonify(id=event_id, duplicate=False, actions=actions), 202
+
+def _duplicate(
+    bpm: BpmState, envelope: dict[str, Any], actions: tuple[str, ...], stored: bytes | str | None
+) -> tuple[Response, int]:
+    conn, settings = bpm.redis, bpm.settings
+    event_id, event_type = envelope["id"], envelope["type"]
+    # The key may expire between the claim and the read; then today's table is the best answer.
+    first = json.loads(stored) if stored is not None else list(actions)
+    counter = envelope.get("redelivery")
+    redelivered = None
+    if counter is not None:
+        redelivered = redelivery.redeliver(conn, settings, envelope, first, counter)
+    bpm.metrics.event(event_type, "duplicate")
+    if redelivered is not None:
+        log.warning("Retry %s: re-queued %s", counter, redelivered, extra=_context(envelope))
+        return jsonify(id=event_id, duplicate=True, actions=first, redelivered=redelivered), 202
+    requeued = queueing.requeue_missing(conn, settings, envelope, first)
+    if requeued:
+        log.warning(
+            "duplicate event: re-queued actions whose jobs were gone: %s", requeued, extra=_context(envelope)
+        )
+    else:
+        log.info("duplicate event: nothing queued", extra=_context(envelope))
+    return jsonify(id=event_id, duplicate=True, actions=first), 200
 
 
 def sidecar_version() -> str:

@@ -57,14 +57,25 @@ def _job_kwargs(
 
 
 def enqueue_actions(
-    conn: redis.Redis, settings: Settings, envelope: Mapping[str, Any], actions: Iterable[str]
+    conn: redis.Redis,
+    settings: Settings,
+    envelope: Mapping[str, Any],
+    actions: Iterable[str],
+    pipeline: redis.client.Pipeline | None = None,
 ) -> None:
-    """Queue one job per action in a single MULTI/EXEC: all of them, or (on a Redis error) none."""
+    """Queue one job per action in a single MULTI/EXEC: all of them, or (on a Redis error) none.
+
+    With ``pipeline`` (already in MULTI) the jobs join the caller's transaction, which executes them:
+    the intake claims the event id in the same EXEC (sidecar/api/events.py).
+    """
     actions = list(actions)
     if not actions:
         return
     queue = queue_for(conn, settings)
     data = [Queue.prepare_data(RUNNER, **_job_kwargs(envelope, action)) for action in actions]
+    if pipeline is not None:
+        queue.enqueue_many(data, pipeline=pipeline)
+        return
     with conn.pipeline() as pipe:
         queue.enqueue_many(data, pipeline=pipe)
         pipe.execute()

@@ -333,7 +333,13 @@ def test_every_bad_field_is_named(client, redis_conn, settings):
     )
     response = post(client, event)
     assert response.status_code == 422
-    assert set(response.get_json()["errors"]) == {"occurred_at", "store", "data.order_id", "data.refund_id"}
+    assert set(response.get_json()["errors"]) == {
+        "occurred_at",
+        "store",
+        "data.order_id",
+        "data.refund_id",
+        "data.amount",  # required since contract revision 2
+    }
 
 
 def test_envelope_id_must_be_the_signed_webhook_id(client, redis_conn, settings):
@@ -533,3 +539,100 @@ def test_logs_are_json_lines_with_ids(client, redis_conn, settings):
     assert accepted[0]["level"] == "INFO" and accepted[0]["logger"] == "sidecar.api.events"
     assert accepted[0]["order_id"] == 77 and accepted[0]["event_type"] == "order.paid"
     assert accepted[0]["ts"].endswith("Z")
+
+
+# --- issue 8: nesting, the redelivery counter, refund amounts ----------------------------------------
+
+
+@pytest.mark.parametrize("depth", [30_000, 200, 9])
+def test_deeply_nested_json_is_400_not_500(client, redis_conn, settings, depth):
+    event = envelope()
+    nested = "[" * depth + "]" * depth
+    body = json.dumps(event).encode()[:-1] + b', "extra": ' + nested.encode() + b"}"
+    response = client.post("/v1/events", data=body, headers=signed(body, event["id"]))
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["type"] == "urn:bpm-bridge:problem:malformed-json"
+    assert "deeper than" in response.get_json()["detail"]
+    assert_nothing_queued(redis_conn, settings)
+
+
+def test_nesting_within_the_limit_is_fine(client, redis_conn, settings):
+    event = dict(envelope(), extra=[[[[["ok"]]]]])  # unknown keys are dropped, not refused
+    assert post(client, event).status_code == 202
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 1.0, "1", None, 10**6 + 1, 10**30])
+def test_redelivery_must_be_a_positive_integer(client, redis_conn, settings, value):
+    response = post(client, dict(envelope(), redelivery=value))
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["redelivery"]
+    assert_nothing_queued(redis_conn, settings)
+
+
+def test_a_first_delivery_with_a_redelivery_counter_is_queued_and_remembered(client, redis_conn, settings):
+    from sidecar.engine import redelivery
+
+    event = dict(envelope(), redelivery=2)
+    assert post(client, event).status_code == 202
+    assert redelivery.seen(redis_conn, event["id"]) == 2
+    again = post(client, event)  # the same counter: a plain duplicate
+    assert again.status_code == 200 and "redelivered" not in again.get_json()
+
+
+def test_order_refunded_requires_the_amount(client, redis_conn, settings):
+    response = post(client, envelope("order.refunded", order_id=5, refund_id=6))
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"data.amount": ["Missing data for required field."]}
+    ok = post(client, envelope("order.refunded", order_id=5, refund_id=6, amount="10.00"))
+    assert ok.status_code == 202
+
+
+def test_event_types_and_their_keys_come_from_the_contract():
+    from sidecar import contract, events
+
+    assert events.EVENT_TYPES == contract.event_types()
+    for event_type in contract.event_types():
+        spec = contract.event_spec(event_type)
+        declared = events.data_schema(event_type).fields
+        assert set(declared) == set(spec["required"]) | set(spec["optional"])
+        assert {k for k, f in declared.items() if f.required} == set(spec["required"])
+
+
+def test_routing_goes_through_the_registry_with_the_data(client, redis_conn, settings):
+    # order.status_changed queues invoice.issue only when "to" is completed (contract conditions).
+    shipped = post(
+        client, envelope("order.status_changed", order_id=1, **{"from": "processing", "to": "on-hold"})
+    )
+    done = post(
+        client, envelope("order.status_changed", order_id=1, **{"from": "processing", "to": "completed"})
+    )
+    assert "invoice.issue" not in shipped.get_json()["actions"]
+    assert "invoice.issue" in done.get_json()["actions"]
+
+
+def test_a_redis_error_mid_transaction_leaves_nothing_and_writes_nothing(
+    client, redis_conn, settings, monkeypatch
+):
+    import redis.client
+
+    def fail(self, *args, **kwargs):
+        raise redis.ConnectionError("gone")
+
+    event = envelope()
+    writes: list[str] = []
+    monkeypatch.setattr(redis.client.Pipeline, "execute", fail)
+    real = redis.Redis.execute_command
+
+    def spy(self, *args, **kwargs):
+        writes.append(str(args[0]))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy)
+    response = post(client, event)
+    assert response.status_code == 503
+    # The failed transaction is the last thing sent to Redis: no compensation, no metric write.
+    written = {"SET", "DEL", "UNLINK", "HINCRBY", "HSET", "EVAL", "EVALSHA", "EXEC", "SADD", "RPUSH", "ZADD"}
+    assert not [w for w in writes if w.upper() in written], writes
+    monkeypatch.undo()
+    assert_nothing_queued(redis_conn, settings)
+    assert events_metric(redis_conn) == {}
