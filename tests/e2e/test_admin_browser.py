@@ -372,11 +372,8 @@ def test_create_api_user_shows_password_and_secret_once(page, site, sidecar, sta
     )
     assert user["roles"] == ["bpm_api"]
     assert sorted(user["caps"]) == ["bpm_bridge_api", "read", "read_private_shop_orders"]
-    request = urllib.request.Request(f"{site.url}/wp-json/wp/v2/users/me")
-    token = base64.b64encode(f"bpm-api:{env['BPM_STORE_APP_PASSWORD']}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        assert json.loads(resp.read())["slug"] == "bpm-api"
+    # (Signed in as the BPM API user, whose REST access is an allow-list: the refusal names that user.)
+    assert rest_status(site, "bpm-api", env["BPM_STORE_APP_PASSWORD"]) == (403, "bpm_bridge_api_user_refused")
 
     # Shown once: a reload no longer has the password or the secret; only the fingerprint remains.
     open_section(page, site)
@@ -414,23 +411,24 @@ def test_create_api_user_shows_password_and_secret_once(page, site, sidecar, sta
         "2 previous Application Passwords of the sidecar user were revoked" in n for n in notices(page)
     )
     third = parse_env(page.input_value("#bpm-bridge-api-env"))
-    assert rest_status(site, "bpm-api", third["BPM_STORE_APP_PASSWORD"]) == 200
+    assert rest_status(site, "bpm-api", third["BPM_STORE_APP_PASSWORD"])[0] == 403  # signed in, fenced
     for old in (env, second):
-        assert rest_status(site, "bpm-api", old["BPM_STORE_APP_PASSWORD"]) == 401
+        assert rest_status(site, "bpm-api", old["BPM_STORE_APP_PASSWORD"])[0] == 401  # not signed in
     open_section(page, site)
     assert "which has 1 Application Password" in page.content()
     state["env"] = {**env, "BPM_STORE_APP_PASSWORD": third["BPM_STORE_APP_PASSWORD"]}
 
 
-def rest_status(site: wordpress.Site, login: str, password: str) -> int:
+def rest_status(site: wordpress.Site, login: str, password: str) -> tuple[int, str]:
+    """Status and error code of GET /wp/v2/users/me with an Application Password."""
     request = urllib.request.Request(f"{site.url}/wp-json/wp/v2/users/me")
     token = base64.b64encode(f"{login}:{password}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
     try:
         with urllib.request.urlopen(request, timeout=10) as resp:
-            return resp.status
+            return resp.status, ""
     except urllib.error.HTTPError as exc:
-        return exc.code
+        return exc.code, str(json.loads(exc.read() or b"{}").get("code", ""))
 
 
 def test_test_connection_reports_the_sidecars_answer(page, site, sidecar, state):
