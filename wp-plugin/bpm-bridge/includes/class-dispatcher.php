@@ -176,6 +176,13 @@ final class Dispatcher {
 	}
 
 	/**
+	 * Whether a sidecar URL is set: the cheap check (one autoloaded option) a writing request can afford.
+	 */
+	public static function has_sidecar(): bool {
+		return '' !== Options::get_sidecar_url();
+	}
+
+	/**
 	 * Whether a sidecar URL and a signing secret are set.
 	 */
 	public static function is_configured(): bool {

@@ -73,7 +73,7 @@ final class Kick {
 	 * Constructor.
 	 *
 	 * @param callable $drain  Runs one drain (Dispatcher::drain).
-	 * @param callable $wanted Whether delivery is configured (Dispatcher::is_configured).
+	 * @param callable $wanted Whether there is a sidecar to deliver to (Dispatcher::has_sidecar).
 	 */
 	public function __construct( callable $drain, callable $wanted ) {
 		$this->drain  = $drain;
@@ -110,6 +110,7 @@ final class Kick {
 	 * @return bool Whether the request was written to the socket.
 	 */
 	public function send(): bool {
+		$started = microtime( true );
 		if ( ! ( $this->wanted )() ) {
 			return false;
 		}
@@ -127,14 +128,13 @@ final class Kick {
 		 * @param string $url URL.
 		 */
 		$url     = (string) apply_filters( 'bpm_bridge_kick_url', admin_url( 'admin-ajax.php' ) );
-		$started = microtime( true );
 		$sent    = $this->post( $url, self::body( time() ) );
 		$elapsed = microtime( true ) - $started;
 		if ( ! $sent ) {
 			update_option( self::PAUSE_OPTION, time() + self::PAUSE, true );
 		}
 		/**
-		 * Fires after a kick (tests and logs measure what it cost the request).
+		 * Fires after a kick (tests and logs measure what it cost the request, from the start of send()).
 		 *
 		 * @param bool   $sent    Whether the request was written.
 		 * @param float  $elapsed Seconds it took.

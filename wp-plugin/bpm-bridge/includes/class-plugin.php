@@ -50,7 +50,7 @@ final class Plugin {
 	 * the Action Scheduler async drain (the safety net with the one-minute cron) listen.
 	 */
 	private static function wire_delivery(): void {
-		self::$kick = new Kick( array( Dispatcher::class, 'drain' ), array( Dispatcher::class, 'is_configured' ) );
+		self::$kick = new Kick( array( Dispatcher::class, 'drain' ), array( Dispatcher::class, 'has_sidecar' ) );
 		self::$kick->register();
 		foreach ( self::DUE_ACTIONS as $due ) {
 			add_action( $due, array( Dispatcher::class, 'schedule_drain' ), 10, 0 );
