@@ -7,6 +7,7 @@ packages=(
   redis-server
   php-cli php-mysql php-curl php-xml php-mbstring php-zip php-intl
   wordpress mariadb-server mariadb-client
+  apache2 libapache2-mod-php
   phpunit php-codesniffer
   chromium
   poppler-utils

@@ -1,27 +1,51 @@
-"""A real WordPress test site: Debian's WordPress 6.1, MariaDB, BPM Bridge and the WooCommerce double.
+"""Real WordPress test sites: real WooCommerce (two stacks) or the WooCommerce double, on MariaDB, served by
+a private Apache 2 + mod_php (tests/support/apache.py).
+
+Stacks (``STACKS``; ``REAL_STACKS`` are the real ones):
+
+    wp61-wc78   Debian's WordPress 6.1 (/usr/share/wordpress, apt package ``wordpress``) + WooCommerce 7.8.2
+    wp70-wc92   WordPress 7.0 (archive) + WooCommerce 9.2.5
+    double      Debian's WordPress 6.1 + the WooCommerce double (tests/wp-plugin/wc-double, a must-use
+                plugin) — only for what real WooCommerce cannot do (docs/woocommerce-surface.md)
+
+Archives come from BPM_VENDOR_DIR (sha256-checked) or are downloaded once from wordpress.org into the
+cache (tests/support/vendor.py); each is unpacked once and sites hard-link their copy.
 
 Command line (scripts/wp-test-site.sh is the same):
 
-    wordpress.py create DIR DB PORT   install a fresh site in DIR; prints it as JSON
-    wordpress.py serve DIR            serve it in the foreground (php -S + router.php, 4 workers)
+    wordpress.py create DIR DB PORT [--stack S] [--hpos] [--plain]
+                                      install a fresh site in DIR; prints it as JSON (stack default wp70-wc92)
+    wordpress.py serve DIR            serve it under Apache in the foreground (Ctrl-C stops)
     wordpress.py phpunit DIR [ARGS]   Debian's PHPUnit 9.6 on tests/wp-plugin/phpunit, with BPM_WP_DIR=DIR
                                       and BPM_WP_URL=<site url> in the environment
     wordpress.py eval DIR < code      PHP from stdin (no opening tag) with WordPress loaded, as the admin
+    wordpress.py permalinks DIR pretty|plain
     wordpress.py destroy DIR          drop the database and delete DIR
 
 Python:
 
-    site = create_site(tmp_dir, "bpm_test_x", port)  # Site(dir, db, url, port, admin_user, admin_password)
-    server = start_server(site)                      # php -S; returns once /wp-json/ answers
-    site.php("echo get_option('siteurl');")         # PHP snippet with WordPress loaded (user 1)
+    site = create_site(site_dir("x"), "bpm_test_x", port, stack="wp70-wc92", hpos=True, permalinks="plain")
+    server = start_server(site)          # Apache; returns once the REST index answers
+                                         # (start_server(site, "php"): PHP's built-in server)
+    site.php("echo get_option('siteurl');")   # PHP snippet with WordPress loaded (user 1)
+    site.rest("/wc/v3/orders")           # REST URL in the site's permalink form (/wp-json/…, ?rest_route=)
+    site.set_permalinks("plain")         # switch at run time (option + rewrite rules)
+    site.products                        # {"KUB-1": id, "KSI-1": id, "HER-1": id} (real stacks)
+    server.access_log                    # Apache access log; the last field is %D (µs)
     stop_server(server); destroy_site(site)
 
-The site: its own wp-config.php (WP_ENVIRONMENT_TYPE 'local' so Application Passwords work over http,
-WP_DEBUG with the log in DIR/wp-content/debug.log, fresh salts, outbound HTTP only to 127.0.0.1/localhost),
-pretty permalinks, admin user ``admin`` / ADMIN_PASSWORD, wp-plugin/bpm-bridge linked into wp-content/plugins
-and activated when present, the WooCommerce double tests/wp-plugin/wc-double as a must-use plugin (its loader
-includes every *.php in that folder, so tests may add ``extra-*.php`` files), and BPM_WC_DOUBLE_SANDBOX on
-(the double's test-only routes under ``wc-double/v1``). Databases are named ``bpm_test_*`` on MariaDB at
+A real-stack site: WooCommerce activated and its installer run (tables, shop_manager/customer roles), the
+onboarding skipped, store PLN/PL with Polish VAT rates and prices including tax, cod and bacs gateways on,
+three virtual products, HPOS authoritative or not (HPOS tables exist either way; no compatibility sync, so
+an HPOS order is in HPOS tables only) — tests/support/wc-setup.php. No site sends e-mail: wp_mail() writes
+to wp-content/mail.log (tests/support/mu-mail-sink.php; there is no sendmail here). Every site: its own
+wp-config.php (WP_ENVIRONMENT_TYPE 'local' so Application Passwords work over http, WP_DEBUG with the log in
+DIR/wp-content/debug.log, fresh salts, outbound HTTP only to 127.0.0.1/localhost), pretty or plain
+permalinks (Apache + WordPress' .htaccess), admin user ``admin`` / ADMIN_PASSWORD, wp-plugin/bpm-bridge
+linked into wp-content/plugins and activated when present. The double stack additionally has
+BPM_WC_DOUBLE_SANDBOX on (the double's test-only routes under ``wc-double/v1``). Sites live under
+``site_dir()`` (BPM_SITES_DIR, default /tmp/bpm-wp-sites-<uid>): Apache's user must be able to read them,
+which pytest's private temporary folders do not allow. Databases are named ``bpm_test_*`` on MariaDB at
 127.0.0.1:3306, root without a password (BPM_TEST_MYSQL_HOST/PORT/USER/PASSWORD override).
 """
 
@@ -34,20 +58,43 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import apache
+import vendor
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPPORT = Path(__file__).resolve().parent
-WP_CORE = Path(os.environ.get("BPM_WP_CORE", "/usr/share/wordpress"))
+DEBIAN_CORE = Path(os.environ.get("BPM_WP_CORE", "/usr/share/wordpress"))
 PLUGIN_DIR = ROOT / "wp-plugin" / "bpm-bridge"
 DOUBLE_DIR = ROOT / "tests" / "wp-plugin" / "wc-double"
 PHPUNIT_DIR = ROOT / "tests" / "wp-plugin" / "phpunit"
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin-Test-1234"
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    core: str | None  # vendor archive of WordPress; None = Debian's package
+    woocommerce: str | None  # vendor archive of WooCommerce; None = the double
+
+
+STACKS = {
+    s.name: s
+    for s in (
+        Stack("wp61-wc78", None, "woocommerce-7.8.2"),
+        Stack("wp70-wc92", "wordpress-7.0", "woocommerce-9.2.5"),
+        Stack("double", None, None),
+    )
+}
+REAL_STACKS = ("wp61-wc78", "wp70-wc92")
+DEFAULT_STACK = "wp70-wc92"
 
 
 def _mysql_args() -> list[str]:
@@ -60,14 +107,26 @@ def _mysql_args() -> list[str]:
     return args
 
 
-def missing_requirements() -> str | None:
-    """Why a WordPress site cannot be built here, or None. Only absent binaries/packages count."""
+def missing_requirements(stack: str = "double", server: str = "apache") -> str | None:
+    """Why a site of ``stack`` cannot be built and served here, or None. Only absent software counts."""
     for binary in ("php", "mariadb"):
         if shutil.which(binary) is None:
             return f"{binary} is not installed (scripts/install-system-deps.sh installs it)"
-    if not (WP_CORE / "wp-settings.php").is_file():
-        return f"Debian's wordpress package is not installed ({WP_CORE} missing)"
+    if STACKS[stack].core is None and not (DEBIAN_CORE / "wp-settings.php").is_file():
+        return f"Debian's wordpress package is not installed ({DEBIAN_CORE} missing)"
+    if server == "apache":
+        return apache.missing()
     return None
+
+
+def site_dir(name: str) -> Path:
+    """A new, empty directory for a site, readable by Apache's user (unlike pytest's tmp folders)."""
+    base = Path(os.environ.get("BPM_SITES_DIR", f"/tmp/bpm-wp-sites-{os.getuid()}"))
+    base.mkdir(parents=True, exist_ok=True)
+    base.chmod(0o755)
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base))
+    path.chmod(0o755)
+    return path
 
 
 @dataclass
@@ -78,6 +137,20 @@ class Site:
     port: int
     admin_user: str = ADMIN_USER
     admin_password: str = ADMIN_PASSWORD
+    stack: str = "double"
+    hpos: bool = False
+    permalinks: str = "pretty"
+    woocommerce: str = ""  # WooCommerce version ("" on the double)
+    products: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def real(self) -> bool:
+        return self.stack != "double"
+
+    @property
+    def config(self) -> str:
+        """``wp70-wc92-hpos``-style name of the site's configuration (for test ids and reports)."""
+        return f"{self.stack}-{'hpos' if self.hpos else 'posts'}"
 
     def php(self, code: str, check: bool = True, timeout: float = 60) -> str:
         """Run a PHP snippet (no ``<?php``) with WordPress loaded as user 1; return its stdout."""
@@ -106,14 +179,28 @@ class Site:
         return {**os.environ, "BPM_WP_DIR": str(self.dir), "BPM_WP_URL": self.url}
 
     def rest(self, route: str) -> str:
-        return f"{self.url}/wp-json/{route.lstrip('/')}"
+        """The URL of REST ``route`` as this site routes it (pretty: /wp-json/…, plain: ?rest_route=/…)."""
+        route = "/" + route.lstrip("/")
+        if self.permalinks == "plain":
+            return f"{self.url}/?rest_route={route}"
+        return f"{self.url}/wp-json{route}"
+
+    def set_permalinks(self, kind: str) -> None:
+        """Switch between "pretty" (/%postname%/) and "plain" permalinks, as Settings → Permalinks does."""
+        structure = {"pretty": "/%postname%/", "plain": ""}[kind]
+        self.php(f"update_option( 'permalink_structure', '{structure}' ); flush_rewrite_rules( false );")
+        self.permalinks = kind
+        self.save()
+
+    def save(self) -> None:
+        (self.dir / "site.json").write_text(json.dumps({**asdict(self), "dir": str(self.dir)}, indent=2))
 
     def debug_log(self) -> str:
         path = self.dir / "wp-content" / "debug.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def php_errors(self, last: int = 30) -> str:
-        """The last lines of debug.log without PHP 8.2's deprecation noise about WordPress 6.1 core."""
+        """The last lines of debug.log without PHP 8.2's deprecation noise about older core/WooCommerce."""
         lines = [line for line in self.debug_log().splitlines() if "PHP Deprecated" not in line]
         return "\n".join(lines[-last:])
 
@@ -121,7 +208,7 @@ class Site:
 def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     proc = subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:3])} failed ({proc.returncode}):\n{proc.stderr}\n{proc.stdout}")
+        raise RuntimeError(f"{' '.join(args[:4])} failed ({proc.returncode}):\n{proc.stderr}\n{proc.stdout}")
     return proc
 
 
@@ -129,14 +216,18 @@ def _sql(statement: str) -> None:
     _run([*_mysql_args(), "-e", statement])
 
 
-def _copy_core(target: Path) -> None:
+def _link_tree(source: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
-    # Hard links: a site costs no copy of 56 MB, and __DIR__ inside core stays in the site directory
+    # Hard links: a site costs no copy, and __DIR__ inside core stays in the site directory
     # (a symlinked wp-admin would resolve to /usr/share/wordpress and load Debian's config shim).
     try:
-        _run(["cp", "-al", f"{WP_CORE}/.", str(target)])
+        _run(["cp", "-al", f"{source}/.", str(target)])
     except RuntimeError:
-        _run(["cp", "-a", f"{WP_CORE}/.", str(target)])
+        _run(["cp", "-a", f"{source}/.", str(target)])
+
+
+def _copy_core(stack: Stack, target: Path) -> None:
+    _link_tree(vendor.unpacked(stack.core) if stack.core else DEBIAN_CORE, target)
     for shim in ("wp-config.php", ".htaccess"):
         (target / shim).unlink(missing_ok=True)
 
@@ -161,6 +252,7 @@ def _write_config(site: Site) -> None:
             "NONCE_SALT",
         )
     )
+    double = "define( 'BPM_WC_DOUBLE_SANDBOX', true );\n" if not site.real else ""
     config = f"""<?php
 // Written by tests/support/wordpress.py for a throwaway test site.
 define( 'DB_NAME', {_php_str(site.db)} );
@@ -185,13 +277,32 @@ define( 'WP_AUTO_UPDATE_CORE', false );
 // No internet here: an update check would hang until its timeout. Loopback stays allowed.
 define( 'WP_HTTP_BLOCK_EXTERNAL', true );
 define( 'WP_ACCESSIBLE_HOSTS', 'localhost,127.0.0.1' );
-define( 'BPM_WC_DOUBLE_SANDBOX', true );
+{double}if ( 'cli' === PHP_SAPI ) {{
+	// Tests run PHP here as their own user and Apache runs it as www-data: what one writes in wp-content
+	// (logs, uploads) the other must be able to append to.
+	umask( 0 );
+}}
 if ( ! defined( 'ABSPATH' ) ) {{
 	define( 'ABSPATH', __DIR__ . '/' );
 }}
 require_once ABSPATH . 'wp-settings.php';
 """
     (site.dir / "wp-config.php").write_text(config)
+
+
+# WordPress' own rules (what Settings → Permalinks writes when it can), plus passing Authorization on.
+HTACCESS = """# BEGIN WordPress
+<IfModule mod_rewrite.c>
+RewriteEngine On
+RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]
+RewriteBase /
+RewriteRule ^index\\.php$ - [L]
+RewriteCond %{REQUEST_FILENAME} !-f
+RewriteCond %{REQUEST_FILENAME} !-d
+RewriteRule . /index.php [L]
+</IfModule>
+# END WordPress
+"""
 
 
 def _write_theme(site: Site) -> None:
@@ -216,29 +327,80 @@ def _write_woocommerce_stub(content: Path) -> None:
     )
 
 
-def create_site(directory: Path | str, db: str, port: int, plugin: bool = True) -> Site:
+def _open_for_apache(content: Path) -> None:
+    # Apache's user writes debug.log, uploads and WooCommerce's logs; the plugins stay read-only (hard links
+    # into the shared cache must not become writable).
+    content.chmod(0o777)
+    uploads = content / "uploads"
+    uploads.mkdir(exist_ok=True)
+    _run(["chmod", "-R", "a+rwX", str(uploads)])
+    log = content / "debug.log"
+    log.touch()
+    log.chmod(0o666)
+
+
+def create_site(
+    directory: Path | str,
+    db: str,
+    port: int,
+    plugin: bool = True,
+    stack: str = "double",
+    hpos: bool = False,
+    permalinks: str = "pretty",
+) -> Site:
     """Install a fresh site in ``directory`` (created; must not hold a site) on database ``db``."""
     if not db.startswith("bpm_test_") or not db.replace("_", "").isalnum():
         raise ValueError("test databases are named bpm_test_<letters/digits>")
-    site = Site(dir=Path(directory).resolve(), db=db, url=f"http://127.0.0.1:{port}", port=port)
-    _copy_core(site.dir)
+    spec = STACKS[stack]
+    site = Site(
+        dir=Path(directory).resolve(),
+        db=db,
+        url=f"http://127.0.0.1:{port}",
+        port=port,
+        stack=stack,
+        hpos=hpos and spec.woocommerce is not None,
+    )
+    _copy_core(spec, site.dir)
     _write_config(site)
     _write_theme(site)
+    (site.dir / ".htaccess").write_text(HTACCESS)
     content = site.dir / "wp-content"
-    _write_woocommerce_stub(content)
+    (content / "plugins").mkdir(parents=True, exist_ok=True)
+    if spec.woocommerce:
+        _link_tree(vendor.unpacked(spec.woocommerce), content / "plugins" / "woocommerce")
+    else:
+        _write_woocommerce_stub(content)
+        (content / "mu-plugins").mkdir(parents=True, exist_ok=True)
+        (content / "mu-plugins" / "bpm-wc-double.php").symlink_to(DOUBLE_DIR / "bpm-wc-double.php")
     (content / "mu-plugins").mkdir(exist_ok=True)
-    (content / "mu-plugins" / "bpm-wc-double.php").symlink_to(DOUBLE_DIR / "bpm-wc-double.php")
+    (content / "mu-plugins" / "bpm-test-mail.php").symlink_to(SUPPORT / "mu-mail-sink.php")
     if plugin and (PLUGIN_DIR / "bpm-bridge.php").is_file():
         (content / "plugins" / "bpm-bridge").symlink_to(PLUGIN_DIR)
+    _open_for_apache(content)
     _sql(f"DROP DATABASE IF EXISTS `{db}`; CREATE DATABASE `{db}` CHARACTER SET utf8mb4")
     cli = ["php", str(SUPPORT / "wp-cli.php")]
     _run([*cli, "install", str(site.dir), site.admin_password], env=site.env(), timeout=120)
-    plugins = ["woocommerce/woocommerce.php"]
+    # Each step in its own process: wp_install() leaves WP_INSTALLING defined for its whole run, and
+    # WooCommerce's installer wants WooCommerce loaded the normal way (plugins_loaded), not mid-activation.
+    _run([*cli, "activate", str(site.dir), "woocommerce/woocommerce.php"], env=site.env(), timeout=120)
+    if spec.woocommerce:
+        out = _run(
+            [*cli, "run", str(site.dir), str(SUPPORT / "wc-setup.php"), "yes" if site.hpos else "no"],
+            env=site.env(),
+            timeout=300,
+        )
+        setup = json.loads(out.stdout.strip().splitlines()[-1])
+        site.woocommerce, site.products = setup["woocommerce"], setup["products"]
     if (content / "plugins" / "bpm-bridge").exists():
-        plugins.append("bpm-bridge/bpm-bridge.php")
-    # Activation runs in its own process: wp_install() leaves WP_INSTALLING defined for its whole run.
-    _run([*cli, "activate", str(site.dir), *plugins], env=site.env(), timeout=120)
-    (site.dir / "site.json").write_text(json.dumps({**asdict(site), "dir": str(site.dir)}, indent=2))
+        _run([*cli, "activate", str(site.dir), "bpm-bridge/bpm-bridge.php"], env=site.env(), timeout=120)
+    site.save()
+    if spec.woocommerce:
+        util = "\\Automattic\\WooCommerce\\Utilities\\OrderUtil"
+        storage = site.php_json(f"echo wp_json_encode( {util}::custom_orders_table_usage_is_enabled() );")
+        if storage is not site.hpos:
+            raise RuntimeError(f"{site.config}: WooCommerce reports HPOS {'on' if storage else 'off'}")
+    if permalinks != "pretty":
+        site.set_permalinks(permalinks)
     return site
 
 
@@ -248,34 +410,62 @@ def load_site(directory: Path | str) -> Site:
     return Site(**data)
 
 
-def start_server(site: Site, workers: int = 4, timeout: float = 30) -> subprocess.Popen:
-    """Serve the site with PHP's built-in server; return once the REST index answers."""
-    # Several workers: the page under test may make loopback requests (WP-Cron spawn, the
-    # Action Scheduler double's async runner), which a single-process server would serialise.
-    env = {**site.env(), "PHP_CLI_SERVER_WORKERS": str(workers)}
-    log = open(site.dir / "server.log", "ab")  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen(
-        ["php", "-S", f"127.0.0.1:{site.port}", "-t", str(site.dir), str(SUPPORT / "router.php")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
+class PhpServer:
+    """PHP's built-in server (php -S + router.php), the same shape as apache.Apache for stop_server()."""
+
+    def __init__(self, popen: subprocess.Popen) -> None:
+        self.popen = popen
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+
+def _answers(site: Site) -> bool:
+    try:
+        with urllib.request.urlopen(f"{site.url}/?rest_route=/", timeout=5) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_server(site: Site, server: str = "apache", workers: int = 6, timeout: float = 30):
+    """Serve the site (Apache + mod_php, or ``"php"``: PHP's built-in server); return once REST answers."""
+    if server == "apache":
+        handle: apache.Apache | PhpServer = apache.start(
+            site.dir, site.port, env=site.env(), workers=workers, extra_dirs=(PLUGIN_DIR,)
+        )
+    else:
+        # Several workers: the page under test may make loopback requests (WP-Cron spawn, the
+        # Action Scheduler double's async runner), which a single-process server would serialise.
+        env = {**site.env(), "PHP_CLI_SERVER_WORKERS": str(workers)}
+        log = open(site.dir / "server.log", "ab")  # noqa: SIM115 - lives as long as the server
+        handle = PhpServer(
+            subprocess.Popen(
+                ["php", "-S", f"127.0.0.1:{site.port}", "-t", str(site.dir), str(SUPPORT / "router.php")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        )
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"php -S exited with {proc.returncode}; see {site.dir / 'server.log'}")
-        try:
-            with urllib.request.urlopen(site.rest("/"), timeout=5) as resp:
-                if resp.status == 200:
-                    return proc
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    stop_server(proc)
-    raise RuntimeError(f"WordPress did not answer on {site.url} within {timeout} s")
+    while not _answers(site):
+        if handle.poll() is not None or time.monotonic() > deadline:
+            stop_server(handle)
+            raise RuntimeError(f"WordPress did not answer on {site.url} within {timeout} s ({server})")
+        time.sleep(0.1)
+    return handle
 
 
-def stop_server(proc: subprocess.Popen) -> None:
+def stop_server(handle) -> None:
+    if isinstance(handle, apache.Apache):
+        apache.stop(handle)
+        return
+    proc = handle.popen if isinstance(handle, PhpServer) else handle
     if proc.poll() is None:
         # The workers are children of the php -S master: end the whole session we started.
         os.killpg(proc.pid, signal.SIGTERM)
@@ -297,30 +487,39 @@ def run_phpunit(site: Site, args: list[str]) -> int:
     return subprocess.call(cmd, env=site.env(), cwd=ROOT)
 
 
+def _create_from_args(args: list[str]) -> Site:
+    directory, db, port = args[0], args[1], int(args[2])
+    stack = args[args.index("--stack") + 1] if "--stack" in args else DEFAULT_STACK
+    permalinks = "plain" if "--plain" in args else "pretty"
+    return create_site(directory, db, port, stack=stack, hpos="--hpos" in args, permalinks=permalinks)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
         print(__doc__)
         return 2
     cmd, directory = argv[0], argv[1]
     if cmd == "create":
-        site = create_site(directory, argv[2], int(argv[3]))
+        site = _create_from_args(argv[1:])
         print(json.dumps({**asdict(site), "dir": str(site.dir)}))
         return 0
     site = load_site(directory)
     if cmd == "serve":
-        proc = start_server(site)
-        # php -S runs in its own session: stop it with us on Ctrl-C or a plain kill of this process.
-        signal.signal(signal.SIGTERM, lambda *_: (stop_server(proc), sys.exit(0)))
+        server = start_server(site)
+        signal.signal(signal.SIGTERM, lambda *_: (stop_server(server), sys.exit(0)))
         print(f"serving {site.url} (admin / {site.admin_password}); Ctrl-C stops", flush=True)
         try:
-            return proc.wait()
+            return server.popen.wait()
         except KeyboardInterrupt:
-            stop_server(proc)
+            stop_server(server)
             return 0
     if cmd == "phpunit":
         return run_phpunit(site, argv[2:])
     if cmd == "eval":
         sys.stdout.write(site.php(sys.stdin.read()))
+        return 0
+    if cmd == "permalinks":
+        site.set_permalinks(argv[2])
         return 0
     if cmd == "destroy":
         destroy_site(site)

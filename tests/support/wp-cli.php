@@ -6,6 +6,7 @@
  *   php wp-cli.php activate DIR [PLUGIN_FILE...] set the test theme, activate plugins (e.g. bpm-bridge/bpm-bridge.php)
  *   php wp-cli.php eval DIR < code.php           run PHP from stdin (no opening tag) with WordPress loaded,
  *                                                as the admin user (user 1) unless the code switches user
+ *   php wp-cli.php run DIR FILE [ARG...]         the same for a PHP file; it sees its arguments in $bpm_args
  *
  * Exit status 0 on success, 1 with a message on stderr otherwise. Called by tests/support/wordpress.py.
  *
@@ -72,6 +73,12 @@ if ( 'activate' === $bpm_cmd ) {
 if ( 'eval' === $bpm_cmd ) {
 	$bpm_code = (string) stream_get_contents( STDIN );
 	eval( $bpm_code ); // phpcs:ignore Squiz.PHP.Eval.Discouraged -- test tool: runs the test's own snippet.
+	exit( 0 );
+}
+
+if ( 'run' === $bpm_cmd ) {
+	$bpm_args = array_slice( $argv, 4 );
+	require $argv[3];
 	exit( 0 );
 }
 

@@ -1,7 +1,8 @@
-"""Runs the plugin's PHPUnit suite (tests/wp-plugin/phpunit) on a fresh real WordPress site.
+"""The plugin's PHPUnit suite (tests/wp-plugin/phpunit) on real WooCommerce: both stacks, HPOS on and off.
 
-The suite gets its own site and database rather than the session's shared one: it deletes and re-creates the
-plugin's tables and runs uninstall.php, which must not disturb other tests' fixtures.
+Each configuration gets its own site and database rather than the session's shared one: the suite deletes and
+re-creates the plugin's tables and runs uninstall.php, which must not disturb other tests' fixtures. The site
+is served by Apache (RestHttpTest calls it over HTTP).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,23 +18,26 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
 import wordpress
-from wp_fixtures import fresh_site
+from wp_fixtures import ALL_CONFIGS, config_id, fresh_site
 
 pytestmark = pytest.mark.wordpress
 
 PHPUNIT_DIR = Path(__file__).resolve().parent / "phpunit"
 
 
-@pytest.fixture(scope="module")
-def phpunit_site(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=ALL_CONFIGS, ids=config_id)
+def phpunit_site(request: pytest.FixtureRequest):
     if shutil.which("phpunit") is None:
         pytest.skip("Debian's phpunit is not installed (scripts/install-system-deps.sh installs it)")
-    # PHPUnit loads wp-load.php itself: the site needs no web server.
-    with fresh_site(tmp_path_factory.mktemp("wp-phpunit"), "bpm_test_phpunit", serve=False) as site:
+    stack, hpos = request.param
+    started = time.monotonic()
+    with fresh_site(None, f"bpm_test_phpunit_{'h' if hpos else 'p'}", stack=stack, hpos=hpos) as site:
+        print(f"{site.config}: site built and served in {time.monotonic() - started:.1f} s")
         yield site
 
 
-def test_phpunit_suite_passes_on_real_wordpress(phpunit_site: wordpress.Site) -> None:
+def test_phpunit_suite_passes(phpunit_site: wordpress.Site) -> None:
+    started = time.monotonic()
     proc = subprocess.run(
         ["phpunit", "--configuration", str(PHPUNIT_DIR / "phpunit.xml")],
         env=phpunit_site.env(),
@@ -42,10 +47,13 @@ def test_phpunit_suite_passes_on_real_wordpress(phpunit_site: wordpress.Site) ->
         check=False,
     )
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output + "\n--- debug.log (tail)\n" + phpunit_site.debug_log()[-4000:]
-    # A suite that silently ran nothing must not pass.
-    assert "OK (" in output
-    tests = int(output.split("OK (", 1)[1].split(" test", 1)[0])
+    print(f"{phpunit_site.config}: PHPUnit took {time.monotonic() - started:.1f} s")
+    assert proc.returncode == 0, output + "\n--- debug.log (tail)\n" + phpunit_site.php_errors(60)
+    # A suite that silently ran nothing must not pass ("OK (N tests, …)" or "OK, but …\nTests: N, …").
+    if "OK (" in output:
+        tests = int(output.split("OK (", 1)[1].split(" test", 1)[0])
+    else:
+        tests = int(output.rsplit("Tests: ", 1)[1].split(",", 1)[0])
     assert tests >= 60, output
 
 

@@ -170,6 +170,26 @@ abstract class BPM_Test_Case extends TestCase {
 	}
 
 	/**
+	 * Whether the site runs real WooCommerce (not the test double).
+	 */
+	protected static function real_woocommerce(): bool {
+		return ! function_exists( 'bpm_wc_double_create_order' );
+	}
+
+	/**
+	 * The test product a real-WooCommerce site was built with (tests/support/wc-setup.php), or null.
+	 * An order needs a line with a product to go to processing on payment: real WooCommerce completes an
+	 * order whose items need no processing (make_order() adds none).
+	 */
+	protected static function test_product(): ?WC_Product {
+		if ( ! self::real_woocommerce() ) {
+			return null;
+		}
+		$product = wc_get_product( wc_get_product_id_by_sku( 'KUB-1' ) );
+		return $product ? $product : null;
+	}
+
+	/**
 	 * Events in the outbox, oldest first.
 	 *
 	 * @param string $type Only this type ('' = all).

@@ -38,9 +38,9 @@ class OptionsTest extends BPM_Test_Case {
 		// Every credential the schema names is encrypted: a new provider's too.
 		$this->assertSame( array( 'fakturownia.api_token', 'infakt.api_key' ), Schema::credential_paths( Schema::section( 'invoicing' ) ) );
 
-		// Not autoloaded: ciphertext is not needed on every request.
+		// Not autoloaded: ciphertext is not needed on every request. WordPress 6.6+ writes 'off' where 6.1 wrote 'no'.
 		global $wpdb;
-		$this->assertSame( 'no', $wpdb->get_var( $wpdb->prepare( "SELECT autoload FROM {$wpdb->options} WHERE option_name = %s", Schema::OPTIONS['invoicing'] ) ) );
+		$this->assertContains( $wpdb->get_var( $wpdb->prepare( "SELECT autoload FROM {$wpdb->options} WHERE option_name = %s", Schema::OPTIONS['invoicing'] ) ), array( 'no', 'off' ) );
 	}
 
 	public function test_invalid_settings_are_refused_without_partial_writes(): void {
