@@ -236,7 +236,8 @@ def _accept(bpm: BpmState, envelope: dict[str, Any]) -> tuple[Response, int]:
     event_id, event_type = envelope["id"], envelope["type"]
     key = DEDUPE_KEY.format(event_id)
     actions = registry.actions_for(event_type, envelope["data"])
-    counter = envelope.get("redelivery")
+    if envelope.get("redelivery") is not None:
+        return _retry(bpm, envelope, actions)
 
     with conn.pipeline() as pipe:
         pipe.watch(key)
@@ -244,8 +245,6 @@ def _accept(bpm: BpmState, envelope: dict[str, Any]) -> tuple[Response, int]:
         if stored is None:
             pipe.multi()
             pipe.set(key, json.dumps(actions), ex=settings.dedupe_ttl)
-            if counter is not None:
-                redelivery.record(pipe, event_id, counter, settings.dedupe_ttl)
             if event_type == "config.updated":
                 runtime_config.invalidate(pipe)
             queueing.enqueue_actions(conn, settings, envelope, actions, pipeline=pipe)
@@ -257,24 +256,8 @@ def _accept(bpm: BpmState, envelope: dict[str, Any]) -> tuple[Response, int]:
                 log.info("event accepted, queued %s", list(actions), extra=_context(envelope))
                 bpm.metrics.event(event_type, "accepted")
                 return jsonify(id=event_id, duplicate=False, actions=actions), 202
-    return _duplicate(bpm, envelope, actions, stored)
-
-
-def _duplicate(
-    bpm: BpmState, envelope: dict[str, Any], actions: tuple[str, ...], stored: bytes | str | None
-) -> tuple[Response, int]:
-    conn, settings = bpm.redis, bpm.settings
-    event_id, event_type = envelope["id"], envelope["type"]
     # The key may expire between the claim and the read; then today's table is the best answer.
     first = json.loads(stored) if stored is not None else list(actions)
-    counter = envelope.get("redelivery")
-    redelivered = None
-    if counter is not None:
-        redelivered = redelivery.redeliver(conn, settings, envelope, first, counter)
-    bpm.metrics.event(event_type, "duplicate")
-    if redelivered is not None:
-        log.warning("Retry %s: re-queued %s", counter, redelivered, extra=_context(envelope))
-        return jsonify(id=event_id, duplicate=True, actions=first, redelivered=redelivered), 202
     requeued = queueing.requeue_missing(conn, settings, envelope, first)
     if requeued:
         log.warning(
@@ -282,7 +265,32 @@ def _duplicate(
         )
     else:
         log.info("duplicate event: nothing queued", extra=_context(envelope))
+    bpm.metrics.event(event_type, "duplicate")
     return jsonify(id=event_id, duplicate=True, actions=first), 200
+
+
+def _retry(bpm: BpmState, envelope: dict[str, Any], actions: tuple[str, ...]) -> tuple[Response, int]:
+    """A delivery carrying the Retry counter (docs/contract.md §2, sidecar/engine/redelivery.py).
+
+    Not the blind enqueue of a new event even when the id is unknown here (its de-dup key lives a week,
+    a dead letter a year): only what did not finish done/skipped runs again. Every step is idempotent
+    for one counter, so a Redis failure half-way is finished by the plugin's next delivery.
+    """
+    conn, settings = bpm.redis, bpm.settings
+    event_id, event_type, counter = envelope["id"], envelope["type"], int(envelope["redelivery"])
+    key = DEDUPE_KEY.format(event_id)
+    new = bool(conn.set(key, json.dumps(actions), nx=True, ex=settings.dedupe_ttl))
+    stored = None if new else conn.get(key)
+    first = json.loads(stored) if stored is not None else list(actions)
+    if new and event_type == "config.updated":
+        runtime_config.invalidate(conn)
+    redelivered = redelivery.redeliver(conn, settings, envelope, first, counter)
+    bpm.metrics.event(event_type, "accepted" if new else "duplicate")
+    if redelivered is None:
+        log.info("Retry %s seen before: nothing queued", counter, extra=_context(envelope))
+        return jsonify(id=event_id, duplicate=True, actions=first), 200
+    log.warning("Retry %s: re-queued %s", counter, redelivered, extra=_context(envelope))
+    return jsonify(id=event_id, duplicate=not new, actions=first, redelivered=redelivered), 202
 
 
 def sidecar_version() -> str:
