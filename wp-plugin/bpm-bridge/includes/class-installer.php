@@ -20,8 +20,7 @@ final class Installer {
 	 * The outbox table name (prefix only from $wpdb: WordPress 6.1 has no %i placeholder).
 	 */
 	public static function outbox_table(): string {
-		global $wpdb;
-		return $wpdb->prefix . 'bpm_bridge_outbox';
+		return Outbox::table();
 	}
 
 	/**

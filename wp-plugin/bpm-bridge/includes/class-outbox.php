@@ -65,10 +65,11 @@ final class Outbox {
 	}
 
 	/**
-	 * Table name.
+	 * Table name (the prefix only from $wpdb: WordPress 6.1 has no %i placeholder). The installer creates it.
 	 */
-	private static function table(): string {
-		return Installer::outbox_table();
+	public static function table(): string {
+		global $wpdb;
+		return $wpdb->prefix . 'bpm_bridge_outbox';
 	}
 
 	/**
@@ -124,8 +125,12 @@ final class Outbox {
 		);
 		$format = array( '%s', '%s', '%d', '%s', '%s', '%d', '%s', '%s', '%s', '%s' );
 		if ( false === $wpdb->insert( self::table(), $row, $format ) ) { // phpcs:ignore WordPress.DB.DirectDatabaseQuery
-			// A missing or outdated table (files updated, upgrade not run yet) must not cost the event.
-			Installer::install_schema();
+			// A missing or outdated table (files updated, upgrade not run yet) must not cost the event: whoever
+			// owns the schema (Plugin wires the installer) repairs it, then the insert is tried once more.
+			/**
+			 * Fires when the outbox table refused an insert; the schema owner creates or upgrades the table.
+			 */
+			do_action( 'bpm_bridge_outbox_table_missing' );
 			if ( false === $wpdb->insert( self::table(), $row, $format ) ) { // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 				/**
 				 * Fires when an event could not be stored (the database refused it); logging hooks here.

@@ -47,7 +47,8 @@ final class Plugin {
 
 	/**
 	 * Recording and delivery meet here only: the outbox announces due rows, and both the immediate kick and
-	 * the Action Scheduler async drain (the safety net with the one-minute cron) listen.
+	 * the Action Scheduler async drain (the safety net with the one-minute cron) listen. The outbox knows
+	 * neither them nor the installer.
 	 */
 	private static function wire_delivery(): void {
 		self::$kick = new Kick( array( Dispatcher::class, 'drain' ), array( Dispatcher::class, 'has_sidecar' ) );
@@ -56,6 +57,8 @@ final class Plugin {
 			add_action( $due, array( Dispatcher::class, 'schedule_drain' ), 10, 0 );
 			add_action( $due, array( self::$kick, 'request' ), 10, 0 );
 		}
+		// The outbox stores rows; the installer owns its table.
+		add_action( 'bpm_bridge_outbox_table_missing', array( Installer::class, 'install_schema' ), 10, 0 );
 	}
 
 	/**
