@@ -1,10 +1,12 @@
 <?php
 /**
- * uninstall.php removes what the plugin owns and keeps business data. Runs last; restores the plugin after.
+ * uninstall.php removes what the plugin owns (options, tables, role, capability, the API user's passwords) and
+ * keeps business data. Runs last; restores the plugin after.
  *
  * @package BPM_Bridge_Tests
  */
 
+use BPM_Bridge\Capabilities;
 use BPM_Bridge\Dispatcher;
 use BPM_Bridge\Installer;
 use BPM_Bridge\Options;
@@ -39,6 +41,9 @@ class UninstallTest extends BPM_Test_Case {
 		$this->assertTrue( as_has_scheduled_action( Dispatcher::HOOK, array(), Dispatcher::GROUP ) );
 
 		WP_Application_Passwords::create_new_application_password( $api['user_id'], array( 'name' => Role::APP_PASSWORD . ' (2026-11-23 14:00)' ) );
+		// Also one not named by the plugin: the account exists only for the sidecar, so it goes too.
+		WP_Application_Passwords::create_new_application_password( $api['user_id'], array( 'name' => 'made on the profile screen' ) );
+		$this->assertTrue( get_role( 'administrator' )->has_cap( Capabilities::MANAGE ) );
 
 		if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 			define( 'WP_UNINSTALL_PLUGIN', 'bpm-bridge/bpm-bridge.php' );
@@ -56,6 +61,9 @@ class UninstallTest extends BPM_Test_Case {
 			}
 			$this->assertFalse( get_transient( 'bpm_bridge_msg_test' ) );
 			$this->assertNull( get_role( Role::ROLE ) );
+			foreach ( array_keys( wp_roles()->roles ) as $role ) {
+				$this->assertFalse( get_role( $role )->has_cap( Capabilities::MANAGE ), $role );
+			}
 			$this->assertFalse( wp_next_scheduled( Dispatcher::CRON_HOOK ) );
 			$this->assertFalse( wp_next_scheduled( Dispatcher::PURGE_HOOK ) );
 			$this->assertFalse( as_has_scheduled_action( Dispatcher::HOOK, array(), Dispatcher::GROUP ) );
