@@ -118,7 +118,7 @@ def register(app: Flask, shop: Shop) -> None:
                     for i in order["line_items"][:1]
                 ],
                 "customer_note": data.get("customer_note", ""),
-                "label": None,
+                "label": data.get("label"),
                 "created_at": gmt(datetime.now(UTC)) + "Z",
             }
             return jsonify(shop.rmas[rma_id]), 201
