@@ -7,6 +7,7 @@ settings are tried on the same site: the client finds the REST root itself, and 
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,14 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
+from rq import Retry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
 from wp_fixtures import SiteRegistry
 
+from sidecar import composition
 from sidecar.audit import AuditLog
 from sidecar.config import Settings
+from sidecar.engine import runtime_config
+from sidecar.engine.runner import Runner
 from sidecar.errors import ConflictError, EventNotFound
+from sidecar.sandbox import ServedApp
+from sidecar.sandbox.fakturownia import create_app as fakturownia_app
 from sidecar.signing import new_secret
 from sidecar.store import StoreClient
 
@@ -29,6 +37,7 @@ pytestmark = pytest.mark.wordpress
 
 STACK = "wp61-wc78"
 INTENT = "pending:fakturownia::1796000000"
+FAKTUROWNIA_TOKEN = "test-token-123"
 
 
 @pytest.fixture(scope="module")
@@ -61,16 +70,19 @@ def shop() -> Iterator[dict[str, Any]]:
                 'refund' => $refund->get_id(), 'home' => home_url() ) );
             """
         )
-        yield {"site": site, "secret": secret, **made}
+        yield {"site": site, "server": registry._sites[(STACK, True)][1], "secret": secret, **made}
     finally:
         registry.close()
 
 
-def client(shop: dict[str, Any]) -> StoreClient:
-    settings = Settings(
-        (shop["secret"],), shop["home"], "bpm-api-store", shop["password"], allow_insecure_store=True
+def settings_for(shop: dict[str, Any], **extra: Any) -> Settings:
+    return Settings(
+        (shop["secret"],), shop["home"], "bpm-api-store", shop["password"], allow_insecure_store=True, **extra
     )
-    return StoreClient(settings, AuditLog(None))
+
+
+def client(shop: dict[str, Any]) -> StoreClient:
+    return StoreClient(settings_for(shop), AuditLog(None))
 
 
 @pytest.mark.parametrize("permalinks", ["plain", "pretty"])
@@ -117,3 +129,62 @@ def test_the_client_reads_and_writes_back_through_the_plugin(shop: dict[str, Any
         ["processing"], since, modified_before=datetime.now(UTC) + timedelta(minutes=5)
     )
     assert [(o["id"], o["meta"]["_bpm_invoice_id"]) for o in found.orders] == [(order_id, "9")]
+
+
+@pytest.fixture
+def fakturownia() -> Iterator[ServedApp]:
+    served = ServedApp(fakturownia_app(token=FAKTUROWNIA_TOKEN)).start()
+    yield served
+    served.stop()
+
+
+@pytest.mark.parametrize("permalinks", ["plain", "pretty"])
+def test_an_invoiced_order_costs_three_wordpress_requests(
+    shop: dict[str, Any], fakturownia: ServedApp, redis_url: str, redis_conn: redis.Redis, permalinks: str
+) -> None:
+    """Counted in Apache's access log of the real site: the read, the intent and the write-back."""
+    site = shop["site"]
+    site.set_permalinks(permalinks)
+    invoicing = {
+        "provider": "fakturownia",
+        "trigger": {"default": "paid"},
+        "b2c_document": "invoice",
+        "send_email": False,
+        "fakturownia": {"domain": "sandbox", "api_token": FAKTUROWNIA_TOKEN, "base_url": fakturownia.url},
+    }
+    settings = settings_for(
+        shop, redis_url=redis_url, audit_dir=None, config_overrides={"invoicing": invoicing}
+    )
+    # A paid order: WooCommerce's own status change makes the plugin write its order.paid outbox row.
+    made = site.php_json(
+        """
+        $order = wc_create_order();
+        $order->add_product( wc_get_product( wc_get_products( array( 'limit' => 1 ) )[0]->get_id() ), 1 );
+        $order->set_billing_last_name( 'Nowak' );
+        $order->calculate_totals();
+        $order->payment_complete();
+        $rows = array_values( array_filter( \\BPM_Bridge\\Outbox::for_order( $order->get_id() ),
+            static function ( $row ) { return 'order.paid' === $row['event_type']; } ) );
+        echo wp_json_encode( array( 'order' => $order->get_id(), 'total' => $order->get_total(),
+            'event' => $rows ? $rows[0]['payload'] : null ) );
+        """
+    )
+    assert made["event"], made
+    envelope = json.loads(made["event"])
+    services = composition.services(settings, redis_conn)  # the burst's first job reads these once
+    runtime_config.get_config(redis_conn, settings, services.store)
+    services.store.rest_root()
+
+    log = Path(shop["server"].access_log)
+    before = len(log.read_text().splitlines())
+    result = Runner(redis_conn, settings, None).run(envelope, "invoice.issue")
+    assert not isinstance(result, Retry) and result["status"] == "done", result
+    # The sidecar's requests only (its user agent): the plugin's own loopback kick may land meanwhile.
+    lines = [line for line in log.read_text().splitlines()[before:] if "python-requests" in line]
+    assert len(lines) == 3, lines  # GET orders/{id}, POST apply (intent), POST apply (result)
+
+    state = services.store.read_order(made["order"])
+    assert state.meta["_bpm_invoice_number"] and state.meta["_bpm_invoice_provider"] == "fakturownia"
+    row = site.php_json(f"echo wp_json_encode( \\BPM_Bridge\\Outbox::get( '{envelope['id']}' ) );")
+    # Never delivered by the plugin here (no sidecar URL), so the row stays pending; the outcome is on it.
+    assert row["outcomes"]["invoice.issue"]["status"] == "done", row
