@@ -53,3 +53,53 @@ def test_environment_variables_are_ones_the_sidecar_reads() -> None:
     reference = (ROOT / "docs/configuration.md").read_text()
     for key in env:
         assert f"`{key}`" in reference, key
+
+
+def _nginx_directives() -> dict[str, str]:
+    text = COMPOSE["configs"]["proxy-conf"]["content"]
+    found = {}
+    for line in text.splitlines():
+        parts = line.strip().rstrip(";").split(None, 1)
+        if len(parts) == 2 and not parts[0].startswith("#"):
+            found.setdefault(parts[0], parts[1])
+    return found
+
+
+def _seconds(value: str) -> float:
+    return float(value.removesuffix("s"))
+
+
+def test_the_fronting_proxy_reads_requests_whole_and_briefly() -> None:
+    from sidecar.api.events import MAX_BODY
+
+    proxy = COMPOSE["services"]["proxy"]
+    assert proxy["profiles"] == ["proxy"]
+    assert proxy["configs"] == [{"source": "proxy-conf", "target": "/etc/nginx/conf.d/default.conf"}]
+    assert proxy["depends_on"]["sidecar"]["condition"] == "service_healthy"
+    nginx = _nginx_directives()
+    assert nginx["proxy_pass"] == "http://sidecar:8000"
+    assert nginx["proxy_request_buffering"] == "on"  # gunicorn never sees a half-sent request
+    assert _seconds(nginx["client_header_timeout"]) <= 10 and _seconds(nginx["client_body_timeout"]) <= 10
+    assert nginx["client_max_body_size"] == f"{MAX_BODY // 1024}k"
+    assert nginx["limit_conn"].startswith("per_client ")
+    # nginx variables survive compose interpolation only as `$$`: no single `$` anywhere.
+    text = COMPOSE["configs"]["proxy-conf"]["content"]
+    assert "$$binary_remote_addr" in text
+    assert re.findall(r"(?<!\$)\$(?!\$)", text) == []
+
+
+def test_gunicorn_is_threaded_with_a_receive_timeout() -> None:
+    import ast
+
+    from sidecar import serving
+
+    source = (ROOT / "sidecar/gunicorn_conf.py").read_text()
+    assigned = {
+        node.targets[0].id: node.value
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
+    assert ast.literal_eval(assigned["worker_class"]) == "sidecar.serving.IntakeWorker"
+    assert "when_ready" in source and "set_receive_timeout" in source
+    assert serving.THREADS >= 8 and 1 <= serving.RECEIVE_TIMEOUT <= 10
+    assert (ROOT / "sidecar/Dockerfile").read_text().count("BPM_BIND=0.0.0.0:8000")  # the proxy reaches it
