@@ -4,9 +4,11 @@ Phases (each bounded by --requests and --max-seconds, loopback only):
   1. baseline  GET /healthz            - gunicorn + Flask with no work: the ceiling of this box
   2. intake    POST /v1/events (new)   - verify + validate + SET NX + RQ enqueue of 2 jobs, 202
   3. dedupe    POST /v1/events (again) - the same events re-delivered: 200 duplicate
-  4. redis     SET NX + enqueue_actions in one client thread, no HTTP: the cost of the Redis work alone
+  4. redis     the intake's Redis work (WATCH/GET, then SET + 2 jobs in one MULTI/EXEC) in one client
+               thread, no HTTP: the cost of the Redis work alone
 
-The gunicorn app is the real create_app(); only the routing table is forced to route order.paid to two
+The gunicorn app is the real create_app() on the production worker class and thread count
+(sidecar/serving.py); only the routing table is forced to route order.paid to two
 actions (as the contract says), so the enqueue path is measured whatever capabilities are built.
 It uses its own Redis database (--redis-url, default DB 9, which no test uses) and FLUSHES it
 at start and end.
@@ -137,7 +139,7 @@ def summarise(latencies: list[float], wall: float, statuses: dict | None = None,
 
 
 def redis_baseline(redis_url: str, queue: str, count: int, max_seconds: float) -> dict:
-    """The Redis work of one accepted event (SET NX + enqueue of two jobs), without HTTP or signatures."""
+    """The Redis work of one accepted event (claim + two jobs in one transaction), no HTTP, no signatures."""
     from sidecar.config import load_settings
     from sidecar.engine import queueing
 
@@ -161,8 +163,14 @@ def redis_baseline(redis_url: str, queue: str, count: int, max_seconds: float) -
         event_id = str(uuid.uuid4())
         env = json.loads(envelope(event_id))
         t0 = time.perf_counter()
-        conn.set(f"bpm:event:{event_id}", json.dumps(list(ROUTED)), nx=True, ex=604800)
-        queueing.enqueue_actions(conn, settings, env, list(ROUTED))
+        key = f"bpm:event:{event_id}"
+        with conn.pipeline() as pipe:  # what sidecar.api.events._accept does for a new id
+            pipe.watch(key)
+            pipe.get(key)
+            pipe.multi()
+            pipe.set(key, json.dumps(list(ROUTED)), ex=604800)
+            queueing.enqueue_actions(conn, settings, env, list(ROUTED), pipeline=pipe)
+            pipe.execute()
         latencies.append(time.perf_counter() - t0)
     return summarise(latencies, time.perf_counter() - started)
 
@@ -200,6 +208,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from sidecar.config import default_web_workers
+    from sidecar.serving import THREADS
 
     workers = args.workers or default_web_workers()
     conn = redis.Redis.from_url(args.redis_url)
@@ -219,7 +228,8 @@ def main() -> int:
         "BPM_LOG_LEVEL": "WARNING",  # per-request INFO lines would measure the terminal, not the intake
         "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
     }
-    gunicorn = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    gunicorn = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+                "-k", "sidecar.serving.IntakeWorker", "--threads", str(THREADS)]  # fmt: skip
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below; a full pipe would block gunicorn
     proc = subprocess.Popen(
         [*gunicorn, "--chdir", str(ROOT / "bench"), "bench_intake:bench_app()"],
@@ -267,6 +277,7 @@ def main() -> int:
     summary = {
         "box": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "gunicorn_workers": workers,
+        "threads_per_worker": THREADS,
         "concurrency": args.concurrency,
         "jobs_queued_by_intake": jobs_queued,
         "jobs_queued_after_dedupe": jobs_after_dedupe,
