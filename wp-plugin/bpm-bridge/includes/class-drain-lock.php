@@ -31,9 +31,16 @@ final class Drain_Lock {
 	 */
 	public static function acquire(): bool {
 		global $wpdb;
-		if ( ! self::$held ) {
-			self::$held = '1' === (string) $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK( %s, 0 )', self::name() ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		if ( self::$held ) {
+			return true;
 		}
+		$got = $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK( %s, 0 )', self::name() ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		if ( null === $got ) {
+			// No named locks here (an error, or a database layer that lacks them): drain anyway, the claims
+			// still keep rows from being sent twice. Never deliver nothing because of a missing lock.
+			return true;
+		}
+		self::$held = '1' === (string) $got;
 		return self::$held;
 	}
 

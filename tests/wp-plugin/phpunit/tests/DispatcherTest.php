@@ -391,6 +391,24 @@ class DispatcherTest extends BPM_Test_Case {
 		$this->assertSame( '1', $wpdb->get_var( $wpdb->prepare( 'SELECT IS_FREE_LOCK( %s )', Drain_Lock::name() ) ), 'the drain let the lock go' );
 	}
 
+	public function test_a_database_without_named_locks_still_drains(): void {
+		global $wpdb;
+		$no_locks = static function ( $query ) {
+			return str_replace( 'GET_LOCK(', 'BPM_NO_SUCH_FUNCTION(', $query );
+		};
+		add_filter( 'query', $no_locks );
+		$suppress = $wpdb->suppress_errors( true );
+		try {
+			$id    = Outbox::add( 'order.created', array( 'order_id' => 96 ) );
+			$stats = Dispatcher::drain();
+		} finally {
+			$wpdb->suppress_errors( $suppress );
+			remove_filter( 'query', $no_locks );
+		}
+		$this->assertSame( 1, $stats['sent'], 'the claims alone keep rows from being sent twice' );
+		$this->assertSame( 'done', Outbox::get( $id )['status'] );
+	}
+
 	public function test_the_safety_net_runs_every_minute(): void {
 		$this->assertNotFalse( wp_next_scheduled( Dispatcher::CRON_HOOK ) );
 		$this->assertSame( 'every_minute', wp_get_schedule( Dispatcher::CRON_HOOK ) );
