@@ -615,16 +615,27 @@ def test_actions_need_a_valid_nonce(page, site):
     assert site.php("echo \\BPM_Bridge\\Options::get_sidecar_url();") == url_before
 
 
+def order_with_meta(meta: dict[str, str]) -> str:
+    """PHP that creates a processing order with the given meta through WooCommerce CRUD, leaving it in $o."""
+    pairs = " ".join(f"$o->update_meta_data( '{key}', '{value}' );" for key, value in meta.items())
+    return f"$o = wc_create_order( array( 'status' => 'processing' ) ); {pairs} $o->save();"
+
+
 def test_order_box_shows_invoice_ksef_and_events(page, site):
     order_id = int(
         site.php(
-            "$o = bpm_wc_double_create_order( array( 'status' => 'processing', 'meta' => array("
-            " '_bpm_invoice_number' => 'FV 7/11/2026',"
-            " '_bpm_invoice_url' => 'https://mojafirma.fakturownia.pl/invoices/7.pdf',"
-            " '_bpm_invoice_kind' => 'vat', '_bpm_invoice_provider' => 'fakturownia',"
-            " '_bpm_ksef_status' => 'accepted',"
-            " '_bpm_ksef_number' => '5260250274-20261123-ABCDEF-12', '_bpm_crm_id' => 'hs-991' ) ) );"
-            " echo $o->get_id();"
+            order_with_meta(
+                {
+                    "_bpm_invoice_number": "FV 7/11/2026",
+                    "_bpm_invoice_url": "https://mojafirma.fakturownia.pl/invoices/7.pdf",
+                    "_bpm_invoice_kind": "vat",
+                    "_bpm_invoice_provider": "fakturownia",
+                    "_bpm_ksef_status": "accepted",
+                    "_bpm_ksef_number": "5260250274-20261123-ABCDEF-12",
+                    "_bpm_crm_id": "hs-991",
+                }
+            )
+            + " echo $o->get_id();"
         ).strip()
     )
     event_id = site.php(
@@ -634,7 +645,8 @@ def test_order_box_shows_invoice_ksef_and_events(page, site):
         f"\\BPM_Bridge\\Outbox::record_outcome( '{event_id}', 'invoice.issue', 'done',"
         " 'Invoice FV 7/11/2026 issued in Fakturownia.' );"
     )
-    page.goto(f"{site.url}/wp-admin/post.php?post={order_id}&action=edit")
+    # The order's edit screen, classic or HPOS, as WooCommerce names it.
+    page.goto(site.php(f"echo \\BPM_Bridge\\Admin\\Views::order_url( {order_id} );").strip())
     box = page.locator("#bpm-bridge-order")
     assert box.count() == 1, page.content()[:3000]
     text = box.inner_text()
@@ -654,9 +666,8 @@ def test_order_box_shows_invoice_ksef_and_events(page, site):
 
     # A document the sidecar is still creating carries a "pending:" marker instead of a number.
     pending = site.php(
-        "$o = bpm_wc_double_create_order( array( 'status' => 'processing', 'meta' => array("
-        " '_bpm_invoice_id' => 'pending:fakturownia:wc-1-vat:1763900000' ) ) );"
-        " \\BPM_Bridge\\Admin\\Order_Box::render( $o );"
+        order_with_meta({"_bpm_invoice_id": "pending:fakturownia:wc-1-vat:1763900000"})
+        + " \\BPM_Bridge\\Admin\\Order_Box::render( wc_get_order( $o->get_id() ) );"
     )
     assert "being issued" in pending and "pending:" not in pending
 
