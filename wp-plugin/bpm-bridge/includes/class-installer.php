@@ -10,7 +10,8 @@ namespace BPM_Bridge;
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Schema owner. Bump DB_VERSION with every schema change; maybe_upgrade() re-runs dbDelta.
+ * Schema owner. Bump DB_VERSION with every change of the tables or of the stored settings' shape; maybe_upgrade()
+ * then migrates the settings (Settings\Migration) and re-runs dbDelta.
  */
 final class Installer {
 

@@ -91,14 +91,10 @@ final class Settings_Fields {
 			if ( $screen !== $section['screen'] ) {
 				continue;
 			}
+			// The provider choice and the providers' fields first, where an admin looks for them after choosing.
 			$fields = Schema::fields( $section );
-			// Provider fields right after the provider choice, where an admin looks for them.
-			uasort(
-				$fields,
-				static function ( $a, $b ) {
-					return (int) ( 'provider' !== $a['path'] && ! isset( $a['provider'] ) ) - (int) ( 'provider' !== $b['path'] && ! isset( $b['provider'] ) );
-				}
-			);
+			$own    = array_diff_key( (array) $section['fields'], array( 'provider' => true ) );
+			$fields = array_diff_key( $fields, $own ) + array_intersect_key( $fields, $own );
 			foreach ( $fields as $path => $field ) {
 				$row = array(
 					'key'         => $id . '.' . $path,

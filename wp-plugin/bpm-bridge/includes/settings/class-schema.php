@@ -201,16 +201,6 @@ final class Schema {
 	}
 
 	/**
-	 * The provider ids a section accepts: "none" first, then its providers.
-	 *
-	 * @param array<string, mixed> $section Section.
-	 * @return string[]
-	 */
-	public static function provider_ids( array $section ): array {
-		return array_merge( array( 'none' ), array_map( 'strval', array_keys( (array) ( $section['providers'] ?? array() ) ) ) );
-	}
-
-	/**
 	 * Whether a section has a provider choice.
 	 *
 	 * @param array<string, mixed> $section Section.
