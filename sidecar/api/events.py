@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import Counter
 from importlib import metadata
 from pathlib import Path
@@ -41,6 +42,8 @@ from sidecar.signing import SignatureError, verify
 MAX_BODY = 65536
 DEDUPE_KEY = "bpm:event:{}"
 RETRY_AFTER_UNAVAILABLE = "5"
+# Seconds of Redis time per event before no further command starts (see RedisBudget).
+REDIS_BUDGET = 0.4
 OPENAPI_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
 
 log = logging.getLogger(__name__)
@@ -71,17 +74,31 @@ def _type_label(payload: Any) -> str:
 
 
 def _too_large(bpm: BpmState) -> Response:
-    bpm.metrics.event("unknown", "too_large")
-    return problem(
+    response = problem(
         413, "payload-too-large", "Payload too large", f"The event body is larger than {MAX_BODY} bytes."
     )
+    return _count_after(response, bpm, "unknown", "too_large")
 
 
 def _invalid(
     bpm: BpmState, payload: Any, status: int, slug: str, title: str, detail: str, **extra: Any
 ) -> Response:
-    bpm.metrics.event(_type_label(payload), "invalid")
-    return problem(status, slug, title, detail, **extra)
+    return _count_after(problem(status, slug, title, detail, **extra), bpm, _type_label(payload), "invalid")
+
+
+def _count_after(response: Response, bpm: BpmState, event_type: str, result: str) -> Response:
+    """Count the event once the answer is sent: a slow metric write must not delay the plugin's answer.
+
+    Counts kept in memory while Redis was unavailable travel with it.
+    """
+    pending = _pending_counts()
+
+    def write() -> None:
+        bpm.metrics.event(event_type, result)
+        pending.flush(bpm.metrics)
+
+    response.call_on_close(write)
+    return response
 
 
 @bp.post("/v1/events")
@@ -110,8 +127,9 @@ def receive_event() -> Response | tuple[Response, int]:
         msg_id = verify(bpm.settings.webhook_secrets, headers, body)
     except SignatureError as exc:
         log.warning("event refused (401): %s", exc)
-        bpm.metrics.event("unknown", "bad_signature")
-        return problem(401, "bad-signature", "Bad signature", str(exc))
+        return _count_after(
+            problem(401, "bad-signature", "Bad signature", str(exc)), bpm, "unknown", "bad_signature"
+        )
 
     if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
         return _invalid(
@@ -159,7 +177,7 @@ def receive_event() -> Response | tuple[Response, int]:
         )
 
     try:
-        answer = _accept(bpm, envelope)
+        answer, status, result = _accept(bpm, envelope, RedisBudget(REDIS_BUDGET))
     except redelivery.RedeliveryBusy:
         log.info("redelivery handled by another request", extra=_context(envelope))
         return problem(
@@ -171,8 +189,8 @@ def receive_event() -> Response | tuple[Response, int]:
         )
     except redis.RedisError as exc:
         return _unavailable(envelope, exc)
-    _pending_counts().flush(bpm.metrics)
-    return answer
+    answer.status_code = status
+    return _count_after(answer, bpm, envelope["type"], result)
 
 
 def _unavailable(envelope: dict[str, Any], exc: redis.RedisError) -> Response:
@@ -226,7 +244,26 @@ def _context(envelope: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _accept(bpm: BpmState, envelope: dict[str, Any]) -> tuple[Response, int]:
+class RedisBudget:
+    """The intake's time for Redis per event: no further command starts once it is spent.
+
+    Each command is bounded by the client's socket timeout (0.5 s); without a budget a Redis answering
+    every command just in time would still add up to seconds. With it, the answer (503 at worst) comes
+    within REDIS_BUDGET plus one command.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise redis.exceptions.TimeoutError("Redis answered too slowly for the intake's budget")
+
+
+Answer = tuple[Response, int, str]  # the receipt, its status and the metric's result label
+
+
+def _accept(bpm: BpmState, envelope: dict[str, Any], budget: RedisBudget) -> Answer:
     """Claim the id and queue its actions in one MULTI/EXEC, or handle the duplicate.
 
     One transaction means a Redis failure at any point leaves nothing behind (no claimed id without
@@ -237,11 +274,13 @@ def _accept(bpm: BpmState, envelope: dict[str, Any]) -> tuple[Response, int]:
     key = DEDUPE_KEY.format(event_id)
     actions = registry.actions_for(event_type, envelope["data"])
     if envelope.get("redelivery") is not None:
-        return _retry(bpm, envelope, actions)
+        return _retry(bpm, envelope, actions, budget)
 
     with conn.pipeline() as pipe:
         pipe.watch(key)
+        budget.check()
         stored = pipe.get(key)
+        budget.check()
         if stored is None:
             pipe.multi()
             pipe.set(key, json.dumps(actions), ex=settings.dedupe_ttl)
@@ -254,10 +293,10 @@ def _accept(bpm: BpmState, envelope: dict[str, Any]) -> tuple[Response, int]:
                 stored = conn.get(key)  # a concurrent copy claimed it first: this one is its duplicate
             else:
                 log.info("event accepted, queued %s", list(actions), extra=_context(envelope))
-                bpm.metrics.event(event_type, "accepted")
-                return jsonify(id=event_id, duplicate=False, actions=actions), 202
+                return jsonify(id=event_id, duplicate=False, actions=actions), 202, "accepted"
     # The key may expire between the claim and the read; then today's table is the best answer.
     first = json.loads(stored) if stored is not None else list(actions)
+    budget.check()
     requeued = queueing.requeue_missing(conn, settings, envelope, first)
     if requeued:
         log.warning(
@@ -265,11 +304,10 @@ def _accept(bpm: BpmState, envelope: dict[str, Any]) -> tuple[Response, int]:
         )
     else:
         log.info("duplicate event: nothing queued", extra=_context(envelope))
-    bpm.metrics.event(event_type, "duplicate")
-    return jsonify(id=event_id, duplicate=True, actions=first), 200
+    return jsonify(id=event_id, duplicate=True, actions=first), 200, "duplicate"
 
 
-def _retry(bpm: BpmState, envelope: dict[str, Any], actions: tuple[str, ...]) -> tuple[Response, int]:
+def _retry(bpm: BpmState, envelope: dict[str, Any], actions: tuple[str, ...], budget: RedisBudget) -> Answer:
     """A delivery carrying the Retry counter (docs/contract.md §2, sidecar/engine/redelivery.py).
 
     Not the blind enqueue of a new event even when the id is unknown here (its de-dup key lives a week,
@@ -280,17 +318,19 @@ def _retry(bpm: BpmState, envelope: dict[str, Any], actions: tuple[str, ...]) ->
     event_id, event_type, counter = envelope["id"], envelope["type"], int(envelope["redelivery"])
     key = DEDUPE_KEY.format(event_id)
     new = bool(conn.set(key, json.dumps(actions), nx=True, ex=settings.dedupe_ttl))
+    budget.check()
     stored = None if new else conn.get(key)
     first = json.loads(stored) if stored is not None else list(actions)
     if new and event_type == "config.updated":
         runtime_config.invalidate(conn)
+    budget.check()
     redelivered = redelivery.redeliver(conn, settings, envelope, first, counter)
-    bpm.metrics.event(event_type, "accepted" if new else "duplicate")
+    result = "accepted" if new else "duplicate"
     if redelivered is None:
         log.info("Retry %s seen before: nothing queued", counter, extra=_context(envelope))
-        return jsonify(id=event_id, duplicate=True, actions=first), 200
+        return jsonify(id=event_id, duplicate=True, actions=first), 200, result
     log.warning("Retry %s: re-queued %s", counter, redelivered, extra=_context(envelope))
-    return jsonify(id=event_id, duplicate=not new, actions=first, redelivered=redelivered), 202
+    return jsonify(id=event_id, duplicate=not new, actions=first, redelivered=redelivered), 202, result
 
 
 def sidecar_version() -> str:

@@ -20,6 +20,7 @@ import pytest
 import redis
 import requests
 from conftest import free_port
+from flask.testing import FlaskClient
 from rq import Queue
 from werkzeug.test import create_environ, run_wsgi_app
 
@@ -56,11 +57,21 @@ def settings(redis_url: str) -> Settings:
     return load_settings(env(redis_url))
 
 
+class ClosingClient(FlaskClient):
+    """Closes each response once read, as a WSGI server does: that runs its call_on_close hooks (metrics)."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(settings: Settings, redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch):
     for name, target in ROUTED.items():
         monkeypatch.setitem(registry.ACTIONS, name, target)
-    return create_app(settings).test_client()
+    app = create_app(settings)
+    app.test_client_class = ClosingClient
+    return app.test_client()
 
 
 def envelope(event_type: str = "order.paid", **data: object) -> dict:
@@ -590,7 +601,7 @@ def test_order_refunded_requires_the_amount(client, redis_conn, settings):
 def test_event_types_and_their_keys_come_from_the_contract():
     from sidecar import contract, events
 
-    assert events.EVENT_TYPES == contract.event_types()
+    assert contract.event_types() == events.EVENT_TYPES
     for event_type in contract.event_types():
         spec = contract.event_spec(event_type)
         declared = events.data_schema(event_type).fields
@@ -636,3 +647,39 @@ def test_a_redis_error_mid_transaction_leaves_nothing_and_writes_nothing(
     monkeypatch.undo()
     assert_nothing_queued(redis_conn, settings)
     assert events_metric(redis_conn) == {}
+
+
+def test_a_redis_answering_each_command_slowly_is_a_503_within_a_second(
+    client, redis_conn, settings, monkeypatch
+):
+    """Each command within the 0.5 s socket timeout, but together too slow: the budget stops the next one."""
+    import redis.connection
+
+    real = redis.connection.Connection.read_response
+
+    def slow(self, *args, **kwargs):
+        time.sleep(0.3)
+        return real(self, *args, **kwargs)
+
+    assert post(client, envelope()).status_code == 202  # pooled connection, as in production
+    monkeypatch.setattr(redis.connection.Connection, "read_response", slow)
+    started = time.perf_counter()
+    response = post(client, envelope())
+    elapsed = time.perf_counter() - started
+    monkeypatch.undo()
+    assert response.status_code == 503 and elapsed < 1.0, (response.status_code, elapsed)
+    assert queued(redis_conn, settings) == 2  # the first event's jobs only
+
+
+def test_the_metric_is_written_after_the_answer(settings, redis_conn, monkeypatch):
+    from sidecar.metrics import Metrics
+
+    order: list[str] = []
+    monkeypatch.setattr(Metrics, "event", lambda self, *args, **kwargs: order.append("metric"))
+    app = create_app(settings)
+    environ = create_environ("/v1/events", method="POST", data=b"{}", content_type="application/json")
+    app_iter = app(environ, lambda status, headers: order.append(status))
+    body = b"".join(app_iter)
+    assert order == ["401 UNAUTHORIZED"] and body
+    app_iter.close()  # the server has sent the answer
+    assert order == ["401 UNAUTHORIZED", "metric"]

@@ -214,8 +214,13 @@ def test_the_503_writes_nothing_and_its_count_arrives_with_the_next_good_event(f
     assert fresh.redis.hgetall("bpm:metrics:events") == {}
     good_id, good = _event()
     assert _post(fresh, good_id, good)[0].status_code == 202
-    counts = {tuple(json.loads(k)): int(v) for k, v in fresh.redis.hgetall("bpm:metrics:events").items()}
-    assert counts == {("order.paid", "unavailable"): 1, ("order.paid", "accepted"): 1}
+
+    def counts() -> dict[tuple[str, ...], int]:
+        return {tuple(json.loads(k)): int(v) for k, v in fresh.redis.hgetall("bpm:metrics:events").items()}
+
+    # Written once the answer is sent, so it lands a moment after the response.
+    wait_until(lambda: len(counts()) == 2, timeout=5, what="both counts")
+    assert counts() == {("order.paid", "unavailable"): 1, ("order.paid", "accepted"): 1}
 
 
 def test_a_slow_redis_is_a_quick_503(fresh: Stack) -> None:
