@@ -101,9 +101,7 @@ def _depth(value: Any) -> int:
 
 def check_meta(meta: Mapping[str, str], expect: Mapping[str, str]) -> None:
     """Order_Input::check_meta: the allow-list first (nothing written), then each value's rule."""
-    bad = [
-        k for k in list(meta) + [k for k in expect if k not in meta] if k not in contract.order_meta_keys()
-    ]
+    bad = [k for k in dict.fromkeys([*meta, *expect]) if k not in contract.order_meta_keys()]
     if bad:
         raise WpError(
             400,
@@ -114,14 +112,9 @@ def check_meta(meta: Mapping[str, str], expect: Mapping[str, str]) -> None:
     for key, value in meta.items():
         if value == "":
             continue
-        if key == "_bpm_invoice_url" and not re.match(r"^https?://\S+$", value):
-            raise WpError(
-                400, "rest_invalid_param", "_bpm_invoice_url must be an http(s) URL.", params={"meta": key}
-            )
-        if key == "_bpm_corrections" and not _is_corrections_map(value):
-            raise WpError(
-                400, "rest_invalid_param", "_bpm_corrections must be a JSON object.", params={"meta": key}
-            )
+        rule = VALUE_RULES.get(key)
+        if rule and not rule[0](value):
+            raise WpError(400, "rest_invalid_param", rule[1], params={"meta": key})
 
 
 def _is_corrections_map(value: str) -> bool:
@@ -130,6 +123,16 @@ def _is_corrections_map(value: str) -> bool:
     except ValueError:
         return False
     return isinstance(decoded, dict) and all(isinstance(v, dict) for v in decoded.values())
+
+
+# Order_Input::invalid_meta_value(): keys whose values have a shape (key -> (check, message)).
+VALUE_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
+    "_bpm_invoice_url": (
+        lambda v: bool(re.match(r"^https?://\S+$", v)),
+        "_bpm_invoice_url must be an http(s) URL.",
+    ),
+    "_bpm_corrections": (_is_corrections_map, "_bpm_corrections must be a JSON object."),
+}
 
 
 def prepare_outcome(outcome: Mapping[str, Any]) -> dict[str, Any]:
