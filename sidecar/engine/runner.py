@@ -161,6 +161,7 @@ class Runner:
             "note": outcome.message if outcome.note else None,
             "follow_up": list(outcome.follow_up) if outcome.follow_up else None,
             "write": {"meta": dict(write.meta), "expect": dict(write.expect)} if write else None,
+            "report": outcome.report,
         }
 
     def _run_action(self, attempt: int, lock: OrderLock) -> Outcome:
@@ -254,7 +255,7 @@ class Runner:
 
     def _write_back(self, pending: dict[str, Any]) -> None:
         """One request: the action's final meta, the order note and the outcome (docs/contract.md §3)."""
-        outcome = None if self.synthetic else self._outcome(pending)
+        outcome = None if self.synthetic or not pending.get("report", True) else self._outcome(pending)
         if self.order_id is None:
             if outcome is not None:
                 self.store.report_outcome(**outcome, order_id=None)

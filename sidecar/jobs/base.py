@@ -39,6 +39,9 @@ class Outcome:
     message: str
     details: Mapping[str, Any] = field(default_factory=dict)
     note: bool = True  # write ``message`` on the order as a note
+    # False: nothing the shop needs to hear (a poll that found no change): no outcome report, so with
+    # no note and no write either the store is not called at all.
+    report: bool = True
     # (action, delay seconds): run another action for the same event later, e.g. follow a KSeF
     # submission until it is final. The framework queues it once this outcome has been reported.
     follow_up: tuple[str, float] | None = None

@@ -172,7 +172,11 @@ def ksef(ctx: JobContext) -> Outcome:
             )
         delay = min(max(age / 5, 20.0), 3600.0)  # poll often at first, then back off
         return Outcome(
-            "done", f"Invoice {number} is still waiting for KSeF.", note=False, follow_up=(KSEF_ACTION, delay)
+            "done",
+            f"Invoice {number} is still waiting for KSeF.",
+            note=False,
+            report=False,  # each poll would be one more WordPress request telling nothing new
+            follow_up=(KSEF_ACTION, delay),
         )
     final = MetaWrite(
         {"_bpm_ksef_status": state.status, "_bpm_ksef_number": state.number},

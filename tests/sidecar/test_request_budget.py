@@ -169,3 +169,19 @@ def test_plain_permalinks_cost_the_same(shop: Harness, settings: Settings, redis
     assert root is not None and root.query_mode  # …/?rest_route=/bpm-bridge/v1/…, found on the home page
     assert shop.meta(order["id"])["_bpm_invoice_number"]
     assert len(shop.documents(order["id"])) == 1
+
+
+def test_a_ksef_poll_that_finds_no_change_costs_one_read(
+    shop: Harness, settings: Settings, redis_conn: redis.Redis
+) -> None:
+    shop.ksef(polls=3)  # KSeF keeps the invoice "processing" for a few reads
+    warm(redis_conn, settings)
+    order = shop.order(items=ITEMS, nip=VALID_NIP)
+    event = event_for(shop, "order.paid", order_id=order["id"])
+    run_jobs(redis_conn, settings, event)
+    if shop.meta(order["id"])["_bpm_ksef_status"] != "pending":
+        pytest.skip(f"{shop.provider} confirmed KSeF at once")
+    before = len(store_requests(shop))
+    polled = Runner(redis_conn, settings, None).run(event, "invoice.ksef")
+    assert isinstance(polled, Retry)  # polled again later
+    assert [r["method"] for r in store_requests(shop)[before:]] == ["GET"]  # the meta, nothing written
