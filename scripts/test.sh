@@ -19,8 +19,12 @@ ruff check sidecar tests bench
 ruff format --check sidecar tests bench
 
 echo "== pytest"
+# Two workers (BPM_TEST_WORKERS): most of the time goes to WordPress requests and the e2e's waits, which
+# overlap well on two cores. loadscope keeps a module's (or a test class's) shared sites on one worker.
+workers=(-n "${BPM_TEST_WORKERS:-2}" --dist loadscope)
+[ "${BPM_TEST_WORKERS:-2}" = "0" ] && workers=()
 set +e
-python -m pytest "$@"
+python -m pytest "${workers[@]}" "$@"
 rc=$?
 set -e
 # pytest's 5 means "no tests collected": for this project that is a broken selection, not success.

@@ -18,10 +18,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def worker_redis_url(base: str, worker: str) -> str:
+    """The Redis database of one pytest-xdist worker: gw0 gets ``base``'s, gwN the N-th one below it.
+
+    Parallel workers must not share a database: each flushes it, and two sidecars on one database would
+    take each other's jobs. BPM_TEST_REDIS_WORKER_DBS ("15,14") names them explicitly instead.
+    """
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    root, _, db = base.rpartition("/")
+    explicit = [d.strip() for d in os.environ.get("BPM_TEST_REDIS_WORKER_DBS", "").split(",") if d.strip()]
+    if index < len(explicit):
+        return f"{root}/{explicit[index]}"
+    if index == 0:
+        return base
+    return f"{root}/{(int(db or 0) - index) % 16}"
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     # Each developer/helper may point BPM_TEST_REDIS_URL at its own database; the suite owns it wholly.
-    return os.environ.get("BPM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    base = os.environ.get("BPM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    return worker_redis_url(base, os.environ.get("PYTEST_XDIST_WORKER", ""))
 
 
 @pytest.fixture

@@ -200,8 +200,10 @@ class Site:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def php_errors(self, last: int = 30) -> str:
-        """The last lines of debug.log without PHP 8.2's deprecation noise about older core/WooCommerce."""
-        lines = [line for line in self.debug_log().splitlines() if "PHP Deprecated" not in line]
+        """The last lines of debug.log without the noise older core/WooCommerce make on PHP 8.2 / WP 7."""
+        # WooCommerce 9.2 on WordPress 6.7+ loads its translations "too early" on every request (its notice).
+        noise = ("PHP Deprecated", "_load_textdomain_just_in_time")
+        lines = [line for line in self.debug_log().splitlines() if not any(n in line for n in noise)]
         return "\n".join(lines[-last:])
 
 

@@ -5,7 +5,7 @@
                            and switched to the asked permalinks; ``wp_sites.admin_password(site)`` an
                            Application Password of its admin (for REST as admin)
     wp_site                session: the site of the default configuration, BPM_TEST_STACK (default
-                           double for now) with HPOS on and pretty permalinks
+                           wp70-wc92) with HPOS on and pretty permalinks
     wp_admin_app_password  session: an Application Password of wp_site's admin user
     fresh_site(...)        context manager: a throwaway site of its own (a test that breaks what it touches)
 
@@ -39,8 +39,7 @@ def config_id(config: tuple[str, bool]) -> str:
 
 
 def default_stack() -> str:
-    # "double" until every REST test runs on real WooCommerce (then wordpress.DEFAULT_STACK).
-    return os.environ.get("BPM_TEST_STACK", "double")
+    return os.environ.get("BPM_TEST_STACK", wordpress.DEFAULT_STACK)
 
 
 def _free_port() -> int:

@@ -10,6 +10,13 @@ import pytest
 
 pytestmark = pytest.mark.wordpress
 
+
+@pytest.fixture(scope="module")
+def wp_site(wp_sites):
+    """These checks are about the double itself: its own site, whatever the default stack is."""
+    return wp_sites.get("double")
+
+
 RECORD_HOOKS = """
 $log = array();
 $record = static function ( $hook, $shape ) use ( &$log ) {
