@@ -20,6 +20,8 @@ exactly one of them enqueue the sweep job per ``BPM_RECONCILE_INTERVAL``; the sw
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import os
 import time
@@ -62,6 +64,8 @@ SCHEDULE_KEY = "bpm:reconcile:scheduled"
 CLAIM_PREFIX = "bpm:reconcile:event:"
 CLAIM_TTL = 2 * 86400  # longer than the UTC day the synthetic event id stands for
 SWEEP_JOB = "sidecar.engine.reconcile.run_scheduled"
+NOT_DUE_PREFIX = "bpm:reconcile:not_due:"  # order id -> {"fingerprint", "reason"} of its last "not due"
+NOT_DUE_TTL = 2 * 86400  # longer than the window: an order leaves the window before its entry expires
 SWEEP_TIMEOUT = 1800
 SWEEP_RESULT_TTL = 86400
 
@@ -187,6 +191,11 @@ def _examine(
     hint = str((order.get("meta") or {}).get(INVOICE_KEY) or "")
     if hint and Intent.decode(hint) is None:
         return skipped(f"order {order_id} already has a document")
+    # An order found not due by an earlier sweep and not modified since (under the same settings) is not
+    # due now either: a cash-on-delivery order waiting a week to be completed is read once, not 96 a day.
+    fingerprint = _fingerprint(order, invoicing, now)
+    if not hint and fingerprint and (known := _known_not_due(conn, order_id, fingerprint)) is not None:
+        return skipped(known)
     # The rest are read whole (the decision needs the payment method, the payment date, the NIP), with
     # their current meta: the same read invoice.issue makes.
     state = store.read_order(order_id)
@@ -197,6 +206,8 @@ def _examine(
         return skipped(f"order {order_id} already has a document")
     decision = rules.decide(state.order, invoicing)
     if intent is None and not decision.due:
+        if fingerprint:
+            _remember_not_due(conn, order_id, fingerprint, decision.reason)
         return skipped(decision.reason)
     reason = (
         f"an issue started in {intent.provider} was never finished; resuming it"
@@ -222,6 +233,39 @@ def _examine(
         return Entry(order_id, status, "queued", reason, envelope["id"])
     job_state = _job_state(conn, queueing.job_id(envelope["id"], ACTION))
     return Entry(order_id, status, "already_queued", f"{reason}; today's job is {job_state}", envelope["id"])
+
+
+def _fingerprint(order: Mapping[str, Any], invoicing: Mapping[str, Any], now: datetime) -> str:
+    """The listed order's modification time and the invoicing settings: what a "not due" depends on.
+
+    Empty (nothing remembered) for an order modified in the last :data:`SETTLE`: modification times have
+    whole seconds, so a change in the same second as the read could otherwise go unseen.
+    """
+    modified = str(order.get("date_modified_gmt") or "")
+    try:
+        at = datetime.fromisoformat(modified.rstrip("Z")).replace(tzinfo=UTC)
+    except ValueError:
+        return ""
+    if at > now - SETTLE:
+        return ""
+    settings = json.dumps(invoicing, sort_keys=True, default=str).encode()
+    return f"{modified}|{hashlib.sha256(settings).hexdigest()[:16]}"
+
+
+def _known_not_due(conn: redis.Redis, order_id: int, fingerprint: str) -> str | None:
+    raw = conn.get(NOT_DUE_PREFIX + str(order_id))
+    try:
+        known = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    if isinstance(known, dict) and known.get("fingerprint") == fingerprint:
+        return str(known.get("reason") or "not due")
+    return None
+
+
+def _remember_not_due(conn: redis.Redis, order_id: int, fingerprint: str, reason: str) -> None:
+    value = json.dumps({"fingerprint": fingerprint, "reason": reason})
+    conn.set(NOT_DUE_PREFIX + str(order_id), value, ex=NOT_DUE_TTL)
 
 
 def _job_state(conn: redis.Redis, jid: str) -> str:

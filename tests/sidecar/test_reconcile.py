@@ -166,6 +166,38 @@ def test_cod_order_not_yet_completed_is_not_queued(
     assert by_order(sweep(redis_conn, settings, shop))[cod["id"]].result == "queued"
 
 
+def test_an_order_not_due_and_unchanged_is_read_once(
+    shop: Harness, settings: Settings, redis_conn: redis.Redis
+) -> None:
+    """Every sweep lists it, only the first reads it: a COD order may wait days to be completed."""
+    cod = shop.order(items=ITEMS, payment_method="cod", paid=False, age_seconds=900)
+
+    def reads() -> int:
+        log = shop.shop.requests()
+        return sum(r["method"] == "GET" and r["path"].endswith(f"/orders/{cod['id']}") for r in log)
+
+    first = by_order(sweep(redis_conn, settings, shop))[cod["id"]]
+    assert first.result == "skipped" and "completed" in first.reason and reads() == 1
+    again = by_order(sweep(redis_conn, settings, shop))[cod["id"]]
+    assert (again.result, again.reason) == (first.result, first.reason) and reads() == 1
+    # Other settings: decided again.
+    changed = {
+        **shop.store.get_config(),
+        "invoicing": {**shop.store.get_config()["invoicing"], "trigger": {}},
+    }
+    now = datetime.now(UTC)
+    report = reconcile.sweep(
+        redis_conn,
+        settings,
+        shop.store,
+        changed,
+        now - timedelta(hours=1),
+        now=now,
+        until=now + timedelta(minutes=1),
+    )
+    assert by_order(report)[cod["id"]].result == "queued" and reads() == 2
+
+
 def test_two_sweeps_in_one_day_queue_one_job(
     shop: Harness, settings: Settings, redis_conn: redis.Redis
 ) -> None:
