@@ -379,8 +379,15 @@ final class Options {
 	 */
 	private static function store( string $section, array $values ): void {
 		$schema = self::schema( $section );
+		$stored = get_option( (string) $schema['option'], array() );
+		$stored = is_array( $stored ) ? $stored : array();
 		foreach ( Schema::credential_paths( $schema ) as $path ) {
-			Fields::set( $values, $path, Crypto::encrypt( (string) Fields::get( $values, $path ) ) );
+			$plain = (string) Fields::get( $values, $path );
+			$old   = Fields::get( $stored, $path );
+			// An unchanged credential keeps its ciphertext: a fresh nonce would make every save a change
+			// (and a config.updated) even when nothing changed.
+			$keep = is_string( $old ) && '' !== $plain && Crypto::decrypt( $old ) === $plain;
+			Fields::set( $values, $path, $keep ? $old : Crypto::encrypt( $plain ) );
 		}
 		update_option( (string) $schema['option'], $values, false );
 	}

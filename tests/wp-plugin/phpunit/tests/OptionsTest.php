@@ -171,6 +171,11 @@ class OptionsTest extends BPM_Test_Case {
 		$payload = json_decode( $events[0]['payload'], true );
 		$this->assertSame( 'config.updated', $payload['type'] );
 		$this->assertIsInt( $payload['data']['version'] );
+		// Saving the same values again is no change: no new version (credentials keep their ciphertext).
+		Options::set( 'invoicing', array( 'fakturownia' => array( 'api_token' => 'tok-unchanged-1' ) ) );
+		$version = Options::get_config_version();
+		Options::set( 'invoicing', array( 'provider' => 'infakt', 'fakturownia' => array( 'api_token' => 'tok-unchanged-1' ) ) );
+		$this->assertSame( $version, Options::get_config_version() );
 		// Secrets and the sidecar URL are not part of the sidecar's configuration.
 		Options::set_secrets( Signer::new_secret() );
 		Options::set_sidecar_url( 'http://127.0.0.1:1' );
