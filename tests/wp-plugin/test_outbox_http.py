@@ -178,7 +178,7 @@ class Shop:
     def set_sidecar(self, port: int) -> None:
         result = self.site.php(
             f"$r = \\BPM_Bridge\\Options::set_sidecar_url( 'http://127.0.0.1:{port}' );"
-            # A kick that failed while no server ran (fixture set-up) must not pause this test's kicks.
+            # No pause left from an earlier test (e.g. a kick that timed out while a server was stopping).
             " update_option( \\BPM_Bridge\\Kick::PAUSE_OPTION, 0, true );"
             " echo is_wp_error( $r ) ? $r->get_error_message() : 'ok';"
         )

@@ -41,12 +41,18 @@ final class Kick {
 	const CONNECT_TIMEOUT = 0.05;
 
 	/**
-	 * After a failed kick the site stops kicking for this long (the cron net delivers meanwhile), so a broken
-	 * loopback costs one connect timeout a minute, not one per request. An autoloaded option: reading it is
-	 * free.
+	 * After a kick that failed slowly (a connect timeout, a slow name lookup) the site stops kicking for this
+	 * long (the cron net delivers meanwhile), so a broken loopback costs one timeout a minute, not one per
+	 * request. A refused connection fails at once and costs nothing, so it pauses nothing (a server that is
+	 * being restarted takes kicks again as soon as it is back). An autoloaded option: reading it is free.
 	 */
 	const PAUSE_OPTION = 'bpm_bridge_kick_paused_until';
 	const PAUSE        = 60;
+
+	/**
+	 * A failure that took longer than this (seconds) pauses kicking.
+	 */
+	const SLOW_FAILURE = 0.005;
 
 	/**
 	 * Runs the drain: fn(): array.
@@ -130,7 +136,7 @@ final class Kick {
 		$url     = (string) apply_filters( 'bpm_bridge_kick_url', admin_url( 'admin-ajax.php' ) );
 		$sent    = $this->post( $url, self::body( time() ) );
 		$elapsed = microtime( true ) - $started;
-		if ( ! $sent ) {
+		if ( ! $sent && $elapsed >= self::SLOW_FAILURE ) {
 			update_option( self::PAUSE_OPTION, time() + self::PAUSE, true );
 		}
 		/**

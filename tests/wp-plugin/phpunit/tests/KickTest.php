@@ -133,7 +133,7 @@ class KickTest extends BPM_Test_Case {
 		$this->assertLessThan( 0.005, $median );
 	}
 
-	public function test_a_failed_kick_pauses_kicking_for_a_minute(): void {
+	public function test_a_refused_kick_costs_nothing_and_pauses_nothing(): void {
 		$drains = 0;
 		$probe  = stream_socket_server( 'tcp://127.0.0.1:0' );
 		$closed = stream_socket_get_name( $probe, false );
@@ -142,14 +142,35 @@ class KickTest extends BPM_Test_Case {
 		$kick  = $this->kick( $drains );
 		$start = microtime( true );
 		$this->assertFalse( $kick->send() );
-		$this->assertLessThan( Kick::CONNECT_TIMEOUT + 0.05, microtime( true ) - $start );
-		$paused = (int) get_option( Kick::PAUSE_OPTION );
-		$this->assertGreaterThanOrEqual( time() + Kick::PAUSE - 2, $paused );
+		$this->assertLessThan( Kick::SLOW_FAILURE, microtime( true ) - $start );
+		$this->assertSame( 0, (int) get_option( Kick::PAUSE_OPTION ), 'a server being restarted takes the next kick' );
+		$listener = $this->listen();
+		$this->assertTrue( $kick->send() );
+		$this->accept( $listener );
+	}
+
+	public function test_a_kick_that_times_out_pauses_kicking_for_a_minute(): void {
+		$drains = 0;
+		// A port whose accept queue is full: the connect waits for an answer that never comes.
+		$full  = stream_socket_server( 'tcp://127.0.0.1:0', $errno, $errstr, STREAM_SERVER_BIND | STREAM_SERVER_LISTEN, stream_context_create( array( 'socket' => array( 'backlog' => 0 ) ) ) );
+		$name  = stream_socket_get_name( $full, false );
+		$queue = array();
+		for ( $i = 0; $i < 3; $i++ ) {
+			$queue[] = @stream_socket_client( 'tcp://' . $name, $errno, $errstr, 0.05, STREAM_CLIENT_CONNECT | STREAM_CLIENT_ASYNC_CONNECT ); // phpcs:ignore Generic.PHP.NoSilencedErrors.Discouraged -- filling the queue.
+		}
+		$this->listeners[] = $full;
+		$this->point_at( 'http://' . $name . '/wp-admin/admin-ajax.php' );
+		$kick  = $this->kick( $drains );
+		$start = microtime( true );
+		$this->assertFalse( $kick->send() );
+		$this->assertLessThan( Kick::CONNECT_TIMEOUT + 0.05, microtime( true ) - $start, 'bounded by the connect timeout' );
+		$this->assertGreaterThanOrEqual( time() + Kick::PAUSE - 2, (int) get_option( Kick::PAUSE_OPTION ) );
 		// While paused, not even a working loopback is tried: the cron net delivers.
 		$listener = $this->listen();
 		$this->assertFalse( $kick->send() );
 		stream_set_blocking( $listener, false );
 		$this->assertFalse( @stream_socket_accept( $listener, 0 ), 'no connection while paused' ); // phpcs:ignore Generic.PHP.NoSilencedErrors.Discouraged -- nothing to accept is the point.
+		array_map( 'fclose', array_filter( $queue ) );
 	}
 
 	public function test_no_kick_without_a_configured_sidecar(): void {
