@@ -158,8 +158,13 @@ def _plugin_target(request: pytest.FixtureRequest, stack: str, hpos: bool) -> Ta
                   world, plugin=True)  # fmt: skip
 
 
-@pytest.fixture(scope="module", params=["simulator", *REST_CONFIGS],
-                ids=lambda p: p if isinstance(p, str) else config_id(p))  # fmt: skip
+TARGETS = [
+    pytest.param("simulator", id="simulator"),
+    *(pytest.param(c, id=config_id(c), marks=pytest.mark.wordpress) for c in REST_CONFIGS),
+]
+
+
+@pytest.fixture(scope="module", params=TARGETS)
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     if request.param != "simulator":
         stack, hpos = request.param
