@@ -442,6 +442,10 @@ def gunicorn(redis_url: str) -> Iterator[str]:
                 "gunicorn",
                 "-w",
                 "1",
+                "-k",
+                "sidecar.serving.IntakeWorker",  # the production worker class
+                "--threads",
+                "4",
                 "-b",
                 f"127.0.0.1:{port}",
                 "sidecar.app:create_app()",
