@@ -341,6 +341,13 @@ def _open_for_apache(content: Path) -> None:
     log.chmod(0o666)
 
 
+def _hand_uploads_to_apache(content: Path) -> None:
+    if os.geteuid() == 0:
+        # Apache's children run as www-data (apache.py); WordPress touch()es and chmod()s what it finds in
+        # uploads (WooCommerce's installer made its folders there as root), which only the owner may do.
+        _run(["chown", "-R", "www-data:www-data", str(content / "uploads"), str(content / "debug.log")])
+
+
 def create_site(
     directory: Path | str,
     db: str,
@@ -396,6 +403,7 @@ def create_site(
     if (content / "plugins" / "bpm-bridge").exists():
         _run([*cli, "activate", str(site.dir), "bpm-bridge/bpm-bridge.php"], env=site.env(), timeout=120)
     site.save()
+    _hand_uploads_to_apache(content)
     if spec.woocommerce:
         util = "\\Automattic\\WooCommerce\\Utilities\\OrderUtil"
         storage = site.php_json(f"echo wp_json_encode( {util}::custom_orders_table_usage_is_enabled() );")
