@@ -426,3 +426,18 @@ def test_retry_redelivers_at_once_with_the_redelivery_counter(served: Shop) -> N
         assert [e.get("redelivery") for e in again] == [None, 1], again
     finally:
         receiver.close()
+
+
+def test_the_kick_endpoint_answers_strangers_403_and_returns_no_data(served: Shop) -> None:
+    ajax = f"{served.site.url}/wp-admin/admin-ajax.php"
+    for form in (
+        {"action": "bpm_bridge_drain"},
+        {"action": "bpm_bridge_drain", "t": str(int(time.time())), "sig": "0" * 64},
+    ):
+        resp = requests.post(ajax, data=form, timeout=30)
+        assert (resp.status_code, resp.content) == (403, b""), (form, resp.status_code, resp.text[:200])
+    signed = served.site.php("echo \\BPM_Bridge\\Kick::body( time() );").strip().splitlines()[-1]
+    resp = requests.post(
+        ajax, data=signed, headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30
+    )
+    assert (resp.status_code, resp.content) == (204, b""), resp.text[:200]
