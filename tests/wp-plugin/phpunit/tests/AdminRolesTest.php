@@ -142,7 +142,7 @@ class AdminRolesTest extends BPM_Test_Case {
 		wp_set_current_user( $this->make_user( 'administrator' ) );
 		$pages = Admin::add_settings_page( array() );
 		$this->assertCount( 1, $pages );
-		$this->assertSame( Admin::TAB, $pages[0]->get_id() );
+		$this->assertSame( BPM_Bridge\Admin\Screens::TAB, $pages[0]->get_id() );
 	}
 
 	public function test_the_settings_form_refuses_a_shop_manager_even_if_called(): void {

@@ -223,7 +223,7 @@ final class Actions {
 		if ( 'events' === $section && in_array( $status, Events_View::statuses(), true ) ) {
 			$query['status'] = $status;
 		}
-		wp_safe_redirect( Admin::url( $section, $query ) );
+		wp_safe_redirect( Screens::url( $section, $query ) );
 		exit;
 	}
 }

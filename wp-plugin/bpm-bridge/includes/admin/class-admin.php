@@ -12,20 +12,9 @@ use BPM_Bridge\Capabilities;
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Registers the admin hooks.
+ * Registers the admin hooks (where things are: Screens).
  */
 final class Admin {
-
-	/**
-	 * Id of the WooCommerce settings tab (Capabilities::MANAGE only).
-	 */
-	const TAB = 'bpm_bridge';
-
-	/**
-	 * Slug of the Events screen (WooCommerce → BPM Bridge events; Capabilities::OPERATE, so Shop Managers
-	 * reach it without the settings tab).
-	 */
-	const EVENTS_PAGE = 'bpm-bridge-events';
 
 	/**
 	 * Hooks everything in; safe to call more than once.
@@ -71,40 +60,9 @@ final class Admin {
 			__( 'BPM Bridge events', 'bpm-bridge' ),
 			__( 'BPM Bridge events', 'bpm-bridge' ),
 			Capabilities::OPERATE,
-			self::EVENTS_PAGE,
+			Screens::EVENTS_PAGE,
 			array( Events_View::class, 'render_page' )
 		);
-	}
-
-	/**
-	 * URL of a section of the tab, or of the Events screen for "events".
-	 *
-	 * @param string               $section Section id.
-	 * @param array<string, mixed> $query   Extra query arguments.
-	 */
-	public static function url( string $section = '', array $query = array() ): string {
-		if ( 'events' === $section ) {
-			return add_query_arg( array_merge( array( 'page' => self::EVENTS_PAGE ), $query ), admin_url( 'admin.php' ) );
-		}
-		$args = array(
-			'page' => 'wc-settings',
-			'tab'  => self::TAB,
-		);
-		if ( '' !== $section ) {
-			$args['section'] = $section;
-		}
-		return add_query_arg( array_merge( $args, $query ), admin_url( 'admin.php' ) );
-	}
-
-	/**
-	 * Whether the current request shows the BPM Bridge tab or the Events screen.
-	 */
-	public static function on_own_screen(): bool {
-		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- only decides whether to load assets.
-		$page = isset( $_GET['page'] ) ? sanitize_key( wp_unslash( $_GET['page'] ) ) : '';
-		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- only decides whether to load assets.
-		$tab = isset( $_GET['tab'] ) ? sanitize_key( wp_unslash( $_GET['tab'] ) ) : '';
-		return ( 'wc-settings' === $page && self::TAB === $tab ) || self::EVENTS_PAGE === $page;
 	}
 
 	/**
@@ -115,7 +73,7 @@ final class Admin {
 	public static function enqueue( $hook_suffix ): void {
 		$screen   = function_exists( 'get_current_screen' ) ? get_current_screen() : null;
 		$is_order = $screen && in_array( $screen->id, Order_Box::screen_ids(), true );
-		if ( ! self::on_own_screen() && ! $is_order ) {
+		if ( ! Screens::on_own_screen() && ! $is_order ) {
 			return;
 		}
 		$base = plugins_url( 'assets/', Runtime::plugin_file() );
@@ -127,7 +85,7 @@ final class Admin {
 	 * Prints the admin-post forms the screens' buttons submit: only those the user's capabilities allow.
 	 */
 	public static function action_forms(): void {
-		if ( ! self::on_own_screen() || ! current_user_can( Capabilities::OPERATE ) ) {
+		if ( ! Screens::on_own_screen() || ! current_user_can( Capabilities::OPERATE ) ) {
 			return;
 		}
 		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- carried into the redirect only.
@@ -163,7 +121,7 @@ final class Admin {
 		if ( ! current_user_can( Capabilities::MANAGE ) ) {
 			return $links;
 		}
-		array_unshift( $links, '<a href="' . esc_url( self::url() ) . '">' . esc_html__( 'Settings', 'bpm-bridge' ) . '</a>' );
+		array_unshift( $links, '<a href="' . esc_url( Screens::url() ) . '">' . esc_html__( 'Settings', 'bpm-bridge' ) . '</a>' );
 		return $links;
 	}
 }

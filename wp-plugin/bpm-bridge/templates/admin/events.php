@@ -9,7 +9,7 @@
  * @var array<string, mixed> $args See Events_View::render().
  */
 
-use BPM_Bridge\Admin\Admin;
+use BPM_Bridge\Admin\Screens;
 use BPM_Bridge\Admin\Events_View;
 use BPM_Bridge\Admin\Views;
 
@@ -32,13 +32,13 @@ $bpm_failed = (int) ( $bpm_counts['failed'] ?? 0 );
 
 <ul class="subsubsub bpm-bridge-status-filter">
 	<li>
-		<a href="<?php echo esc_url( Admin::url( 'events' ) ); ?>" class="<?php echo '' === $bpm_status ? 'current' : ''; ?>">
+		<a href="<?php echo esc_url( Screens::url( 'events' ) ); ?>" class="<?php echo '' === $bpm_status ? 'current' : ''; ?>">
 			<?php esc_html_e( 'All', 'bpm-bridge' ); ?> <span class="count">(<?php echo esc_html( number_format_i18n( array_sum( array_map( 'intval', $bpm_counts ) ) ) ); ?>)</span>
 		</a> |
 	</li>
 	<?php foreach ( (array) $args['statuses'] as $bpm_i => $bpm_filter ) : ?>
 		<li>
-			<a href="<?php echo esc_url( Admin::url( 'events', array( 'status' => $bpm_filter ) ) ); ?>" class="<?php echo $bpm_status === $bpm_filter ? 'current' : ''; ?>">
+			<a href="<?php echo esc_url( Screens::url( 'events', array( 'status' => $bpm_filter ) ) ); ?>" class="<?php echo $bpm_status === $bpm_filter ? 'current' : ''; ?>">
 				<?php echo esc_html( $bpm_labels[ $bpm_filter ] ?? $bpm_filter ); ?> <span class="count">(<?php echo esc_html( number_format_i18n( (int) ( $bpm_counts[ $bpm_filter ] ?? 0 ) ) ); ?>)</span>
 			</a><?php echo count( (array) $args['statuses'] ) - 1 === $bpm_i ? '' : ' |'; ?>
 		</li>
@@ -132,7 +132,7 @@ $bpm_failed = (int) ( $bpm_counts['failed'] ?? 0 );
 		<?php
 		$bpm_query = '' !== $bpm_status ? array( 'status' => $bpm_status ) : array();
 		if ( (int) $args['page'] > 1 ) {
-			echo '<a class="button" href="' . esc_url( Admin::url( 'events', $bpm_query + array( 'paged' => (int) $args['page'] - 1 ) ) ) . '">' . esc_html__( '‹ Newer', 'bpm-bridge' ) . '</a> ';
+			echo '<a class="button" href="' . esc_url( Screens::url( 'events', $bpm_query + array( 'paged' => (int) $args['page'] - 1 ) ) ) . '">' . esc_html__( '‹ Newer', 'bpm-bridge' ) . '</a> ';
 		}
 		printf(
 			/* translators: 1: current page, 2: number of pages. */
@@ -141,7 +141,7 @@ $bpm_failed = (int) ( $bpm_counts['failed'] ?? 0 );
 			(int) $args['pages']
 		);
 		if ( (int) $args['page'] < (int) $args['pages'] ) {
-			echo ' <a class="button" href="' . esc_url( Admin::url( 'events', $bpm_query + array( 'paged' => (int) $args['page'] + 1 ) ) ) . '">' . esc_html__( 'Older ›', 'bpm-bridge' ) . '</a>';
+			echo ' <a class="button" href="' . esc_url( Screens::url( 'events', $bpm_query + array( 'paged' => (int) $args['page'] + 1 ) ) ) . '">' . esc_html__( 'Older ›', 'bpm-bridge' ) . '</a>';
 		}
 		?>
 	</p>

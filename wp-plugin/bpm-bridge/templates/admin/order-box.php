@@ -7,7 +7,7 @@
  * @var array<string, mixed> $args {meta: array<string,string>, corrections: array, events: array}.
  */
 
-use BPM_Bridge\Admin\Admin;
+use BPM_Bridge\Admin\Screens;
 use BPM_Bridge\Admin\Events_View;
 use BPM_Bridge\Admin\Views;
 
@@ -126,6 +126,6 @@ $bpm_url    = $bpm_meta['_bpm_invoice_url'];
 				</li>
 			<?php endforeach; ?>
 		</ul>
-		<p><a href="<?php echo esc_url( Admin::url( 'events' ) ); ?>"><?php esc_html_e( 'All events', 'bpm-bridge' ); ?></a></p>
+		<p><a href="<?php echo esc_url( Screens::url( 'events' ) ); ?>"><?php esc_html_e( 'All events', 'bpm-bridge' ); ?></a></p>
 	<?php endif; ?>
 </div>

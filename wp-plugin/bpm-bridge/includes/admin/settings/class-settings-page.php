@@ -10,7 +10,7 @@
 
 namespace BPM_Bridge\Admin\Settings;
 
-use BPM_Bridge\Admin\Admin;
+use BPM_Bridge\Admin\Screens;
 use BPM_Bridge\Admin\Notices;
 use BPM_Bridge\Admin\Runtime;
 use BPM_Bridge\Admin\Settings_Fields;
@@ -22,7 +22,7 @@ defined( 'ABSPATH' ) || exit;
 /**
  * The BPM Bridge settings tab: General, Invoicing, CRM/carriers/returns, and a link to the Events screen
  * (its own page, so Shop Managers reach it without this tab). Only users with Capabilities::MANAGE get the tab
- * (Admin::add_settings_page); output() and save() check again.
+ * (Admin::add_settings_page()); output() and save() check again.
  */
 class Settings_Page extends \WC_Settings_Page {
 
@@ -30,7 +30,7 @@ class Settings_Page extends \WC_Settings_Page {
 	 * Sets the tab id and label, then lets WooCommerce hook the tab in.
 	 */
 	public function __construct() {
-		$this->id    = Admin::TAB;
+		$this->id    = Screens::TAB;
 		$this->label = __( 'BPM Bridge', 'bpm-bridge' );
 		parent::__construct();
 	}
@@ -64,7 +64,7 @@ class Settings_Page extends \WC_Settings_Page {
 		foreach ( $sections as $id => $label ) {
 			printf(
 				'<li><a href="%1$s" class="%2$s">%3$s</a>%4$s</li>',
-				esc_url( Admin::url( (string) $id ) ),
+				esc_url( Screens::url( (string) $id ) ),
 				( $current === $id ? 'current' : '' ),
 				esc_html( $label ),
 				( $last === $id ? '' : ' | ' )
