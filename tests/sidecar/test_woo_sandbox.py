@@ -378,10 +378,10 @@ def test_plain_permalinks(woo: Woo) -> None:
     assert bpm(woo, "GET", "/config", plain=True).status_code == 200  # rest_route works under pretty too
     WooSandbox(woo.url).permalinks("plain")
     home = requests.get(f"{woo.url}/", timeout=5)
-    assert home.headers["Link"] == f'<{woo.url}/?rest_route=/>; rel="https://api.w.org/"'
+    assert home.headers["Link"] == f'<{woo.url}/index.php?rest_route=/>; rel="https://api.w.org/"'
     assert "text/html" in home.headers["Content-Type"]
     hidden = bpm(woo, "GET", "/config")
-    assert hidden.status_code == 200 and "text/html" in hidden.headers["Content-Type"]
+    assert hidden.status_code == 404 and "text/html" in hidden.headers["Content-Type"]
     index = requests.get(f"{woo.url}/", params={"rest_route": "/"}, timeout=5)
     assert index.json()["namespaces"]
     got = bpm(woo, "GET", "/config", plain=True)

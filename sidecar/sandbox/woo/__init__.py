@@ -5,7 +5,7 @@ tests/contract/test_conformance.py (the same cases run on both):
 
 - the home page with WordPress' ``Link: <…>; rel="https://api.w.org/"`` header, ``GET /wp-json/`` (the REST
   index), ``?rest_route=/…`` under either permalink setting and, with plain permalinks, ``/wp-json/…``
-  answered by the HTML home page (:mod:`.guard`);
+  answered by the web server's HTML 404, as on a host without URL rewriting (:mod:`.guard`);
 - ``GET /wp-json/wc/v3/orders/{id}`` and ``/orders/{id}/refunds/{rid}`` in WooCommerce REST v3's shape
   (:mod:`.orders`); the collections are refused to the BPM API user, as the plugin's role guard does;
 - HTTP Basic with an Application Password and WordPress' own error codes;

@@ -54,9 +54,9 @@ def create_app(
     shop.permalinks = permalinks or env.get("BPM_SANDBOX_PERMALINKS", "pretty")
     app = Flask(__name__)
     app.extensions["woo_shop"] = shop
-    home_page = Flask(f"{__name__}.home")
-    home_page.add_url_rule("/<path:_any>", "home", lambda _any: routes_store.home_page(shop))
-    app.wsgi_app = Permalinks(app.wsgi_app, shop, home_page)  # type: ignore[method-assign]
+    unrouted = Flask(f"{__name__}.unrouted")
+    unrouted.add_url_rule("/<path:_any>", "unrouted", lambda _any: routes_store.not_found())
+    app.wsgi_app = Permalinks(app.wsgi_app, shop, unrouted)  # type: ignore[method-assign]
 
     @app.errorhandler(WpError)
     def _wp_error(exc: WpError) -> Response:

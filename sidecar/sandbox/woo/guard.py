@@ -1,7 +1,7 @@
 """How a request reaches a route, in WordPress' order: permalinks, authentication, the plugin's guard.
 
 1. Permalinks (:class:`Permalinks`, WSGI): ``?rest_route=/…`` reaches the REST API under either setting;
-   with plain permalinks ``/wp-json/…`` is not routed and WordPress answers its HTML home page.
+   with plain permalinks (a host without URL rewriting) ``/wp-json/…`` is the web server's HTML 404.
 2. HTTP Basic with an Application Password (spaces ignored): a wrong one is a 401 before anything else.
 3. The plugin's ``rest_pre_dispatch`` stage on ``bpm-bridge/v1``: no query parameter but ``rest_route``,
    no method override, a body within the contract's limit.
@@ -32,8 +32,8 @@ NAMESPACE = "/bpm-bridge/v1"
 class Permalinks:
     """WSGI middleware: ``?rest_route=`` reaches the REST API; plain permalinks hide ``/wp-json/``."""
 
-    def __init__(self, app: Callable[..., Any], shop: Shop, home_page: Callable[..., Any]) -> None:
-        self.app, self.shop, self.home_page = app, shop, home_page
+    def __init__(self, app: Callable[..., Any], shop: Shop, unrouted: Callable[..., Any]) -> None:
+        self.app, self.shop, self.unrouted = app, shop, unrouted
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
@@ -41,7 +41,7 @@ class Permalinks:
         if path in ("/", "/index.php") and "rest_route" in query:
             environ["PATH_INFO"] = REST_PREFIX + (query["rest_route"] or "/")
         elif self.shop.permalinks == "plain" and (path == REST_PREFIX or path.startswith(REST_PREFIX + "/")):
-            return self.home_page(environ, start_response)
+            return self.unrouted(environ, start_response)
         return self.app(environ, start_response)
 
 

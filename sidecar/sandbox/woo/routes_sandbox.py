@@ -161,7 +161,7 @@ def register(app: Flask, shop: Shop) -> None:
 
     @app.route("/sandbox/permalinks", methods=["GET", "PUT"])
     def sb_permalinks() -> Response:
-        """PUT {"structure": "plain"}: /wp-json/ is not routed (the home page answers); ?rest_route= is."""
+        """PUT {"structure": "plain"}: /wp-json/ is not routed (an HTML 404); ?rest_route= is."""
         with shop.lock:
             if request.method == "PUT":
                 structure = (request.get_json(force=True) or {}).get("structure")

@@ -19,7 +19,13 @@ API_REL = "https://api.w.org/"
 
 def rest_root(shop: Shop) -> str:
     home = request.host_url.rstrip("/") if shop.home_from_request else shop.home
-    return f"{home}/?rest_route=/" if shop.permalinks == "plain" else f"{home}/wp-json/"
+    # get_rest_url() under plain permalinks names index.php (measured on WordPress 6.1 and 7.0).
+    return f"{home}/index.php?rest_route=/" if shop.permalinks == "plain" else f"{home}/wp-json/"
+
+
+def not_found() -> Response:
+    """The web server's own 404: plain permalinks on a host without URL rewriting (measured with Apache)."""
+    return Response("<html><body><h1>Not Found</h1></body></html>", status=404, mimetype="text/html")
 
 
 def home_page(shop: Shop) -> Response:
@@ -42,6 +48,7 @@ def register(app: Flask, shop: Shop) -> None:
         )
 
     @app.get("/")
+    @app.get("/index.php")
     def front() -> Response:
         return home_page(shop)
 
