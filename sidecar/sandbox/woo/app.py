@@ -54,7 +54,7 @@ def create_app(
     shop.permalinks = permalinks or env.get("BPM_SANDBOX_PERMALINKS", "pretty")
     app = Flask(__name__)
     app.extensions["woo_shop"] = shop
-    unrouted = Flask(f"{__name__}.unrouted")
+    unrouted = Flask(__name__)
     unrouted.add_url_rule("/<path:_any>", "unrouted", lambda _any: routes_store.not_found())
     app.wsgi_app = Permalinks(app.wsgi_app, shop, unrouted)  # type: ignore[method-assign]
 
