@@ -389,3 +389,19 @@ def test_plain_permalinks(woo: Woo) -> None:
     oid = woo.admin.create_order()["id"]
     note = bpm(woo, "POST", f"/orders/{oid}/notes", {"note": "plain"}, plain=True)
     assert note.status_code == 201
+
+
+def test_the_store_client_finds_and_uses_the_plain_permalink_root(woo: Woo, redis_url: str) -> None:
+    """The simulator's plain mode is what the sidecar's discovery (docs/contract.md §3) must cope with."""
+    from sidecar.audit import AuditLog
+    from sidecar.config import load_settings
+    from sidecar.store import StoreClient
+
+    WooSandbox(woo.url).permalinks("plain")
+    settings = load_settings(woo.env(redis_url))
+    store = StoreClient(settings, AuditLog(settings.audit_dir))
+    oid = woo.admin.create_order()["id"]
+    assert store.rest_root().query_mode is True
+    assert store.read_order(oid).order["id"] == oid
+    assert store.ping() is True
+    assert all(r["rest_route"] for r in woo.admin.requests() if r["path"].startswith("/wp-json"))

@@ -94,7 +94,8 @@ def create_app(
             with shop.lock:
                 entry: dict[str, Any] = {
                     "method": request.method,
-                    "path": request.path,
+                    "path": request.path,  # the REST path, however it was asked for
+                    "rest_route": bool(request.environ.get("bpm.rest_route_form")),
                     "status": response.status_code,
                     "user": g.get("user"),
                     "at": g.get("started", time.time()),

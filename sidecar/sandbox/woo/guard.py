@@ -40,6 +40,7 @@ class Permalinks:
         query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         if path in ("/", "/index.php") and "rest_route" in query:
             environ["PATH_INFO"] = REST_PREFIX + (query["rest_route"] or "/")
+            environ["bpm.rest_route_form"] = True
         elif self.shop.permalinks == "plain" and (path == REST_PREFIX or path.startswith(REST_PREFIX + "/")):
             return self.unrouted(environ, start_response)
         return self.app(environ, start_response)
