@@ -69,6 +69,8 @@ foreach ( $bpm_options as $bpm_name => $bpm_value ) {
 if ( class_exists( 'WC_Admin_Notices' ) ) {
 	WC_Admin_Notices::remove_all_notices();
 }
+// The installer asks for a redirect to the setup wizard on the next wp-admin page (for 30 s): no wizard here.
+delete_transient( '_wc_activation_redirect' );
 
 $bpm_sync = wc_get_container()->get( DataSynchronizer::class );
 $bpm_sync->create_database_tables();

@@ -17,6 +17,11 @@ def wp_site(wp_sites):
     return wp_sites.get("double")
 
 
+@pytest.fixture(scope="module")
+def wp_admin_app_password(wp_sites, wp_site) -> str:
+    return wp_sites.admin_password(wp_site)
+
+
 RECORD_HOOKS = """
 $log = array();
 $record = static function ( $hook, $shape ) use ( &$log ) {
