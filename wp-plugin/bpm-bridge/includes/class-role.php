@@ -13,8 +13,8 @@ defined( 'ABSPATH' ) || exit;
  * The sidecar's WordPress identity can read orders and use the plugin's own narrow routes, nothing else:
  * no edit_* (under HPOS the WooCommerce REST edit checks need broad post caps), no publish_shop_orders
  * (adding a note through /wc/v3 needs it, and it also allows creating orders), no manage_woocommerce,
- * no list_users. Administrators do not get bpm_bridge_api: they use manage_woocommerce for the UI, and
- * the capability stays a marker of the API identity only.
+ * no list_users. Administrators do not get bpm_bridge_api: the UI is guarded by bpm_bridge_manage and
+ * manage_woocommerce (Capabilities), and bpm_bridge_api stays a marker of the API identity only.
  *
  * The role's capabilities are not the whole fence: `read` alone lets a WordPress user edit its own profile,
  * mint Application Passwords, reset its password and open wp-admin, and read_private_shop_orders lets it list
