@@ -153,14 +153,37 @@ def start(
         start_new_session=True,
     )
     server = Apache(conf, port, popen)
+    pid_file = conf.parent / "httpd.pid"
     deadline = time.monotonic() + timeout
-    while not _answers(port):
+    # Ours is up when our pid file names our process and the port answers: another server answering on a
+    # port we were told was free (a race with any other process) must not pass for this site.
+    while not (_answers(port) and _pid_in(pid_file) == popen.pid):
         if popen.poll() is not None or time.monotonic() > deadline:
             stop(server)
-            errors = server.error_log.read_text(errors="replace") if server.error_log.exists() else ""
+            # Before its ErrorLog is open (a failed bind) Apache writes to stderr: apache.out.
+            errors = "".join(
+                p.read_text(errors="replace")[-2000:]
+                for p in (server.error_log, conf.parent / "apache.out")
+                if p.exists()
+            )
+            if "Address already in use" in errors:
+                raise PortInUse(port)
             raise RuntimeError(f"apache2 did not start on port {port}:\n{errors[-2000:]}")
         time.sleep(0.05)
     return server
+
+
+class PortInUse(RuntimeError):
+    def __init__(self, port: int) -> None:
+        super().__init__(f"port {port} is already taken")
+        self.port = port
+
+
+def _pid_in(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def stop(server: Apache, timeout: float = 10) -> None:

@@ -56,6 +56,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -445,9 +446,7 @@ def _answers(site: Site) -> bool:
 def start_server(site: Site, server: str = "apache", workers: int = 6, timeout: float = 30):
     """Serve the site (Apache + mod_php, or ``"php"``: PHP's built-in server); return once REST answers."""
     if server == "apache":
-        handle: apache.Apache | PhpServer = apache.start(
-            site.dir, site.port, env=site.env(), workers=workers, extra_dirs=(PLUGIN_DIR,)
-        )
+        handle: apache.Apache | PhpServer = _start_apache(site, workers)
     else:
         # Several workers: the page under test may make loopback requests (WP-Cron spawn, the
         # Action Scheduler double's async runner), which a single-process server would serialise.
@@ -469,6 +468,31 @@ def start_server(site: Site, server: str = "apache", workers: int = 6, timeout: 
             raise RuntimeError(f"WordPress did not answer on {site.url} within {timeout} s ({server})")
         time.sleep(0.1)
     return handle
+
+
+def _start_apache(site: Site, workers: int) -> apache.Apache:
+    for _ in range(3):
+        try:
+            return apache.start(site.dir, site.port, site.env(), workers, extra_dirs=(PLUGIN_DIR,))
+        except apache.PortInUse:
+            # Someone took the port between our choice and Apache's bind: move the site (its URL lives in
+            # wp-config.php's WP_HOME/WP_SITEURL only) to another free port.
+            _move(site, _free_port())
+    raise RuntimeError(f"no free port for {site.dir}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _move(site: Site, port: int) -> None:
+    old = site.url
+    site.port, site.url = port, f"http://127.0.0.1:{port}"
+    config = site.dir / "wp-config.php"
+    config.write_text(config.read_text().replace(_php_str(old), _php_str(site.url)))
+    site.save()
 
 
 def stop_server(handle) -> None:
