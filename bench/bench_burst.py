@@ -113,7 +113,7 @@ def main() -> int:
         calls_before = shop.audit_calls()
         outbox_before = {r["id"] for r in shop.outbox()}
 
-        watcher = AcceptWatcher(args.redis_url, interval=0.1)
+        watcher = AcceptWatcher(shop.redis_url, interval=0.1)
         created: list[int] = []
         creation: dict[str, float] = {}
         failure: list[str] = []

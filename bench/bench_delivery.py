@@ -133,7 +133,7 @@ def main() -> int:
     with Shop(args.redis_url, stack=args.stack, hpos=not args.no_hpos) as shop:
         shop.start_fakturownia(args.provider_latency)
         shop.start_sidecar(workers=args.workers)
-        watcher = AcceptWatcher(args.redis_url)
+        watcher = AcceptWatcher(shop.redis_url)
         try:
             # Warm-up: the first order pays for opcode caches, the REST root discovery and config fetch.
             warm = pay(shop, "rest")

@@ -22,9 +22,12 @@ import argparse
 import json
 import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -127,16 +130,48 @@ def closed_port() -> int:
     return free_port()
 
 
+class PrivateRedis:
+    """A redis-server of the bench's own on a free loopback port, no persistence: a shared Redis database can
+    be flushed under a running benchmark by a parallel test run (pytest-xdist workers take the databases
+    below their base one)."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="bpm-bench-redis-")
+        port = free_port()
+        argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", self.dir]
+        self.popen = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        wait_for_port(port)
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    def stop(self) -> None:
+        self.popen.terminate()
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _exit_on_sigterm(*_: object) -> None:
+    # SIGTERM (and SIGINT, which a background job ignores) end the run through the context managers, so
+    # Apache, the sidecar, the site and its database go with it.
+    raise SystemExit(143)
+
+
 class Shop:
     def __init__(
         self,
-        redis_url: str,
+        redis_url: str | None,
         stack: str = wordpress.DEFAULT_STACK,
         hpos: bool = True,
         apache_workers: int = 6,
         send_email: bool = True,
     ) -> None:
-        self.redis_url = redis_url
+        self.private_redis: PrivateRedis | None = None
+        self.redis_url = redis_url or ""
         self.stack = stack
         self.hpos = hpos
         self.apache_workers = apache_workers
@@ -159,6 +194,11 @@ class Shop:
         reason = wordpress.missing_requirements(self.stack, "apache")
         if reason:
             raise RuntimeError(f"cannot build a real shop here: {reason}")
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        if not self.redis_url:
+            self.private_redis = PrivateRedis()
+            self.redis_url = self.private_redis.url
         redis.Redis.from_url(self.redis_url).flushdb()
         port = free_port()
         self.site = wordpress.create_site(
@@ -178,7 +218,10 @@ class Shop:
             wordpress.stop_server(self.server)
         if self.site is not None and not os.environ.get("BPM_KEEP_WP_SITE"):
             wordpress.destroy_site(self.site)
-        redis.Redis.from_url(self.redis_url).flushdb()
+        if self.private_redis is not None:
+            self.private_redis.stop()
+        else:
+            redis.Redis.from_url(self.redis_url).flushdb()
 
     @property
     def s(self) -> wordpress.Site:
@@ -503,7 +546,9 @@ def add_shop_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", default=wordpress.DEFAULT_STACK, help="tests/support/wordpress.py stack")
     parser.add_argument("--no-hpos", action="store_true", help="posts storage instead of HPOS")
     parser.add_argument(
-        "--redis-url", default="redis://127.0.0.1:6379/6", help="a Redis DB the bench may flush"
+        "--redis-url",
+        default=None,
+        help="a Redis DB the bench may flush (default: a private redis-server on a free port)",
     )
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON too")
 
