@@ -3,11 +3,12 @@
 Real WordPress + WooCommerce (tests/support/wordpress.py, both stacks, HPOS on for one and off for the other)
 served by Apache + mod_php, BPM Bridge configured the way a shop admin does it (its own "Create API user"
 action, settings through the plugin's Options), the real sidecar (gunicorn + two RQ workers on Redis) and the
-Fakturownia simulator. Orders are paid through WooCommerce's own paths only: the Store API checkout a block
-checkout uses (cart/add-item + checkout with the Nonce and Cart-Token headers, cash on delivery → processing)
-and REST ``POST /wc/v3/orders`` with ``set_paid: true`` as an import or a gateway does; refunds through REST
-``POST /wc/v3/orders/{id}/refunds``. Nothing drives the plugin's queue: delivery happens on its own, and the
-only other traffic is a visitor opening the home page now and then (what runs WP-Cron on a real shop).
+Fakturownia simulator (wp61-wc78) or the inFakt one (wp70-wc92). Orders are paid through WooCommerce's own
+paths only: the Store API checkout a block checkout uses (cart/add-item + checkout with the Nonce and
+Cart-Token headers, cash on delivery → processing) and REST ``POST /wc/v3/orders`` with ``set_paid: true``
+as an import or a gateway does; refunds through REST ``POST /wc/v3/orders/{id}/refunds``. Nothing drives
+the plugin's queue: delivery happens on its own, and the only other traffic is a visitor opening the home
+page now and then (what runs WP-Cron on a real shop).
 
 The run: orders under pretty permalinks (B2C Store API, B2B and B2C over REST), a full and a partial refund;
 then the sidecar goes down for a minute, the shop switches to plain permalinks, orders keep coming, the
@@ -48,7 +49,10 @@ __all__ = ["wp_sites"]
 # One configuration per stack, HPOS on for one and off for the other (docs/testing.md): WooCommerce 7.8 with
 # HPOS is where its own REST refund read answers 0.00, so that is the one that must hold.
 E2E_CONFIGS = [("wp61-wc78", True), ("wp70-wc92", False)]
-FAKTUROWNIA_TOKEN = "sandbox-fakturownia-token"  # the simulator's default account
+# One invoicing simulator per configuration, so both providers' whole paths run on real WooCommerce.
+PROVIDERS = {"wp61-wc78": "fakturownia", "wp70-wc92": "infakt"}
+FAKTUROWNIA_TOKEN = "sandbox-fakturownia-token"  # the simulators' default accounts
+INFAKT_KEY = "sandbox-infakt-key"
 NIP = "5260250274"
 OUTAGE_SECONDS = float(os.environ.get("BPM_E2E_OUTAGE_SECONDS", "60"))
 DELIVERY_TIMEOUT = 120.0
@@ -68,7 +72,8 @@ BUYER = {
 class Shop:
     site: wordpress.Site
     admin: tuple[str, str]
-    fakturownia: str
+    provider: str
+    simulator: str
     env: dict[str, str]
     sidecar_port: int
     group: ProcessGroup
@@ -180,7 +185,29 @@ class Shop:
 
     # --- what happened ----------------------------------------------------------------------------------
     def documents(self) -> list[dict[str, Any]]:
-        return requests.get(f"{self.fakturownia}/_sandbox/documents", timeout=30).json()["documents"]
+        return requests.get(f"{self.simulator}/_sandbox/documents", timeout=30).json()["documents"]
+
+    def originals(self, docs: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+        """Each order's invoices: Fakturownia by the sidecar's oid, inFakt (no key of ours) by the number
+        written on the order. Every invoice not found this way counts against "exactly one" too."""
+        invoices = [d for d in docs if d["kind"] == "vat"]
+        if self.provider == "fakturownia":
+            return {
+                o: [d for d in invoices if str(d.get("oid", "")).startswith(f"wc-{o}-")] for o in self.orders
+            }
+        numbers = {o: m["invoice"] for o, m in self.meta().items()}
+        return {o: [d for d in invoices if numbers[o] and d["number"] == numbers[o]] for o in self.orders}
+
+    def corrections(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [d for d in docs if d["kind"] == "correction"]
+
+    def gross(self, doc: dict[str, Any]) -> Decimal:
+        if self.provider == "fakturownia":
+            return Decimal(str(doc["price_gross"]))
+        return Decimal(int(doc["gross_price"])) / 100  # inFakt counts grosze
+
+    def tax_no(self, doc: dict[str, Any]) -> str:
+        return str(doc.get("buyer_tax_no" if self.provider == "fakturownia" else "client_tax_code") or "")
 
     def meta(self) -> dict[int, dict[str, str]]:
         """Every remembered order's BPM meta, read through WooCommerce CRUD (HPOS or posts alike)."""
@@ -216,14 +243,14 @@ class Shop:
         last_visit = 0.0
         while True:
             docs = self.documents()
-            missing = [o for o in self.orders if not _originals(docs, o)]
-            missing_corrections = [r for r, (o, _) in self.refunds.items() if not _corrections(docs, o, r)]
-            if not missing and not missing_corrections:
+            missing = [o for o, found in self.originals(docs).items() if not found]
+            corrections = len(self.corrections(docs))
+            if not missing and corrections >= len(self.refunds):
                 return
             if time.monotonic() > deadline:
                 pytest.fail(
-                    f"after {timeout:.0f} s: orders without a document {missing}, refunds without a"
-                    f" correction {missing_corrections}\noutbox: {json.dumps(self.outbox())}\n{self.logs()}"
+                    f"after {timeout:.0f} s: orders without a document {missing}, {corrections} corrections"
+                    f" for {len(self.refunds)} refunds\noutbox: {json.dumps(self.outbox())}\n{self.logs()}"
                 )
             if time.monotonic() - last_visit > 10:
                 self.visit()
@@ -234,23 +261,20 @@ class Shop:
         return self.group.logs() + "\n----- WordPress debug.log -----\n" + self.site.php_errors()
 
 
-def _originals(docs: list[dict[str, Any]], order_id: int) -> list[dict[str, Any]]:
-    prefix = f"wc-{order_id}-"
-    return [d for d in docs if str(d.get("oid", "")).startswith(prefix) and d["kind"] != "correction"]
-
-
-def _corrections(docs: list[dict[str, Any]], order_id: int, refund_id: int) -> list[dict[str, Any]]:
-    return [d for d in docs if d["kind"] == "correction" and d.get("oid") == f"wc-{order_id}-kor-{refund_id}"]
-
-
 @pytest.fixture(scope="class")
 def shop(request: pytest.FixtureRequest, wp_sites, redis_url: str) -> Iterator[Shop]:
     stack, hpos = request.cls.config
+    provider = PROVIDERS[stack]
     site = wp_sites.get(stack, hpos=hpos, permalinks="pretty")
     redis.Redis.from_url(redis_url).flushdb()  # the suite owns this database (tests/conftest.py)
     secret = new_secret()
-    fakturownia_port, sidecar_port = free_port(), free_port()
-    fakturownia = f"http://127.0.0.1:{fakturownia_port}"
+    simulator_port, sidecar_port = free_port(), free_port()
+    simulator = f"http://127.0.0.1:{simulator_port}"
+    credentials = {
+        "fakturownia": f"'domain' => 'sandbox', 'api_token' => '{FAKTUROWNIA_TOKEN}',"
+        f" 'base_url' => '{simulator}'",
+        "infakt": f"'api_key' => '{INFAKT_KEY}', 'base_url' => '{simulator}'",
+    }[provider]
     setup = site.php(
         f"""
         $api = \\BPM_Bridge\\Role::ensure_api_user();
@@ -259,11 +283,10 @@ def shop(request: pytest.FixtureRequest, wp_sites, redis_url: str) -> Iterator[S
             \\BPM_Bridge\\Options::set_secrets( '{secret}' ),
             \\BPM_Bridge\\Options::set_sidecar_url( 'http://127.0.0.1:{sidecar_port}' ),
             \\BPM_Bridge\\Options::set( 'invoicing', array(
-                'provider' => 'fakturownia',
+                'provider' => '{provider}',
                 'trigger' => array( 'default' => 'paid', 'by_payment_method' => array() ),
                 'b2c_document' => 'invoice',
-                'fakturownia' => array( 'domain' => 'sandbox', 'api_token' => '{FAKTUROWNIA_TOKEN}',
-                    'base_url' => '{fakturownia}' ) ) ),
+                '{provider}' => array( {credentials} ) ) ),
         );
         foreach ( $checks as $check ) {{
             if ( is_wp_error( $check ) ) {{ throw new Exception( $check->get_error_message() ); }}
@@ -283,15 +306,22 @@ def shop(request: pytest.FixtureRequest, wp_sites, redis_url: str) -> Iterator[S
     with ProcessGroup() as group:
         python = sidecar_cmd()[0].replace("bpm-sidecar", "python")
         group.start(
-            "fakturownia",
-            [python, "-m", "sidecar.sandbox", "fakturownia", "--port", str(fakturownia_port)],
+            provider,
+            [python, "-m", "sidecar.sandbox", provider, "--port", str(simulator_port)],
             env,
         )
-        wait_for_port(fakturownia_port)
+        wait_for_port(simulator_port)
         # KSeF is not what this test is about: with it on, a correction waits for the invoice's KSeF number.
-        requests.post(f"{fakturownia}/_sandbox/ksef", json={"mode": "off"}, timeout=10).raise_for_status()
+        ksef_off = {"fakturownia": {"mode": "off"}, "infakt": {"active": False}}[provider]
+        requests.post(f"{simulator}/_sandbox/ksef", json=ksef_off, timeout=10).raise_for_status()
         shop = Shop(
-            site, (site.admin_user, wp_sites.admin_password(site)), fakturownia, env, sidecar_port, group
+            site,
+            (site.admin_user, wp_sites.admin_password(site)),
+            provider,
+            simulator,
+            env,
+            sidecar_port,
+            group,
         )
         shop.start_sidecar()
         try:
@@ -334,19 +364,21 @@ class RealWooCommerceE2E:
         shop.wait_settled()
 
         docs = shop.documents()
+        originals = shop.originals(docs)
         for order_id, total in shop.orders.items():
-            originals = _originals(docs, order_id)
-            assert len(originals) == 1, (order_id, originals)
-            gross = Decimal(originals[0]["price_gross"])
-            assert gross == total, (order_id, gross, total)
-        for refund_id, (order_id, amount) in shop.refunds.items():
-            corrections = _corrections(docs, order_id, refund_id)
-            assert len(corrections) == 1, (refund_id, corrections)
-            assert abs(Decimal(corrections[0]["price_gross"])) == amount, (refund_id, corrections[0], amount)
-        buyers = {o: _originals(docs, o)[0] for o in (b2b_rest, during[1])}
-        for order_id, doc in buyers.items():
-            assert doc["kind"] == "vat", (order_id, doc["kind"])
-            assert str(doc.get("buyer_tax_no", "")).replace("-", "") == NIP, doc
+            assert len(originals[order_id]) == 1, (order_id, originals[order_id])
+            assert shop.gross(originals[order_id][0]) == total, (order_id, originals[order_id][0], total)
+        # Nothing else was invoiced (a duplicate under another number would not be found per order).
+        assert len([d for d in docs if d["kind"] == "vat"]) == len(shop.orders), docs
+        corrections = shop.corrections(docs)
+        assert len(corrections) == len(shop.refunds), corrections
+        assert sorted(abs(shop.gross(d)) for d in corrections) == sorted(a for _, a in shop.refunds.values())
+        if shop.provider == "fakturownia":  # its oid names the refund: each refund has its own correction
+            for refund_id, (order_id, amount) in shop.refunds.items():
+                mine = [d for d in corrections if d.get("oid") == f"wc-{order_id}-kor-{refund_id}"]
+                assert [abs(shop.gross(d)) for d in mine] == [amount], (refund_id, mine)
+        for order_id in (b2b_rest, during[1]):
+            assert shop.tax_no(originals[order_id][0]).replace("-", "") == NIP, originals[order_id][0]
         invoiced = shop.meta()
         assert all(invoiced[o]["invoice"] for o in shop.orders), invoiced
         print(f"{shop.site.config}: whole-stack e2e {time.monotonic() - started:.0f} s")
