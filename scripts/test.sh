@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need, starts what is not running, runs every test.
-#   scripts/test.sh               all tests (lint, sidecar, contract, WordPress/PHP, browser)
+#   scripts/test.sh               all tests (lint, types, sidecar, contract, WordPress/PHP, browser)
 #   scripts/test.sh -k intake     extra arguments go to pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,9 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"
 ruff check sidecar tests bench
 ruff format --check sidecar tests bench
+
+echo "== mypy"
+mypy sidecar
 
 echo "== pytest"
 # Two workers (BPM_TEST_WORKERS): most of the time goes to WordPress requests and the e2e's waits, which

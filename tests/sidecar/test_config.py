@@ -64,6 +64,8 @@ def test_required_variables_are_named(name, value):
         ("whsec_!!!", "base64"),
         ("whsec_c2hvcnQ=", "24 to 64"),
     ],
+    # Fixed ids: the second case holds a random secret, and pytest-xdist workers must collect the same names.
+    ids=["no-prefix", "second-secret-no-prefix", "not-base64", "too-short"],
 )
 def test_bad_secrets_are_explained(value, message):
     with pytest.raises(ConfigError, match=f"^BPM_WEBHOOK_SECRETS: .*{message}"):
