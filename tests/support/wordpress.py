@@ -354,7 +354,7 @@ def create_site(
     db: str,
     port: int,
     plugin: bool = True,
-    stack: str = "double",
+    stack: str = DEFAULT_STACK,
     hpos: bool = False,
     permalinks: str = "pretty",
 ) -> Site:
