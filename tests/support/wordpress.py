@@ -25,7 +25,8 @@ Command line (scripts/wp-test-site.sh is the same):
 Python:
 
     site = create_site(site_dir("x"), "bpm_test_x", port, stack="wp70-wc92", hpos=True, permalinks="plain")
-    server = start_server(site)          # Apache; returns once the REST index answers
+    server = start_server(site)          # Apache; returns once the REST index answers (a port taken
+                                         # meanwhile moves the site to a free one: site.url changes)
                                          # (start_server(site, "php"): PHP's built-in server)
     site.php("echo get_option('siteurl');")   # PHP snippet with WordPress loaded (user 1)
     site.rest("/wc/v3/orders")           # REST URL in the site's permalink form (/wp-json/…, ?rest_route=)
