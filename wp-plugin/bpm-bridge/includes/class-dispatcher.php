@@ -126,8 +126,11 @@ final class Dispatcher {
 			'failed' => 0,
 		);
 		$start = time();
+		$idle  = 0;
 		// A row written just before the running drain let go of the lock was kicked while the lock was still
-		// held: look once more after releasing it, so such a row never waits for the cron net.
+		// held (that kick's drain found the lock taken and left): look once more after every release, also
+		// after a pass that sent nothing, so such a row never waits for the cron net. Two passes in a row
+		// that send nothing end the drain, so a due row that cannot be claimed never makes it spin.
 		while ( ( time() - $start ) < $budget && Drain_Lock::acquire() ) {
 			$before = $stats;
 			try {
@@ -135,7 +138,8 @@ final class Dispatcher {
 			} finally {
 				Drain_Lock::release();
 			}
-			if ( $before === $stats || ! Outbox::has_due() ) {
+			$idle = ( $before === $stats ) ? $idle + 1 : 0;
+			if ( $idle > 1 || ! Outbox::has_due() ) {
 				break;
 			}
 		}

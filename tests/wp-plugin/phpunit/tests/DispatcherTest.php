@@ -391,6 +391,27 @@ class DispatcherTest extends BPM_Test_Case {
 		$this->assertSame( '1', $wpdb->get_var( $wpdb->prepare( 'SELECT IS_FREE_LOCK( %s )', Drain_Lock::name() ) ), 'the drain let the lock go' );
 	}
 
+	public function test_a_row_written_while_an_idle_drain_holds_the_lock_is_sent_by_that_drain(): void {
+		// The row's own kick found the lock taken and left; the drain that held it had nothing to send.
+		$id     = null;
+		$writer = function ( $query ) use ( &$id ) {
+			if ( null === $id && 0 === strpos( ltrim( $query ), 'SELECT RELEASE_LOCK' ) ) {
+				$id = 'writing';
+				$id = Outbox::add( 'order.created', array( 'order_id' => 61 ) );
+			}
+			return $query;
+		};
+		add_filter( 'query', $writer );
+		try {
+			$stats = Dispatcher::drain();
+		} finally {
+			remove_filter( 'query', $writer );
+		}
+		$this->assertIsString( $id );
+		$this->assertSame( 1, $stats['sent'], 'the drain looked again after letting the lock go' );
+		$this->assertSame( 'done', Outbox::get( $id )['status'] );
+	}
+
 	public function test_a_database_without_named_locks_still_drains(): void {
 		global $wpdb;
 		$no_locks = static function ( $query ) {
