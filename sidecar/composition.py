@@ -11,6 +11,7 @@ the metrics hook handed to the job from here.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,8 +35,15 @@ INTAKE_SOCKET_TIMEOUT = 0.5
 WORKER_CONNECT_TIMEOUT = 5.0
 HEALTH_CHECK_INTERVAL = 30
 # The store's REST root (pretty or plain permalinks); a wrong one is forgotten at the first non-REST answer.
-REST_ROOT_KEY = "bpm:store:rest_root"
 REST_ROOT_TTL = 3600
+
+
+def rest_root_key(store_url: str) -> str:
+    """Per store: a Redis shared by two sidecars (or a demo after a test run) must not lend one shop's root
+    to another — a root on another host or port is a connection error, not a non-REST answer, so it would
+    never be forgotten."""
+    digest = hashlib.sha256(store_url.rstrip("/").lower().encode()).hexdigest()[:16]
+    return f"bpm:store:rest_root:{digest}"
 
 
 def intake_redis(settings: Settings) -> redis.Redis:
@@ -96,7 +104,9 @@ def store_client(
         settings,
         audit if audit is not None else AuditLog(settings.audit_dir),
         observe=metrics.provider_call if metrics is not None else None,
-        root_cache=RedisValue(conn, REST_ROOT_KEY, REST_ROOT_TTL) if conn is not None else None,
+        root_cache=(
+            RedisValue(conn, rest_root_key(settings.store_url), REST_ROOT_TTL) if conn is not None else None
+        ),
     )
 
 

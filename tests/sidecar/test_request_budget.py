@@ -165,7 +165,7 @@ def test_plain_permalinks_cost_the_same(shop: Harness, settings: Settings, redis
     ]
     made = store_requests(shop)[before:]
     assert len(made) == BUDGET
-    root = RestRoot.decode(redis_conn.get(composition.REST_ROOT_KEY) or b"")
+    root = RestRoot.decode(redis_conn.get(composition.rest_root_key(settings.store_url)) or b"")
     assert root is not None and root.query_mode  # …/?rest_route=/bpm-bridge/v1/…, found on the home page
     assert shop.meta(order["id"])["_bpm_invoice_number"]
     assert len(shop.documents(order["id"])) == 1

@@ -116,3 +116,15 @@ def test_runtime_config_is_cached_merged_and_invalidated(
     runtime_config.invalidate(redis_conn)
     assert runtime_config.get_config(redis_conn, settings, store)["invoicing"]["send_email"] is True
     assert config_calls() == 2
+
+
+def test_two_stores_on_one_redis_keep_their_own_rest_roots(woo: Woo, redis_conn: redis.Redis) -> None:
+    """A root cached for another shop (another sidecar, or a test run before the demo) is never borrowed."""
+    from sidecar import composition
+
+    other = Woo()
+    try:
+        assert composition.store_client(settings_for(other), None, AuditLog(None), conn=redis_conn).ping()
+    finally:
+        other.served.stop()  # its root, still cached, now leads nowhere
+    assert composition.store_client(settings_for(woo), None, AuditLog(None), conn=redis_conn).ping() is True
