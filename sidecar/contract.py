@@ -1,4 +1,5 @@
-"""The bpm-bridge/v1 contract as data: ``docs/contract.json``, read through ``sidecar/contract.json``.
+"""The bpm-bridge/v1 contract as data: one file, ``wp-plugin/bpm-bridge/contract.json`` (the plugin folder is
+copied to shops as it is, so it holds the file; ``docs/contract.json`` and ``sidecar/contract.json`` link to it).
 
 The plugin, the sidecar and the WooCommerce simulator read the same file, so the event routing, the
 allow-listed meta keys, the transitions and the transient-status rule cannot drift between them. The
@@ -14,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-# Next to this module (a link into docs/ in the source tree, a copy in a built wheel).
+# Next to this module (a link into the plugin in the source tree, a copy in a built wheel).
 PATH = Path(__file__).with_name("contract.json")
 
 

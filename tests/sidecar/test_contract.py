@@ -1,4 +1,4 @@
-"""The sidecar reads the contract from docs/contract.json (through the sidecar/contract.json link)."""
+"""The sidecar reads the one contract file (wp-plugin/bpm-bridge/contract.json, linked as sidecar/ and docs/)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_sidecar_reads_the_one_contract_file() -> None:
     link = ROOT / "sidecar" / "contract.json"
-    assert link.is_symlink() and link.resolve() == (ROOT / "docs" / "contract.json").resolve()
+    plugin_file = ROOT / "wp-plugin" / "bpm-bridge" / "contract.json"
+    assert not plugin_file.is_symlink()  # a copied plugin folder must be complete
+    assert link.is_symlink() and link.resolve() == plugin_file.resolve() == (ROOT / "docs" / "contract.json").resolve()
     document = json.loads((ROOT / "docs" / "contract.json").read_text(encoding="utf-8"))
     assert contract.revision() == document["revision"] == 2
     assert contract.event_types() == tuple(document["event_types"])

@@ -1,6 +1,7 @@
 <?php
 /**
- * The bpm-bridge/v1 contract as data: contract.json (a link to docs/contract.json), read once per request.
+ * The bpm-bridge/v1 contract as data: the plugin's contract.json (docs/contract.json and the sidecar link to it),
+ * read once per request.
  *
  * @package BPM_Bridge
  */

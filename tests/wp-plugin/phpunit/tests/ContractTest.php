@@ -1,6 +1,6 @@
 <?php
 /**
- * BPM_Bridge\Contract: the plugin reads docs/contract.json (through the plugin's contract.json link).
+ * BPM_Bridge\Contract: the plugin reads its contract.json (docs/contract.json links to it).
  *
  * @package BPM_Bridge_Tests
  */
@@ -27,9 +27,10 @@ class ContractTest extends BPM_Test_Case {
 	}
 
 	public function test_the_plugin_reads_the_docs_file_not_a_copy(): void {
-		$link = dirname( __DIR__, 4 ) . '/wp-plugin/bpm-bridge/contract.json';
-		$this->assertTrue( is_link( $link ), 'wp-plugin/bpm-bridge/contract.json must link to docs/contract.json' );
-		$this->assertSame( realpath( dirname( __DIR__, 4 ) . '/docs/contract.json' ), realpath( $link ) );
+		// The plugin holds the file itself (a copied plugin folder is complete); docs/ and the sidecar link to it.
+		$file = dirname( __DIR__, 4 ) . '/wp-plugin/bpm-bridge/contract.json';
+		$this->assertFalse( is_link( $file ), 'wp-plugin/bpm-bridge/contract.json must be the file, not a link' );
+		$this->assertSame( realpath( $file ), realpath( dirname( __DIR__, 4 ) . '/docs/contract.json' ) );
 		$docs = $this->docs_contract();
 		$this->assertSame( 2, Contract::revision() );
 		$this->assertSame( $docs['order_meta_keys'], Contract::meta_keys() );
