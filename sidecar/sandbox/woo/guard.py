@@ -52,6 +52,7 @@ def rest_route() -> str:
 
 
 def is_ours(route: str) -> bool:
+    route = route.lower()  # as WordPress, which matches routes case-insensitively
     return route == NAMESPACE or route.startswith(NAMESPACE + "/")
 
 

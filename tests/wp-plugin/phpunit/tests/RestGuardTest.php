@@ -92,6 +92,8 @@ class RestGuardTest extends BPM_Test_Case {
 		// Unauthenticated too: nothing about the request is looked at.
 		wp_set_current_user( 0 );
 		$this->assertRestError( 400, 'bpm_bridge_query_not_allowed', $this->send( 'GET', '/bpm-bridge/v1/config', '', array( 'a' => '1' ) ) );
+		// WordPress routes /BPM-Bridge/v1/… to the same handlers: the guard must see it as ours too.
+		$this->assertRestError( 400, 'bpm_bridge_query_not_allowed', $this->send( 'GET', '/BPM-Bridge/v1/config', '', array( 'a' => '1' ) ) );
 	}
 
 	public function test_form_fields_and_uploads_are_refused(): void {

@@ -51,7 +51,8 @@ final class Guard {
 	 * @param \WP_REST_Request $request Request.
 	 */
 	public static function is_ours( \WP_REST_Request $request ): bool {
-		$route = $request->get_route();
+		// WordPress matches routes case-insensitively: /BPM-Bridge/v1/… reaches our handlers too.
+		$route = strtolower( $request->get_route() );
 		$base  = '/' . \BPM_Bridge\Rest::NAMESPACE;
 		return $route === $base || 0 === strpos( $route, $base . '/' );
 	}
