@@ -215,7 +215,9 @@ final class Kick {
 	 * @param int    $now  Unix seconds.
 	 */
 	public static function verify( int $time, string $sig, int $now ): bool {
-		return $time > 0 && abs( $now - $time ) <= self::TOKEN_TTL && hash_equals( self::sign( $time ), $sig );
+		// Signed and checked on the same server's clock: a time from the future is never ours.
+		$age = $now - $time;
+		return $time > 0 && $age >= 0 && $age <= self::TOKEN_TTL && hash_equals( self::sign( $time ), $sig );
 	}
 
 	/**

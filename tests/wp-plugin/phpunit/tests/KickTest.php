@@ -189,7 +189,7 @@ class KickTest extends BPM_Test_Case {
 		$this->assertSame( 403, $kick->respond( $now, 'forged', $now ) );
 		$this->assertSame( 403, $kick->respond( $now, hash_hmac( 'sha256', Kick::ACTION . '|' . $now, 'not the salt' ), $now ) );
 		$this->assertSame( 403, $kick->respond( $now - Kick::TOKEN_TTL - 1, Kick::sign( $now - Kick::TOKEN_TTL - 1 ), $now ), 'stale' );
-		$this->assertSame( 403, $kick->respond( $now + Kick::TOKEN_TTL + 1, Kick::sign( $now + Kick::TOKEN_TTL + 1 ), $now ), 'from the future' );
+		$this->assertSame( 403, $kick->respond( $now + 5, Kick::sign( $now + 5 ), $now ), 'from the future' );
 		$this->assertSame( 0, $drains );
 		$this->assertSame( 204, $kick->respond( $now - 5, Kick::sign( $now - 5 ), $now ) );
 		$this->assertSame( 1, $drains );
