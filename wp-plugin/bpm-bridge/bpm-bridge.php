@@ -12,7 +12,7 @@
  * Text Domain:       bpm-bridge
  * Domain Path:       /languages
  * WC requires at least: 7.8
- * WC tested up to:   9.4
+ * WC tested up to:   9.2
  *
  * @package BPM_Bridge
  */

@@ -12,6 +12,7 @@
 use BPM_Bridge\Admin\Screens;
 use BPM_Bridge\Admin\Events_View;
 use BPM_Bridge\Admin\Views;
+use BPM_Bridge\Outbox;
 
 defined( 'ABSPATH' ) || exit;
 
@@ -96,7 +97,7 @@ $bpm_failed = (int) ( $bpm_counts['failed'] ?? 0 );
 				<td class="column-attempts"><?php echo esc_html( number_format_i18n( (int) $bpm_row['attempts'] ) ); ?></td>
 				<td class="column-error"><?php echo esc_html( '' !== (string) ( $bpm_row['last_error'] ?? '' ) ? (string) $bpm_row['last_error'] : '—' ); ?></td>
 				<td class="column-next">
-					<?php echo esc_html( in_array( $bpm_row['status'], array( 'pending', 'sent' ), true ) ? Views::time( $bpm_row['next_attempt_at'] ?? null ) : '—' ); ?>
+					<?php echo esc_html( in_array( $bpm_row['status'], Outbox::DELIVERABLE, true ) ? Views::time( $bpm_row['next_attempt_at'] ?? null ) : '—' ); ?>
 				</td>
 				<td class="column-outcomes">
 					<?php if ( empty( $bpm_outcomes ) ) : ?>
