@@ -1,5 +1,6 @@
-"""The bpm-bridge/v1 contract as data: one file, ``wp-plugin/bpm-bridge/contract.json`` (the plugin folder is
-copied to shops as it is, so it holds the file; ``docs/contract.json`` and ``sidecar/contract.json`` link to it).
+"""The bpm-bridge/v1 contract as data: one file, ``wp-plugin/bpm-bridge/contract.json`` (the plugin folder
+is copied to shops as it is, so it holds the file; ``docs/contract.json`` and ``sidecar/contract.json``
+link to it).
 
 The plugin, the sidecar and the WooCommerce simulator read the same file, so the event routing, the
 allow-listed meta keys, the transitions and the transient-status rule cannot drift between them. The

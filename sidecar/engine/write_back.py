@@ -1,10 +1,14 @@
 """The write-back of a finished action: its final meta, the order note and the outcome, in one request.
 
-``POST bpm-bridge/v1/orders/{id}/apply`` is atomic: under the store's per-order lock it checks
-``expect``, then writes everything, or nothing (409). Two answers need more than a retry:
+``POST bpm-bridge/v1/orders/{id}/apply`` validates every part and checks ``expect`` under the store's
+per-order lock before it writes anything (409 writes nothing); then it writes the meta, the note and the
+outcome in that order — not one database transaction, so a PHP process that dies between them leaves the
+later parts unwritten. Three answers need more than a retry:
 
-- **409 whose current values are ours**: an earlier try was written but its answer was lost. Nothing
-  to do (all of it was written, note and outcome included).
+- **409 whose current values are ours**: an earlier try wrote at least the meta but its answer was lost.
+  The meta is not written again; the outcome is sent once more on its own (recording an action's outcome
+  is idempotent, and an outbox row without it would be re-sent for 72 hours), the note is not (a lost
+  answer is by far the likelier case, and a second note would be noise the shop admin reads).
 - **409 on a JSON map** (``_bpm_corrections``) whose other entries changed meanwhile (the correction of
   another refund finished between our read and our write): our entries are merged into the current map
   and the write is tried again, as long as nobody touched *our* entries. Anything else is a real
@@ -50,7 +54,8 @@ def apply_write_back(
             current = {str(k): "" if v is None else str(v) for k, v in exc.current.items()}
             merged = rebase(meta, expect, current)
             if merged == WRITTEN:
-                return
+                meta, expect, note = {}, {}, None  # only the outcome, if any, goes again
+                continue
             if not isinstance(merged, tuple):
                 log(
                     logging.ERROR,
@@ -67,9 +72,9 @@ def apply_write_back(
 def rebase(
     meta: Mapping[str, str], expect: Mapping[str, str], current: Mapping[str, str]
 ) -> tuple[dict[str, str], dict[str, str]] | str | None:
-    """After a 409: :data:`WRITTEN` when ``current`` already holds our write (the request is atomic, so
-    one key showing it means all of it was written), ``(meta, expect)`` re-applied on ``current`` when
-    others changed other entries of a JSON map, None for a real conflict."""
+    """After a 409: :data:`WRITTEN` when ``current`` already holds our write (meta is written first and
+    all together, so one key showing it means all of our meta was written), ``(meta, expect)``
+    re-applied on ``current`` when others changed other entries of a JSON map, None for a real conflict."""
     merged_meta, merged_expect = dict(meta), dict(expect)
     for key, was in expect.items():
         now, mine = current.get(key, was), meta.get(key, was)

@@ -108,3 +108,19 @@ def test_a_real_conflict_leaves_the_meta_alone_and_tells_the_rest() -> None:
     apply_write_back(store, 11, write, "note", None, lambda *a: logged.append(a))  # type: ignore[arg-type]
     assert store.calls[1] == {"meta": {}, "expect": {}, "note": "note", "outcome": None}
     assert logged and "not overwritten" in logged[0][1]
+
+
+def test_a_write_found_already_done_still_records_the_outcome_alone() -> None:
+    # apply writes meta, note and outcome in order: a lost answer (or a PHP process that died after the
+    # meta) must not leave the outbox row waiting for an outcome for 72 hours.
+    store = FakeStore(ConflictError("409", {"_bpm_invoice_id": "123"}), None)
+    write = {"meta": {"_bpm_invoice_id": "123"}, "expect": {"_bpm_invoice_id": INTENT}}
+    apply_write_back(store, 11, write, "note", {"event_id": "e"}, lambda *a: None)  # type: ignore[arg-type]
+    assert store.calls[1] == {"meta": {}, "expect": {}, "note": None, "outcome": {"event_id": "e"}}
+
+
+def test_a_write_found_already_done_without_an_outcome_sends_nothing_more() -> None:
+    store = FakeStore(ConflictError("409", {"_bpm_invoice_id": "123"}))
+    write = {"meta": {"_bpm_invoice_id": "123"}, "expect": {"_bpm_invoice_id": INTENT}}
+    apply_write_back(store, 11, write, "note", None, lambda *a: None)  # type: ignore[arg-type]
+    assert len(store.calls) == 1
