@@ -218,6 +218,7 @@ class Shop:
             wordpress.stop_server(self.server)
         if self.site is not None and not os.environ.get("BPM_KEEP_WP_SITE"):
             wordpress.destroy_site(self.site)
+        shutil.rmtree(self.audit_dir, ignore_errors=True)
         if self.private_redis is not None:
             self.private_redis.stop()
         else:
