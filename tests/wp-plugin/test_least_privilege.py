@@ -426,6 +426,28 @@ def test_api_user_cannot_reset_or_log_in_with_a_password(shop):
     assert key.strip() == ""
 
 
+def _xmlrpc_get_users_blogs(url: str, login: str, password: str) -> str:
+    body = (
+        "<?xml version='1.0'?><methodCall><methodName>wp.getUsersBlogs</methodName><params>"
+        f"<param><value><string>{login}</string></value></param>"
+        f"<param><value><string>{password}</string></value></param>"
+        "</params></methodCall>"
+    )
+    resp = requests.post(f"{url}/xmlrpc.php", data=body, headers={"Content-Type": "text/xml"}, timeout=30)
+    assert resp.status_code == 200, resp.text[:300]
+    return resp.text
+
+
+def test_api_user_cannot_use_xml_rpc_with_its_application_password(shop):
+    # WordPress takes Application Passwords over XML-RPC too, where the REST allow-list does not reach.
+    login, password = shop.api_auth
+    answer = _xmlrpc_get_users_blogs(shop.url, login, password)
+    assert "<name>faultCode</name>" in answer and "blogName" not in answer, answer[:500]
+    # The same call works for a user who may use it, so the refusal is the identity's.
+    admin = _xmlrpc_get_users_blogs(shop.url, *shop.admin_auth)
+    assert "blogName" in admin, admin[:500]
+
+
 def _cookie_for(wp_site, user_id: int) -> dict[str, str]:
     """The logged-in cookies WordPress would set for a user (made in PHP: the API user cannot log in)."""
     return wp_site.php_json(

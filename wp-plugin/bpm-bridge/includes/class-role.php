@@ -66,6 +66,8 @@ final class Role {
 		add_filter( 'rest_dispatch_request', array( self::class, 'rest_dispatch_request' ), 10, 3 );
 		add_filter( 'allow_password_reset', array( self::class, 'allow_password_reset' ), 10, 2 );
 		add_filter( 'wp_authenticate_user', array( self::class, 'refuse_interactive_login' ), 10, 1 );
+		// After wp_authenticate_application_password (20), which XML-RPC reaches too.
+		add_filter( 'authenticate', array( self::class, 'refuse_xmlrpc' ), 30, 1 );
 		add_action( 'admin_init', array( self::class, 'keep_out_of_admin' ), 1 );
 		add_filter( 'show_admin_bar', array( self::class, 'show_admin_bar' ) );
 	}
@@ -165,6 +167,20 @@ final class Role {
 	public static function refuse_interactive_login( $user ) {
 		if ( $user instanceof \WP_User && self::is_api_identity( (int) $user->ID ) ) {
 			return new \WP_Error( 'bpm_bridge_api_user_no_login', __( 'The BPM API user cannot log in; it is used by the BPM Bridge sidecar only.', 'bpm-bridge' ) );
+		}
+		return $user;
+	}
+
+	/**
+	 * No XML-RPC: WordPress accepts an Application Password there too (XMLRPC_REQUEST counts as an API
+	 * request), and the REST allow-list does not reach it.
+	 *
+	 * @param \WP_User|\WP_Error|null $user User authenticated so far.
+	 * @return \WP_User|\WP_Error|null
+	 */
+	public static function refuse_xmlrpc( $user ) {
+		if ( defined( 'XMLRPC_REQUEST' ) && XMLRPC_REQUEST ) {
+			return self::refuse_interactive_login( $user );
 		}
 		return $user;
 	}
