@@ -57,6 +57,8 @@ abstract class BPM_Test_Case extends TestCase {
 		}
 		$wpdb->query( 'DELETE FROM ' . Installer::outbox_table() );
 		$wpdb->query( 'DELETE FROM ' . Installer::rma_table() );
+		// Every test is a request of its own for the once-per-request scheduling of the async drain.
+		\BPM_Bridge\Dispatcher::forget_scheduled_drain();
 		$this->secret = Signer::new_secret();
 		Options::set_secrets( $this->secret );
 		wp_set_current_user( 0 );

@@ -43,6 +43,13 @@ final class Dispatcher {
 	const MAX_RETRY_AFTER = 86400;
 
 	/**
+	 * Whether this request has already made sure the async drain is scheduled.
+	 *
+	 * @var boolean
+	 */
+	private static $drain_scheduled = false;
+
+	/**
 	 * Hooks.
 	 */
 	public static function register(): void {
@@ -107,9 +114,21 @@ final class Dispatcher {
 			add_action( 'init', array( self::class, 'schedule_drain' ), 20, 0 );
 			return;
 		}
+		// Once per request: an order writes several rows, and each look-up is a query in the shopper's request.
+		if ( self::$drain_scheduled ) {
+			return;
+		}
+		self::$drain_scheduled = true;
 		if ( ! as_has_scheduled_action( self::HOOK, array(), self::GROUP ) ) {
 			as_enqueue_async_action( self::HOOK, array(), self::GROUP );
 		}
+	}
+
+	/**
+	 * Forgets that this request scheduled the async drain (a long-running process, tests).
+	 */
+	public static function forget_scheduled_drain(): void {
+		self::$drain_scheduled = false;
 	}
 
 	/**
