@@ -69,6 +69,14 @@ final class Kick {
 	private $wanted;
 
 	/**
+	 * What to do instead when no kick goes out (paused or failed): fn(): void — schedules Action Scheduler's
+	 * async drain, which runs on the next wp-admin request, before the one-minute cron.
+	 *
+	 * @var callable
+	 */
+	private $fallback;
+
+	/**
 	 * Whether this request has already queued its kick.
 	 *
 	 * @var boolean
@@ -79,11 +87,13 @@ final class Kick {
 	 * Constructor.
 	 *
 	 * @param callable $drain  Runs one drain (Dispatcher::drain).
-	 * @param callable $wanted Whether there is a sidecar to deliver to (Dispatcher::has_sidecar).
+	 * @param callable $wanted   Whether there is a sidecar to deliver to (Dispatcher::has_sidecar).
+	 * @param callable $fallback When no kick goes out (Dispatcher::schedule_drain); default: nothing.
 	 */
-	public function __construct( callable $drain, callable $wanted ) {
-		$this->drain  = $drain;
-		$this->wanted = $wanted;
+	public function __construct( callable $drain, callable $wanted, ?callable $fallback = null ) {
+		$this->drain    = $drain;
+		$this->wanted   = $wanted;
+		$this->fallback = $fallback ?? static function (): void {};
 	}
 
 	/**
@@ -125,6 +135,7 @@ final class Kick {
 			// Created once, autoloaded: later requests read it from the options already in memory.
 			add_option( self::PAUSE_OPTION, 0, '', true );
 		} elseif ( (int) $paused > time() ) {
+			( $this->fallback )();
 			return false;
 		}
 		/**
@@ -136,8 +147,11 @@ final class Kick {
 		$url     = (string) apply_filters( 'bpm_bridge_kick_url', admin_url( 'admin-ajax.php' ) );
 		$sent    = $this->post( $url, self::body( time() ) );
 		$elapsed = microtime( true ) - $started;
-		if ( ! $sent && $elapsed >= self::SLOW_FAILURE ) {
-			update_option( self::PAUSE_OPTION, time() + self::PAUSE, true );
+		if ( ! $sent ) {
+			( $this->fallback )();
+			if ( $elapsed >= self::SLOW_FAILURE ) {
+				update_option( self::PAUSE_OPTION, time() + self::PAUSE, true );
+			}
 		}
 		/**
 		 * Fires after a kick (tests and logs measure what it cost the request, from the start of send()).

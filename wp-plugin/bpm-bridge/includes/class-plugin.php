@@ -46,15 +46,19 @@ final class Plugin {
 	}
 
 	/**
-	 * Recording and delivery meet here only: the outbox announces due rows, and both the immediate kick and
-	 * the Action Scheduler async drain (the safety net with the one-minute cron) listen. The outbox knows
-	 * neither them nor the installer.
+	 * Recording and delivery meet here only: the outbox announces due rows and the immediate kick listens.
+	 * Action Scheduler's async drain is the kick's fallback only (a paused or failed loopback): scheduling
+	 * it for every row cost the paying request ~2 ms for a runner that starts on wp-admin requests only.
+	 * The one-minute cron is the safety net under both. The outbox knows neither them nor the installer.
 	 */
 	private static function wire_delivery(): void {
-		self::$kick = new Kick( array( Dispatcher::class, 'drain' ), array( Dispatcher::class, 'has_sidecar' ) );
+		self::$kick = new Kick(
+			array( Dispatcher::class, 'drain' ),
+			array( Dispatcher::class, 'has_sidecar' ),
+			array( Dispatcher::class, 'schedule_drain' )
+		);
 		self::$kick->register();
 		foreach ( self::DUE_ACTIONS as $due ) {
-			add_action( $due, array( Dispatcher::class, 'schedule_drain' ), 10, 0 );
 			add_action( $due, array( self::$kick, 'request' ), 10, 0 );
 		}
 		// The outbox stores rows; the installer owns its table.

@@ -173,6 +173,29 @@ class KickTest extends BPM_Test_Case {
 		array_map( 'fclose', array_filter( $queue ) );
 	}
 
+	public function test_the_fallback_runs_only_when_no_kick_goes_out(): void {
+		$fallbacks = 0;
+		$kick      = new Kick(
+			static function () {
+				return array();
+			},
+			static function () {
+				return true;
+			},
+			static function () use ( &$fallbacks ) {
+				++$fallbacks;
+			}
+		);
+		$listener = $this->listen();
+		$this->assertTrue( $kick->send() );
+		$this->assertSame( 0, $fallbacks, 'a kick that went out needs no fallback' );
+		$this->accept( $listener );
+		update_option( Kick::PAUSE_OPTION, time() + 60, true );
+		$this->assertFalse( $kick->send() );
+		$this->assertSame( 1, $fallbacks, 'a paused kick leaves the rows to the async drain' );
+		update_option( Kick::PAUSE_OPTION, 0, true );
+	}
+
 	public function test_no_kick_without_a_configured_sidecar(): void {
 		$drains   = 0;
 		$listener = $this->listen();

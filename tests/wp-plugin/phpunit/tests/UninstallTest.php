@@ -38,6 +38,7 @@ class UninstallTest extends BPM_Test_Case {
 		$order->update_meta_data( '_bpm_invoice_number', 'FV 9/2026' );
 		$order->save();
 		BPM_Bridge\Outbox::add( 'ping' );
+		Dispatcher::schedule_drain();
 		$this->assertTrue( as_has_scheduled_action( Dispatcher::HOOK, array(), Dispatcher::GROUP ) );
 
 		WP_Application_Passwords::create_new_application_password( $api['user_id'], array( 'name' => Role::APP_PASSWORD . ' (2026-11-23 14:00)' ) );
