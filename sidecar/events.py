@@ -136,6 +136,7 @@ DATA_FIELDS: dict[str, Callable[..., fields.Field]] = {
     "refund_id": PositiveId,
     "rma_id": PositiveId,
     "customer_id": PositiveId,
+    "request_id": PositiveId,
     "status": StatusSlug,
     "from": StatusSlug,
     "to": StatusSlug,

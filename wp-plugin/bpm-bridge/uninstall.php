@@ -34,6 +34,7 @@ $bpm_bridge_uninstall_site = static function () {
 
 	$wpdb->query( 'DROP TABLE IF EXISTS ' . \BPM_Bridge\Installer::outbox_table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.NotPrepared
 	$wpdb->query( 'DROP TABLE IF EXISTS ' . \BPM_Bridge\Installer::rma_table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.NotPrepared
+	$wpdb->query( 'DROP TABLE IF EXISTS ' . \BPM_Bridge\Installer::rma_events_table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.NotPrepared
 	$wpdb->query( 'DROP TABLE IF EXISTS ' . \BPM_Bridge\Rest\Replay_Guard::table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.NotPrepared
 };
 

@@ -15,7 +15,7 @@ defined( 'ABSPATH' ) || exit;
  */
 final class Installer {
 
-	const DB_VERSION = '2';
+	const DB_VERSION = '3';
 
 	/**
 	 * The outbox table name (prefix only from $wpdb: WordPress 6.1 has no %i placeholder).
@@ -30,6 +30,14 @@ final class Installer {
 	public static function rma_table(): string {
 		global $wpdb;
 		return $wpdb->prefix . 'bpm_bridge_rmas';
+	}
+
+	/**
+	 * The RMA timeline table name (one row per step a return went through).
+	 */
+	public static function rma_events_table(): string {
+		global $wpdb;
+		return $wpdb->prefix . 'bpm_bridge_rma_events';
 	}
 
 	/**
@@ -106,11 +114,37 @@ final class Installer {
   label text DEFAULT NULL,
   label_pdf longtext DEFAULT NULL,
   customer_note text DEFAULT NULL,
+  kind varchar(20) NOT NULL DEFAULT 'withdrawal',
+  method varchar(20) NOT NULL DEFAULT 'own',
+  point varchar(32) DEFAULT NULL,
+  customer_id bigint(20) unsigned NOT NULL DEFAULT 0,
+  email varchar(190) NOT NULL DEFAULT '',
+  iban text DEFAULT NULL,
+  photos text DEFAULT NULL,
+  meta longtext DEFAULT NULL,
+  decision_note text DEFAULT NULL,
+  refund_id bigint(20) unsigned DEFAULT NULL,
+  due_at datetime DEFAULT NULL,
   created_at datetime NOT NULL,
   updated_at datetime NOT NULL,
   PRIMARY KEY  (id),
   KEY order_id (order_id),
-  KEY status (status)
+  KEY status (status),
+  KEY status_due (status,due_at)
+) {$charset};"
+		);
+		$events = self::rma_events_table();
+		dbDelta(
+			"CREATE TABLE {$events} (
+  id bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  rma_id bigint(20) unsigned NOT NULL,
+  created_at datetime NOT NULL,
+  actor varchar(20) NOT NULL DEFAULT 'system',
+  event varchar(40) NOT NULL,
+  message text NOT NULL,
+  public tinyint(1) NOT NULL DEFAULT 1,
+  PRIMARY KEY  (id),
+  KEY rma_id (rma_id,id)
 ) {$charset};"
 		);
 		// Used request message ids (the REST replay guard), kept out of wp_options.

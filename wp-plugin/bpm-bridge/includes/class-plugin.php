@@ -20,6 +20,15 @@ final class Plugin {
 	const DUE_ACTIONS = array( 'bpm_bridge_event_added', 'bpm_bridge_event_retried' );
 
 	/**
+	 * Features wired by their own register(): one class per capability, each in its own directory.
+	 */
+	const FEATURES = array(
+		Returns\Customer::class,
+		Returns\Shop::class,
+		Crm\Crm::class,
+	);
+
+	/**
 	 * The kick of this request.
 	 *
 	 * @var Kick|null
@@ -39,6 +48,11 @@ final class Plugin {
 		Nip::register();
 		Rest::register();
 		Role::register();
+		foreach ( self::FEATURES as $feature ) {
+			if ( class_exists( $feature ) ) {
+				$feature::register();
+			}
+		}
 		if ( is_admin() ) {
 			// WooCommerce is loaded by then, so admin classes may extend its classes (WC_Settings_Page).
 			add_action( 'plugins_loaded', array( self::class, 'load_admin' ), 20 );

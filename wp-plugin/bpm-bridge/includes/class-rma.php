@@ -226,6 +226,65 @@ final class Rma {
 	}
 
 	/**
+	 * The number a customer and the shop quote: RMA-000042.
+	 *
+	 * @param int $rma_id RMA id.
+	 */
+	public static function number( int $rma_id ): string {
+		return 'RMA-' . str_pad( (string) $rma_id, 6, '0', STR_PAD_LEFT );
+	}
+
+	/**
+	 * Adds a step to the return's timeline.
+	 *
+	 * @param int    $rma_id  RMA id.
+	 * @param string $event   Step: requested, approved, rejected, label_ready, arrived, received, refunded, note, email, error, ...
+	 * @param string $message What happened, in words (translated; the customer reads public steps).
+	 * @param string $actor   customer, staff, system or carrier.
+	 * @param bool   $public  Whether the customer sees it in My Account.
+	 */
+	public static function log( int $rma_id, string $event, string $message, string $actor = 'system', bool $public = true ): void {
+		global $wpdb;
+		$wpdb->insert( // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+			Installer::rma_events_table(),
+			array(
+				'rma_id'     => $rma_id,
+				'created_at' => Outbox::dt( time() ),
+				'actor'      => sanitize_key( $actor ),
+				'event'      => sanitize_key( $event ),
+				'message'    => sanitize_textarea_field( $message ),
+				'public'     => $public ? 1 : 0,
+			),
+			array( '%d', '%s', '%s', '%s', '%s', '%d' )
+		);
+	}
+
+	/**
+	 * The return's timeline, oldest first.
+	 *
+	 * @param int  $rma_id      RMA id.
+	 * @param bool $public_only Only the steps the customer sees.
+	 * @return array<int, array{at: string, actor: string, event: string, message: string, public: bool}>
+	 */
+	public static function timeline( int $rma_id, bool $public_only = false ): array {
+		global $wpdb;
+		$table = Installer::rma_events_table();
+		$rows  = (array) $wpdb->get_results( $wpdb->prepare( "SELECT created_at, actor, event, message, public FROM {$table} WHERE rma_id = %d AND public >= %d ORDER BY id ASC", $rma_id, $public_only ? 1 : 0 ), ARRAY_A ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		return array_map(
+			static function ( $row ) {
+				return array(
+					'at'      => gmdate( 'Y-m-d\TH:i:s\Z', Outbox::ts( $row['created_at'] ) ),
+					'actor'   => (string) $row['actor'],
+					'event'   => (string) $row['event'],
+					'message' => (string) $row['message'],
+					'public'  => (bool) $row['public'],
+				);
+			},
+			$rows
+		);
+	}
+
+	/**
 	 * Not-found error.
 	 */
 	private static function not_found(): \WP_Error {

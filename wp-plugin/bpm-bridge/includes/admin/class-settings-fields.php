@@ -37,6 +37,11 @@ final class Settings_Fields {
 		'id'         => 'number',
 		'credential' => 'credential',
 		'triggers'   => 'triggers',
+		'int'        => 'number',
+		'email'      => 'email',
+		'textarea'   => 'textarea',
+		'lines'      => 'textarea',
+		'map'        => 'map',
 	);
 
 	/**
@@ -54,9 +59,13 @@ final class Settings_Fields {
 				'title' => __( 'Invoicing', 'bpm-bridge' ),
 				'desc'  => __( 'Which system issues invoices and receipts for paid orders, and when.', 'bpm-bridge' ),
 			),
-			'integrations'         => array(
-				'title' => __( 'CRM, carriers and returns', 'bpm-bridge' ),
-				'desc'  => __( 'Destinations BPM Bridge can send orders and returns to.', 'bpm-bridge' ),
+			'crm'                  => array(
+				'title' => __( 'CRM', 'bpm-bridge' ),
+				'desc'  => __( 'Where BPM Bridge sends your customers and orders, and what it may send.', 'bpm-bridge' ),
+			),
+			'returns'              => array(
+				'title' => __( 'Returns', 'bpm-bridge' ),
+				'desc'  => __( 'How customers return items, who makes the return labels, and the rules BPM Bridge applies.', 'bpm-bridge' ),
 			),
 		);
 	}
@@ -106,6 +115,8 @@ final class Settings_Fields {
 					'label'       => (string) ( $field['checkbox'] ?? '' ),
 					'options'     => (array) ( $field['choices'] ?? array() ),
 					'placeholder' => (string) ( $field['placeholder'] ?? '' ),
+					'min'         => (int) ( $field['min'] ?? 1 ),
+					'keys'        => 'map' === $field['type'] ? Fields::map_keys( $field ) : array(),
 				);
 				if ( 'sandbox' === ( $field['group'] ?? '' ) ) {
 					$sandbox[] = $row;
@@ -223,6 +234,9 @@ final class Settings_Fields {
 				case 'triggers':
 					$raw = self::triggers_input( is_array( $raw ) ? $raw : array() );
 					break;
+				case 'map':
+					$raw = is_array( $raw ) ? $raw : array();
+					break;
 				default:
 					if ( null === $raw ) {
 						continue 2;
@@ -272,7 +286,7 @@ final class Settings_Fields {
 		}
 
 		echo '<tr valign="top"><th scope="row" class="titledesc">';
-		if ( in_array( $field['type'], array( 'url', 'text', 'number', 'select', 'credential' ), true ) ) {
+		if ( in_array( $field['type'], array( 'url', 'text', 'number', 'email', 'textarea', 'select', 'credential' ), true ) ) {
 			echo '<label for="' . esc_attr( $id ) . '">' . esc_html( $field['title'] ) . '</label>';
 		} else {
 			echo esc_html( $field['title'] );
@@ -282,6 +296,7 @@ final class Settings_Fields {
 		switch ( $field['type'] ) {
 			case 'url':
 			case 'text':
+			case 'email':
 			case 'number':
 				printf(
 					'<input type="%1$s" id="%2$s" name="%3$s" value="%4$s" class="regular-text" placeholder="%5$s"%6$s />',
@@ -290,8 +305,20 @@ final class Settings_Fields {
 					esc_attr( $name ),
 					esc_attr( null === $value ? '' : (string) $value ),
 					esc_attr( $field['placeholder'] ?? '' ),
-					'number' === $field['type'] ? ' min="1" step="1"' : ''
+					'number' === $field['type'] ? ' min="' . esc_attr( (string) ( $field['min'] ?? 1 ) ) . '" step="1"' : ''
 				);
+				break;
+			case 'textarea':
+				printf(
+					'<textarea id="%1$s" name="%2$s" rows="5" class="large-text" placeholder="%3$s">%4$s</textarea>',
+					esc_attr( $id ),
+					esc_attr( $name ),
+					esc_attr( $field['placeholder'] ?? '' ),
+					esc_textarea( is_array( $value ) ? implode( "\n", array_map( 'strval', $value ) ) : (string) $value )
+				);
+				break;
+			case 'map':
+				self::map( $id, $name, is_array( $value ) ? $value : array(), $field );
 				break;
 			case 'select':
 				echo '<select id="' . esc_attr( $id ) . '" name="' . esc_attr( $name ) . '">';
@@ -335,6 +362,35 @@ final class Settings_Fields {
 			echo '<p class="description">' . esc_html( $field['desc'] ) . '</p>';
 		}
 		echo '</td></tr>';
+	}
+
+	/**
+	 * A map field: one labelled input (or select, when the field has choices) per key.
+	 *
+	 * @param string               $id    Input id prefix.
+	 * @param string               $name  Input name.
+	 * @param array<string, mixed> $value Stored map.
+	 * @param array<string, mixed> $field Row.
+	 */
+	private static function map( string $id, string $name, array $value, array $field ): void {
+		echo '<table class="bpm-bridge-map">';
+		foreach ( (array) $field['keys'] as $key => $label ) {
+			$input_id = $id . '_' . sanitize_key( (string) $key );
+			$current  = (string) ( $value[ $key ] ?? '' );
+			echo '<tr><td><label for="' . esc_attr( $input_id ) . '">' . esc_html( (string) $label ) . '</label></td><td>';
+			if ( array() !== (array) $field['options'] ) {
+				self::choice( $input_id, $name . '[' . $key . ']', array( '' => '—' ) + (array) $field['options'], $current );
+			} else {
+				printf(
+					'<input type="text" id="%1$s" name="%2$s" value="%3$s" class="regular-text" />',
+					esc_attr( $input_id ),
+					esc_attr( $name . '[' . $key . ']' ),
+					esc_attr( $current )
+				);
+			}
+			echo '</td></tr>';
+		}
+		echo '</table>';
 	}
 
 	/**

@@ -17,7 +17,7 @@ final class Fields {
 	/**
 	 * Field types the schema may use.
 	 */
-	const TYPES = array( 'enum', 'bool', 'text', 'url', 'id', 'credential', 'triggers' );
+	const TYPES = array( 'enum', 'bool', 'text', 'url', 'id', 'credential', 'triggers', 'int', 'email', 'textarea', 'lines', 'map' );
 
 	/**
 	 * Printable ASCII without spaces, 8 to 200 characters: every provider's API tokens look like this.
@@ -37,6 +37,11 @@ final class Fields {
 			case 'id':
 			case 'url':
 				return null;
+			case 'int':
+				return 0;
+			case 'lines':
+			case 'map':
+				return array();
 			case 'triggers':
 				return array(
 					'default'           => '',
@@ -110,6 +115,22 @@ final class Fields {
 				return array( 'value' => $secret );
 			case 'triggers':
 				return self::triggers( $field, is_array( $raw ) ? $raw : array(), is_array( $current ) ? $current : array() );
+			case 'int':
+				return self::integer( $field, $raw, $label );
+			case 'email':
+				$email = is_string( $raw ) ? sanitize_email( trim( $raw ) ) : '';
+				if ( is_string( $raw ) && '' !== trim( $raw ) && ! is_email( $email ) ) {
+					/* translators: 1: field name, 2: the value the admin entered. */
+					return self::error( sprintf( __( '%1$s: "%2$s" is not an e-mail address; the previous value was kept.', 'bpm-bridge' ), $label, sanitize_text_field( $raw ) ) );
+				}
+				return array( 'value' => $email );
+			case 'textarea':
+				$text = is_scalar( $raw ) ? sanitize_textarea_field( (string) $raw ) : '';
+				return array( 'value' => mb_substr( $text, 0, (int) ( $field['max'] ?? 1000 ) ) );
+			case 'lines':
+				return self::lines( $field, $raw, $label );
+			case 'map':
+				return self::map( $field, is_array( $raw ) ? $raw : array(), is_array( $current ) ? $current : array(), $label );
 		}
 		return self::error( 'Unknown settings field type ' . (string) $field['type'] );
 	}
@@ -191,6 +212,97 @@ final class Fields {
 	}
 
 	/**
+	 * A whole number within the field's min (default 0) and max.
+	 *
+	 * @param array<string, mixed> $field Field.
+	 * @param mixed                $raw   Submitted value.
+	 * @param string               $label Field name.
+	 * @return array{value: int}|\WP_Error
+	 */
+	private static function integer( array $field, $raw, string $label ) {
+		$text = is_scalar( $raw ) ? trim( (string) $raw ) : '';
+		$min  = (int) ( $field['min'] ?? 0 );
+		$max  = (int) ( $field['max'] ?? PHP_INT_MAX );
+		if ( ! preg_match( '/^-?\d{1,12}$/', $text ) || (int) $text < $min || (int) $text > $max ) {
+			/* translators: 1: field name, 2: lowest allowed, 3: highest allowed. */
+			return self::error( sprintf( __( '%1$s must be a whole number from %2$d to %3$d; the previous value was kept.', 'bpm-bridge' ), $label, $min, $max ) );
+		}
+		return array( 'value' => (int) $text );
+	}
+
+	/**
+	 * A list of short texts, one per line (a string) or as a list; empty lines and duplicates dropped.
+	 *
+	 * @param array<string, mixed> $field Field: max (characters per line, 200), max_items (50), min_items (0).
+	 * @param mixed                $raw   Submitted value.
+	 * @param string               $label Field name.
+	 * @return array{value: string[]}|\WP_Error
+	 */
+	private static function lines( array $field, $raw, string $label ) {
+		$items = is_array( $raw ) ? $raw : preg_split( '/\r\n|\r|\n/', is_scalar( $raw ) ? (string) $raw : '' );
+		$clean = array();
+		foreach ( (array) $items as $item ) {
+			$text = is_scalar( $item ) ? mb_substr( sanitize_text_field( (string) $item ), 0, (int) ( $field['max'] ?? 200 ) ) : '';
+			if ( '' !== $text && ! in_array( $text, $clean, true ) ) {
+				$clean[] = $text;
+			}
+		}
+		$max = (int) ( $field['max_items'] ?? 50 );
+		if ( count( $clean ) > $max || count( $clean ) < (int) ( $field['min_items'] ?? 0 ) ) {
+			/* translators: 1: field name, 2: lowest number of lines, 3: highest number of lines. */
+			return self::error( sprintf( __( '%1$s needs %2$d to %3$d lines; the previous value was kept.', 'bpm-bridge' ), $label, (int) ( $field['min_items'] ?? 0 ), $max ) );
+		}
+		return array( 'value' => $clean );
+	}
+
+	/**
+	 * A map from a fixed set of keys (field "keys": key => label, or a callable returning that) to a value:
+	 * one of "choices" when the field has them, else short text. Keys not in the set are refused; a key
+	 * left out keeps its stored value; '' clears it.
+	 *
+	 * @param array<string, mixed> $field   Field.
+	 * @param array<string, mixed> $raw     Submitted key => value.
+	 * @param array<string, mixed> $current Stored value.
+	 * @param string               $label   Field name.
+	 * @return array{value: array<string, string>}|\WP_Error
+	 */
+	private static function map( array $field, array $raw, array $current, string $label ) {
+		$keys    = array_map( 'strval', array_keys( self::map_keys( $field ) ) );
+		$choices = isset( $field['choices'] ) ? array_map( 'strval', array_keys( (array) $field['choices'] ) ) : null;
+		$value   = array_intersect_key( $current, array_flip( $keys ) );
+		foreach ( $raw as $key => $item ) {
+			$key = (string) $key;
+			if ( ! in_array( $key, $keys, true ) ) {
+				/* translators: 1: field name, 2: the unknown key. */
+				return self::error( sprintf( __( '%1$s has no entry "%2$s"; the previous value was kept.', 'bpm-bridge' ), $label, sanitize_text_field( $key ) ) );
+			}
+			$text = is_scalar( $item ) ? mb_substr( sanitize_text_field( (string) $item ), 0, (int) ( $field['max'] ?? 100 ) ) : '';
+			if ( '' !== $text && null !== $choices && ! in_array( $text, $choices, true ) ) {
+				/* translators: 1: field name, 2: allowed values */
+				return self::error( sprintf( __( '%1$s must be one of: %2$s.', 'bpm-bridge' ), $label, implode( ', ', $choices ) ) );
+			}
+			if ( '' === $text ) {
+				unset( $value[ $key ] );
+			} else {
+				$value[ $key ] = $text;
+			}
+		}
+		ksort( $value );
+		return array( 'value' => $value );
+	}
+
+	/**
+	 * A map field's keys (key => label).
+	 *
+	 * @param array<string, mixed> $field Field.
+	 * @return array<string, string>
+	 */
+	public static function map_keys( array $field ): array {
+		$keys = $field['keys'] ?? array();
+		return (array) ( is_callable( $keys ) ? call_user_func( $keys ) : $keys );
+	}
+
+	/**
 	 * A value as GET /config sends it: the trigger map stays a JSON object when empty.
 	 *
 	 * @param array<string, mixed> $field Field.
@@ -200,6 +312,9 @@ final class Fields {
 	public static function to_payload( array $field, $value ) {
 		if ( 'triggers' === $field['type'] && is_array( $value ) ) {
 			$value['by_payment_method'] = (object) ( $value['by_payment_method'] ?? array() );
+		}
+		if ( 'map' === $field['type'] ) {
+			$value = (object) ( is_array( $value ) ? $value : array() );
 		}
 		return $value;
 	}

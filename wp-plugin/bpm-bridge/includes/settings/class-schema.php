@@ -13,8 +13,9 @@ defined( 'ABSPATH' ) || exit;
  * Declarative description of the sidecar's configuration (the body of GET bpm-bridge/v1/config).
  *
  * Storage (Options), validation (Fields), the settings form (Admin\Settings_Fields), the config payload,
- * credential encryption and uninstall all read this, so a new provider is one entry in providers() (plus its
- * translated strings) and nothing else in the plugin changes.
+ * credential encryption and uninstall all read this. Each section is one class in includes/settings/sections/,
+ * so a new provider is one entry in its section's providers() (plus its translated strings) and nothing else in
+ * the plugin changes.
  *
  * A section: option (wp_options name), screen (settings form section that shows it), provider_label (when the
  * section has a provider choice), none_label, providers (id => provider) and fields (name => field).
@@ -48,81 +49,10 @@ final class Schema {
 	 */
 	public static function sections(): array {
 		$sections = array(
-			'invoicing' => array(
-				'option'         => self::OPTIONS['invoicing'],
-				'screen'         => 'invoicing',
-				'provider_label' => __( 'Invoicing system', 'bpm-bridge' ),
-				'none_label'     => __( 'None (do not issue documents)', 'bpm-bridge' ),
-				'providers'      => self::invoicing_providers(),
-				'fields'         => array(
-					'trigger'          => array(
-						'type'    => 'triggers',
-						'default' => array(
-							'default'           => 'paid',
-							'by_payment_method' => array( 'cod' => 'completed' ),
-						),
-						'choices' => array(
-							'paid'      => __( 'when paid', 'bpm-bridge' ),
-							'completed' => __( 'when completed', 'bpm-bridge' ),
-						),
-						'label'   => __( 'Issue the document', 'bpm-bridge' ),
-						'help'    => __( 'A payment method set to "when completed" (for example cash on delivery) gets its document only when the order is marked completed.', 'bpm-bridge' ),
-					),
-					'b2c_document'     => array(
-						'type'    => 'enum',
-						'default' => 'receipt',
-						'choices' => array(
-							'receipt' => __( 'Receipt', 'bpm-bridge' ),
-							'invoice' => __( 'Invoice without a NIP', 'bpm-bridge' ),
-						),
-						'label'   => __( 'Document for buyers without a NIP', 'bpm-bridge' ),
-						'help'    => __( 'Buyers who give a NIP at checkout always get a VAT invoice.', 'bpm-bridge' ),
-					),
-					'send_email'       => array(
-						'type'     => 'bool',
-						'default'  => true,
-						'label'    => __( 'E-mail the document', 'bpm-bridge' ),
-						'checkbox' => __( 'Have the invoicing system e-mail the document to the buyer', 'bpm-bridge' ),
-					),
-					'exemption_reason' => array(
-						'type'        => 'text',
-						'default'     => '',
-						'max'         => 200,
-						'label'       => __( 'VAT exemption basis', 'bpm-bridge' ),
-						'help'        => __( 'Printed on documents with items exempt from VAT (rate "zw"). Leave empty if you sell no exempt items.', 'bpm-bridge' ),
-						'placeholder' => 'art. 43 ust. 1 pkt 2 ustawy o VAT',
-					),
-				),
-			),
-			// CRM and carriers get their providers with their features; until then only "none" exists.
-			'crm'       => array(
-				'option'         => self::OPTIONS['crm'],
-				'screen'         => 'integrations',
-				'provider_label' => __( 'CRM', 'bpm-bridge' ),
-				'none_label'     => __( 'None', 'bpm-bridge' ),
-				'providers'      => array(),
-				'fields'         => array(),
-			),
-			'carrier'   => array(
-				'option'         => self::OPTIONS['carrier'],
-				'screen'         => 'integrations',
-				'provider_label' => __( 'Return carrier', 'bpm-bridge' ),
-				'none_label'     => __( 'None', 'bpm-bridge' ),
-				'providers'      => array(),
-				'fields'         => array(),
-			),
-			'rma'       => array(
-				'option' => self::OPTIONS['rma'],
-				'screen' => 'integrations',
-				'fields' => array(
-					'enabled' => array(
-						'type'     => 'bool',
-						'default'  => false,
-						'label'    => __( 'Returns', 'bpm-bridge' ),
-						'checkbox' => __( 'Process return requests (RMA) through BPM Bridge', 'bpm-bridge' ),
-					),
-				),
-			),
+			'invoicing' => Sections\Invoicing::section(),
+			'crm'       => Sections\Crm::section(),
+			'carrier'   => Sections\Carrier::section(),
+			'rma'       => Sections\Rma::section(),
 		);
 
 		/**
@@ -131,62 +61,6 @@ final class Schema {
 		 * @param array<string, array<string, mixed>> $sections Sections.
 		 */
 		return (array) apply_filters( 'bpm_bridge_settings_schema', $sections );
-	}
-
-	/**
-	 * The invoicing providers. Adding one: an entry here (id => label + fields), its strings in languages/.
-	 *
-	 * @return array<string, array<string, mixed>>
-	 */
-	private static function invoicing_providers(): array {
-		return array(
-			'fakturownia' => array(
-				'label'  => 'Fakturownia',
-				'fields' => array(
-					'domain'        => array(
-						'type'        => 'text',
-						'default'     => '',
-						'max'         => 63,
-						'normalize'   => array( Fields::class, 'fakturownia_account' ),
-						/* translators: %s: the value the admin entered. */
-						'invalid'     => __( 'The Fakturownia account "%s" may only contain letters, digits and hyphens; the previous value was kept.', 'bpm-bridge' ),
-						'label'       => __( 'Fakturownia account', 'bpm-bridge' ),
-						'help'        => __( 'The first part of your Fakturownia address: for mojafirma.fakturownia.pl enter mojafirma.', 'bpm-bridge' ),
-						'placeholder' => 'mojafirma',
-					),
-					'api_token'     => array(
-						'type'  => 'credential',
-						'label' => __( 'Fakturownia API token', 'bpm-bridge' ),
-						'help'  => __( 'In Fakturownia: Settings → Account settings → Integration → API authorization code.', 'bpm-bridge' ),
-					),
-					'department_id' => array(
-						'type'  => 'id',
-						'label' => __( 'Fakturownia department ID', 'bpm-bridge' ),
-						'help'  => __( 'Optional. The seller department whose details appear on documents; leave empty for the default one.', 'bpm-bridge' ),
-					),
-					'base_url'      => array(
-						'type'  => 'url',
-						'group' => 'sandbox',
-						'label' => __( 'Fakturownia API address', 'bpm-bridge' ),
-					),
-				),
-			),
-			'infakt'      => array(
-				'label'  => 'inFakt',
-				'fields' => array(
-					'api_key'  => array(
-						'type'  => 'credential',
-						'label' => __( 'inFakt API key', 'bpm-bridge' ),
-						'help'  => __( 'In inFakt: Settings → Other options → API.', 'bpm-bridge' ),
-					),
-					'base_url' => array(
-						'type'  => 'url',
-						'group' => 'sandbox',
-						'label' => __( 'inFakt API address', 'bpm-bridge' ),
-					),
-				),
-			),
-		);
 	}
 
 	/**

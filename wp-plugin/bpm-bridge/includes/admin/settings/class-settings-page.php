@@ -43,10 +43,11 @@ class Settings_Page extends \WC_Settings_Page {
 	 */
 	protected function get_own_sections() {
 		return array(
-			''             => __( 'General', 'bpm-bridge' ),
-			'invoicing'    => __( 'Invoicing', 'bpm-bridge' ),
-			'integrations' => __( 'CRM, carriers and returns', 'bpm-bridge' ),
-			'events'       => __( 'Events', 'bpm-bridge' ),
+			''          => __( 'General', 'bpm-bridge' ),
+			'invoicing' => __( 'Invoicing', 'bpm-bridge' ),
+			'crm'       => __( 'CRM', 'bpm-bridge' ),
+			'returns'   => __( 'Returns', 'bpm-bridge' ),
+			'events'    => __( 'Events', 'bpm-bridge' ),
 		);
 	}
 
