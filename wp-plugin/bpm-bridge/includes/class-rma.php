@@ -240,7 +240,7 @@ final class Rma {
 	 * @param int    $rma_id  RMA id.
 	 * @param string $event   Step: requested, approved, rejected, label_ready, arrived, received, refunded, note, email, error, ...
 	 * @param string $message What happened, in words (translated; the customer reads public steps).
-	 * @param string $actor   customer, staff, system or carrier.
+	 * @param string $actor   Who: customer, staff, system or carrier.
 	 * @param bool   $public  Whether the customer sees it in My Account.
 	 */
 	public static function log( int $rma_id, string $event, string $message, string $actor = 'system', bool $public = true ): void {
