@@ -111,7 +111,7 @@ class RestOrdersTest extends BPM_Test_Case {
 		$this->assertSame( $order->get_id(), $data['order']['id'] );
 		$this->assertSame( 'processing', $data['order']['status'] );
 		$this->assertSame( 'Koszulka', $data['order']['line_items'][0]['name'] );
-		$this->assertCount( 12, $data['meta'] );
+		$this->assertCount( count( \BPM_Bridge\Contract::meta_keys() ), $data['meta'] );
 		$this->assertSame( '77', $data['meta']['_bpm_invoice_id'] );
 		$this->assertSame( '', $data['meta']['_bpm_invoice_number'] );
 		$this->assertCount( 1, $data['refunds'] );
@@ -159,7 +159,7 @@ class RestOrdersTest extends BPM_Test_Case {
 		$data = $response->get_data();
 		$this->assertSame( array( 'order_id', 'meta', 'note_id', 'outcome' ), array_keys( $data ) );
 		$this->assertSame( $order->get_id(), $data['order_id'] );
-		$this->assertCount( 12, $data['meta'] );
+		$this->assertCount( count( \BPM_Bridge\Contract::meta_keys() ), $data['meta'] );
 		$this->assertSame( 'FV 1/12/2026', $data['meta']['_bpm_invoice_number'] );
 		$this->assertIsInt( $data['note_id'] );
 		$this->assertSame( 'Faktura FV 1/12/2026 wystawiona.', get_comment( $data['note_id'] )->comment_content );
