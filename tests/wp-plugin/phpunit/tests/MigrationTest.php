@@ -93,7 +93,7 @@ class MigrationTest extends BPM_Test_Case {
 			),
 			$payload['invoicing']
 		);
-		$this->assertSame( array( 'provider' => 'none' ), $payload['crm'] );
+		$this->assertSame( 'none', $payload['crm']['provider'] );
 		$this->assertSame( array( 'enabled' => true ), $payload['rma'] );
 
 		// The upgrade granted the capability, and announced no configuration change (none happened).

@@ -55,7 +55,7 @@ class OptionsTest extends BPM_Test_Case {
 		$this->assertInstanceOf( WP_Error::class, Options::set( 'invoicing', array( 'infakt' => array( 'base_url' => 'http://x.test/?q=1' ) ) ) );
 		$this->assertTrue( Options::set( 'invoicing', array( 'fakturownia' => array( 'domain' => 'https://MojaFirma.fakturownia.pl/invoices' ) ) ) );
 		$this->assertSame( 'mojafirma', Options::get_invoicing()['fakturownia']['domain'] );
-		$this->assertInstanceOf( WP_Error::class, Options::set_crm( array( 'provider' => 'hubspot' ) ) );
+		$this->assertInstanceOf( WP_Error::class, Options::set_crm( array( 'provider' => 'salesforce' ) ) );
 		$this->assertInstanceOf( WP_Error::class, Options::set_carrier( array( 'provider' => 'inpost' ) ) );
 		$this->assertInstanceOf( WP_Error::class, Options::set_sidecar_url( 'ftp://sidecar' ) );
 		$this->assertInstanceOf( WP_Error::class, Options::set_sidecar_url( 'sidecar:8000' ) );
@@ -153,7 +153,7 @@ class OptionsTest extends BPM_Test_Case {
 			),
 			$config['invoicing']
 		);
-		$this->assertSame( array( 'provider' => 'none' ), $config['crm'] );
+		$this->assertSame( 'none', $config['crm']['provider'] );
 		$this->assertSame( array( 'provider' => 'none' ), $config['carrier'] );
 		$this->assertSame( array( 'enabled' => false ), $config['rma'] );
 		// An empty map must still be a JSON object.
