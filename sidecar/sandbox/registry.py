@@ -10,4 +10,5 @@ SIMULATORS: dict[str, str] = {
     "woo": "sidecar.sandbox.woo:create_app",
     "fakturownia": "sidecar.sandbox.fakturownia:create_app",
     "infakt": "sidecar.sandbox.infakt:create_app",
+    "inpost": "sidecar.sandbox.shipx:create_app",
 }

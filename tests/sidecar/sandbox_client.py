@@ -6,7 +6,9 @@
   implementation of that API;
 - :class:`InvoicingSandbox`: ``/_sandbox/`` of an invoicing simulator (``sidecar/sandbox/control.py``):
   the documents it holds, faults, reset, and the settings the simulator declares (``ksef``, …);
-- :class:`InfaktSandbox`: the same plus inFakt's task timing, rate limits and task list.
+- :class:`InfaktSandbox`: the same plus inFakt's task timing, rate limits and task list;
+- :class:`ShipxSandbox`: the InPost ShipX simulator's ``/_sandbox/`` (shipments, counters, confirmation
+  timing, search quirks, status moves, points, webhooks).
 
 Every call raises on an HTTP error: a test must never go on after a control call the simulator refused.
 """
@@ -87,3 +89,47 @@ class InfaktSandbox(InvoicingSandbox):
     def tasks(self) -> dict[str, dict[str, Any]]:
         """Every creation task ever accepted: reference → ``{"resource", "code"}``."""
         return self.snapshot()["tasks"]
+
+
+class ShipxSandbox(InvoicingSandbox):
+    """``/_sandbox/`` of the InPost ShipX simulator (``sidecar/sandbox/shipx``)."""
+
+    def shipments(self) -> list[dict[str, Any]]:
+        """Every shipment held, each with ``organization_id``, ``label_fetches`` and ``reads``."""
+        return self.snapshot()["shipments"]
+
+    def by_reference(self, reference: str) -> int:
+        """How many shipments carry ``reference`` (ShipX never de-duplicates it)."""
+        return int(self.snapshot()["by_reference"].get(reference, 0))
+
+    def label_fetches(self) -> int:
+        return int(self.snapshot()["label_fetches"])
+
+    def confirmation(self, reads: int = 2, seconds: float = 0.0) -> dict[str, Any]:
+        """``created`` → ``confirmed`` on the ``reads``-th read by id, or ``seconds`` after creation
+        (0 = off for either)."""
+        return self.setting("confirmation", reads=reads, seconds=seconds)
+
+    def search(self, **quirks: Any) -> dict[str, Any]:
+        """``ignore_unsupported`` (the ``reference`` filter is ignored: an unfiltered page),
+        ``lag_seconds`` (new shipments not found for that long), ``misses_by_id``."""
+        return self.setting("search", **quirks)
+
+    def move(self, shipment_id: int, status: str = "next", webhook: bool = False) -> dict[str, Any]:
+        """The carrier moves the shipment on (``next`` or a status name; steps between are recorded)."""
+        return self._call("POST", f"/shipments/{shipment_id}/status", {"status": status, "webhook": webhook})
+
+    def add_point(self, name: str, **spec: Any) -> dict[str, Any]:
+        fields = {"city": "Warszawa", "post_code": "00-950", "street": "Testowa", "building": "1", **spec}
+        return self._call("POST", "/points", {"name": name, **fields})
+
+    def webhook(self, **values: Any) -> dict[str, Any]:
+        """``url``, ``secret``, ``signature`` (``body`` | ``timestamp``), ``auto`` (on every status move)."""
+        return self.setting("webhook", **values)
+
+    def send_webhook(self, shipment_id: int, event: str = "shipment_status_changed") -> dict[str, Any]:
+        return self._call("POST", "/webhook/send", {"shipment_id": shipment_id, "event": event})
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """Webhooks sent: ``{"event", "headers", "answer"}`` (answer = HTTP status or the error's name)."""
+        return self.snapshot()["webhooks"]
