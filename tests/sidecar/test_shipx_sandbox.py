@@ -143,6 +143,9 @@ def test_bearer_token_and_organisation(url: str) -> None:
     assert requests.get(f"{url}/v1/statuses", timeout=5).status_code == 200
     assert requests.get(f"{url}/v1/points", params={"name": "WAW123"}, timeout=5).json()["count"] == 1
     assert get(url, f"/v1/shipments/{made.json()['id']}", headers={}).status_code == 401
+    probe = get(url, f"/v1/organizations/{ORG}").json()
+    assert probe["id"] == ORG and "inpost_locker_standard" in probe["services"]
+    assert get(url, f"/v1/organizations/{ORG}", headers=other).status_code == 403
 
 
 def test_locker_and_courier_returns_are_accepted(url: str) -> None:
@@ -446,3 +449,10 @@ def test_webhook_nudge_is_signed(url: str, receiver: tuple[str, list[dict[str, A
     assert got[1]["headers"]["X-Inpost-Signature"] == expected
     sandbox.send_webhook(shipment["id"], "shipment_confirmed")
     assert len(got) == 3 and [w["answer"] for w in sandbox.webhooks()] == [200, 200, 200]
+    # With ``auto`` the confirmation that reads bring about nudges too.
+    later = create(url, COURIER_RETURN).json()
+    get(url, f"/v1/shipments/{later['id']}")
+    assert len(got) == 3
+    get(url, f"/v1/shipments/{later['id']}")
+    last = json.loads(got[3]["body"])
+    assert last["payload"]["shipment_id"] == later["id"] and last["payload"]["status"] == "confirmed"

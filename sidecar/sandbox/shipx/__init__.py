@@ -26,7 +26,8 @@ Sandbox-only endpoints under ``/_sandbox/``: ``GET documents`` (shipments, ``by_
 ``creates``, ``label_fetches``, webhooks sent), ``POST faults`` (503/500/502, 429 with or without
 ``Retry-After``, latency, ``200_error``, ``empty``, ``drop_after_commit``), ``POST confirmation`` (reads,
 seconds), ``POST search`` (ignore_unsupported, lag_seconds, misses_by_id), ``POST webhook`` (url, secret,
-signature, auto), ``POST shipments/{id}/status``, ``POST points``, ``POST webhook/send``, ``POST reset``.
+signature, auto: a signed webhook on every status change), ``POST shipments/{id}/status``, ``POST points``,
+``POST webhook/send``, ``POST reset``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from flask import Flask, Response
 
 from sidecar.sandbox.control import Setting, control_blueprint
 from sidecar.sandbox.shipx.routes import api_blueprint, sandbox_blueprint
-from sidecar.sandbox.shipx.state import State, deliver, error, not_found
+from sidecar.sandbox.shipx.state import State, deliver, deliver_pending, error, not_found
 
 SETTINGS = (
     Setting("confirmation", lambda state: state.confirmation, ("reads", "seconds")),
@@ -66,6 +67,11 @@ def create_app(
     app.register_blueprint(
         control_blueprint(state, SETTINGS, lambda message, status: error(status, "sandbox", message))
     )
+
+    @app.after_request
+    def _webhooks(response: Response) -> Response:
+        deliver_pending(state)  # the receiver may call back into the simulator: sent with no lock held
+        return response
 
     @app.errorhandler(404)
     def _missing(_exc: Exception) -> Response:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from sidecar.sandbox import pdf
-from sidecar.sandbox.shipx.rules import validate
+from sidecar.sandbox.shipx.rules import SERVICES, validate
 from sidecar.sandbox.shipx.state import CANCELLABLE, State, error, not_found, public, validation_failed
 
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 25, 100  # UNCONFIRMED
@@ -97,6 +97,20 @@ def api_blueprint(state: State) -> Blueprint:
     def own(shipment_id: int, org: int) -> dict[str, Any] | None:
         shipment = state.shipments.get(shipment_id)
         return shipment if shipment is not None and state.visible(shipment, org) else None
+
+    @api.get("/v1/organizations/<int:org_id>")
+    @authenticated
+    def organization(org: int) -> Response:
+        # A cheap authenticated probe ("test connection"): the fields are a subset of ShipX's.
+        return jsonify(
+            {
+                "href": f"{_base()}/v1/organizations/{org}",
+                "id": org,
+                "name": f"Sandbox organization {org}",
+                "status": "confirmed",
+                "services": list(SERVICES),
+            }
+        )
 
     @api.post("/v1/organizations/<int:org_id>/shipments")
     @authenticated
@@ -247,7 +261,8 @@ def _matches(shipment: Mapping[str, Any], key: str, wanted: str) -> bool:
 
 def sandbox_blueprint(state: State, send: Callable[[dict[str, Any]], None]) -> Blueprint:
     """Sandbox-only control beyond :mod:`sidecar.sandbox.control`: move a shipment along its statuses (as the
-    carrier would), add a point, send a webhook now. ``send`` delivers a webhook (outside the lock)."""
+    carrier would; ``webhook: true`` nudges once even without ``auto``), add a point, send a webhook now.
+    ``send`` delivers a webhook (outside the lock)."""
     control = Blueprint("shipx_control", __name__, url_prefix="/_sandbox")
 
     @control.post("/shipments/<int:shipment_id>/status")
@@ -265,11 +280,9 @@ def sandbox_blueprint(state: State, send: Callable[[dict[str, Any]], None]) -> B
                 problem = state.advance(shipment, wanted)
                 if problem:
                     return error(409, "invalid_action", problem)
-            event = state.event(shipment) if body.get("webhook") or state.webhook["auto"] else None
-            answer = public(shipment)
-        if event is not None:
-            send(event)
-        return jsonify(answer)
+            if body.get("webhook") and not state.webhook["auto"]:
+                state.pending.append(state.event(shipment))  # one nudge for the final status
+            return jsonify(public(shipment))
 
     @control.post("/points")
     def add_point() -> Response:

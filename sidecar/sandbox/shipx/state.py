@@ -149,6 +149,7 @@ class State:
         self.creates = 0
         self.label_fetches = 0
         self.webhooks_sent: list[dict[str, Any]] = []
+        self.pending: list[dict[str, Any]] = []  # webhooks to send once the request is answered
         self.faults.clear()
 
     def snapshot(self) -> dict[str, Any]:
@@ -316,6 +317,8 @@ class State:
         shipment["_history"].append(
             {"status": status, "origin_status": origin, "agency": None, "datetime": stamp}
         )
+        if self.webhook["auto"] and self.webhook["url"]:
+            self.pending.append(self.event(shipment))
 
     def by_tracking(self, number: str) -> dict[str, Any] | None:
         return next((s for s in self.shipments.values() if s["tracking_number"] == number), None)
@@ -345,6 +348,14 @@ class State:
             title = pl if polish else en
             items.append({"name": name, "title": title, "description": title})
         return items
+
+
+def deliver_pending(state: State) -> None:
+    """Send the webhooks status moves queued (outside the lock: the receiver may call back)."""
+    with state.lock:
+        events, state.pending = state.pending, []
+    for event in events:
+        deliver(state, event)
 
 
 def deliver(state: State, event: Mapping[str, Any]) -> None:
