@@ -143,6 +143,8 @@ def test_bearer_token_and_organisation(url: str) -> None:
     assert requests.get(f"{url}/v1/statuses", timeout=5).status_code == 200
     assert requests.get(f"{url}/v1/points", params={"name": "WAW123"}, timeout=5).json()["count"] == 1
     assert get(url, f"/v1/shipments/{made.json()['id']}", headers={}).status_code == 401
+    wrong_method = requests.put(f"{url}/v1/shipments/{made.json()['id']}", headers=AUTH, timeout=5)
+    assert wrong_method.status_code == 405 and wrong_method.json()["status"] == 405
     probe = get(url, f"/v1/organizations/{ORG}").json()
     assert probe["id"] == ORG and "inpost_locker_standard" in probe["services"]
     assert get(url, f"/v1/organizations/{ORG}", headers=other).status_code == 403
@@ -307,6 +309,10 @@ def test_search_filters_and_pages(url: str) -> None:
     assert two["count"] == 3 and len(two["items"]) == 2 and two["per_page"] == 2
     assert len(search(url, per_page=2, page=2)["items"]) == 1
     assert [s["id"] for s in two["items"]] == [made[2]["id"], made[1]["id"]]  # newest first
+    ids = [m["id"] for m in made]
+    by_time = search(url, sort_by="created_at", sort_order="desc")["items"]
+    assert [s["id"] for s in by_time] == ids[::-1]  # also when creates share a millisecond
+    assert [s["id"] for s in search(url, sort_by="created_at", sort_order="asc")["items"]] == ids
     get(url, f"/v1/shipments/{made[0]['id']}")
     confirmed = get(url, f"/v1/shipments/{made[0]['id']}").json()
     assert search(url, tracking_number=confirmed["tracking_number"])["items"][0]["id"] == made[0]["id"]

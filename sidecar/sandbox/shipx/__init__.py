@@ -77,4 +77,8 @@ def create_app(
     def _missing(_exc: Exception) -> Response:
         return not_found()
 
+    @app.errorhandler(405)
+    def _method(_exc: Exception) -> Response:
+        return error(405, "method_not_allowed", "Method not allowed")  # UNCONFIRMED wording
+
     return app

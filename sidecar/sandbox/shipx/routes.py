@@ -157,7 +157,7 @@ def api_blueprint(state: State) -> Blueprint:
                     found.append(public(shipment))
             reverse = request.args.get("sort_order", "desc") != "asc"
             key = request.args.get("sort_by", "id")
-            found.sort(key=lambda s: str(s.get(key)) if key != "id" else s["id"], reverse=reverse)
+            found.sort(key=lambda s: (str(s.get(key)) if key != "id" else "", s["id"]), reverse=reverse)
             chunk = found[(page - 1) * per_page : page * per_page]
             return collection(chunk, page, per_page, len(found))
 
