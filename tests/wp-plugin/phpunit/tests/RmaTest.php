@@ -27,7 +27,7 @@ class RmaTest extends BPM_Test_Case {
 					'reason'        => 'Za mały rozmiar',
 				),
 			),
-			'Proszę o zwrot.'
+			array( 'customer_note' => 'Proszę o zwrot.' )
 		);
 		$this->assertIsInt( $id );
 		return $id;
@@ -50,7 +50,11 @@ class RmaTest extends BPM_Test_Case {
 		$response = $this->signed( 'GET', '/rmas/' . $id );
 		$this->assertSame( 200, $response->get_status() );
 		$data = $response->get_data();
-		$this->assertSame( array( 'id', 'order_id', 'status', 'items', 'customer_note', 'label', 'created_at' ), array_keys( $data ) );
+		foreach ( array( 'id', 'order_id', 'status', 'items', 'customer_note', 'label', 'created_at' ) as $key ) {
+			$this->assertArrayHasKey( $key, $data );
+		}
+		$this->assertArrayNotHasKey( 'iban', $data );
+		$this->assertArrayNotHasKey( 'label_pdf', $data );
 		$this->assertSame( 'requested', $data['status'] );
 		$this->assertNull( $data['label'] );
 		$this->assertSame( array( 'order_item_id' => 11, 'product_id' => 22, 'quantity' => 1, 'reason' => 'Za mały rozmiar' ), $data['items'][0] );
@@ -136,5 +140,95 @@ class RmaTest extends BPM_Test_Case {
 		$this->assertCount( 4, $this->events( 'rma.updated' ) );
 		$this->assertRestError( 400, 'rest_invalid_param', $this->signed( 'POST', $route, array( 'from' => 'received', 'to' => 'lost' ) ) );
 		$this->assertRestError( 404, 'bpm_bridge_rma_not_found', $this->signed( 'POST', '/rmas/999999/status', array( 'from' => 'requested', 'to' => 'approved' ) ) );
+	}
+
+	public function test_create_stores_the_fields_logs_and_announces(): void {
+		$order = $this->make_order( 'completed' );
+		$fired = array();
+		$hook  = static function ( $rma_id ) use ( &$fired ) {
+			$fired[] = $rma_id;
+		};
+		add_action( 'bpm_bridge_rma_created', $hook );
+		$id = Rma::create(
+			$order->get_id(),
+			array(
+				array(
+					'order_item_id' => 5,
+					'product_id'    => 6,
+					'quantity'      => 2,
+					'reason'        => 'Defect',
+				),
+			),
+			array(
+				'kind'        => 'complaint',
+				'method'      => 'locker',
+				'point'       => 'waw-123m',
+				'customer_id' => 7,
+				'email'       => 'jan@example.com',
+				'iban'        => 'PL61109010140000071219812874',
+				'photos'      => array( 'a1b2.jpg' ),
+			)
+		);
+		remove_action( 'bpm_bridge_rma_created', $hook );
+		$this->assertSame( array( $id ), $fired );
+		$rma = Rma::get( $id, true );
+		$this->assertSame( Rma::number( $id ), $rma['number'] );
+		$this->assertSame( array( 'complaint', 'locker', 'WAW123M', 7, 'jan@example.com', array( 'a1b2.jpg' ) ), array( $rma['kind'], $rma['method'], $rma['point'], $rma['customer_id'], $rma['email'], $rma['photos'] ) );
+		$this->assertArrayNotHasKey( 'iban', $rma );
+		$this->assertSame( 'PL61109010140000071219812874', Rma::iban( $id ) );
+		$this->assertEqualsWithDelta( time() + 14 * DAY_IN_SECONDS, strtotime( $rma['due_at'] ), 5 );
+		$this->assertEquals( new stdClass(), $rma['meta'] );
+		$this->assertSame( array( 'requested' ), array_column( $rma['timeline'], 'event' ) );
+		$this->assertSame( Rma::number( $id ) . ': requested', wc_get_order( $order->get_id() )->get_meta( '_bpm_rma_state' ) );
+		global $wpdb;
+		$stored = $wpdb->get_var( $wpdb->prepare( 'SELECT iban FROM ' . BPM_Bridge\Installer::rma_table() . ' WHERE id = %d', $id ) );
+		$this->assertStringNotContainsString( '1090101400', (string) $stored, 'the IBAN is stored encrypted' );
+	}
+
+	public function test_set_status_logs_keeps_the_decision_and_fires(): void {
+		$id    = $this->make_rma();
+		$seen  = array();
+		$hook  = static function ( ...$args ) use ( &$seen ) {
+			$seen[] = $args;
+		};
+		add_action( 'bpm_bridge_rma_status_changed', $hook, 10, 4 );
+		$this->assertIsArray( Rma::set_status( $id, 'requested', 'rejected', 'Used item.', 'staff' ) );
+		$this->assertIsArray( Rma::set_status( $id, 'requested', 'rejected', 'Again.', 'staff' ), 'idempotent' );
+		remove_action( 'bpm_bridge_rma_status_changed', $hook, 10 );
+		$this->assertSame( array( array( $id, 'requested', 'rejected', 'Used item.' ) ), $seen );
+		$rma = Rma::get( $id );
+		$this->assertSame( 'Used item.', $rma['decision_note'] );
+		$steps = Rma::timeline( $id, true );
+		$this->assertSame( array( 'requested', 'rejected' ), array_column( $steps, 'event' ) );
+		$this->assertSame( 'staff', $steps[1]['actor'] );
+		$this->assertStringContainsString( 'Used item.', $steps[1]['message'] );
+		$this->assertSame( Rma::number( $id ) . ': rejected', wc_get_order( $rma['order_id'] )->get_meta( '_bpm_rma_state' ) );
+	}
+
+	public function test_query_and_returned_quantities(): void {
+		$order = $this->make_order( 'completed' );
+		$item  = static function ( int $item_id, int $qty ): array {
+			return array(
+				'order_item_id' => $item_id,
+				'quantity'      => $qty,
+			);
+		};
+		$first  = Rma::create( $order->get_id(), array( $item( 1, 1 ), $item( 2, 1 ) ), array( 'email' => 'a@example.com' ) );
+		$second = Rma::create( $order->get_id(), array( $item( 1, 2 ) ), array( 'email' => 'a@example.com' ) );
+		$third  = Rma::create( $order->get_id(), array( $item( 2, 5 ) ), array( 'email' => 'b@example.com' ) );
+		Rma::set_status( $third, 'requested', 'rejected' );
+		$this->assertSame( array( 1 => 3, 2 => 1 ), Rma::returned_quantities( $order->get_id() ), 'rejected returns do not count' );
+
+		$this->assertSame( 3, Rma::query( array( 'order_id' => $order->get_id() ) )['total'] );
+		$this->assertSame( array( $third ), array_column( Rma::query( array( 'status' => 'rejected' ) )['items'], 'id' ) );
+		$this->assertSame( array( $second, $first ), array_column( Rma::query( array( 'status' => array( 'requested', 'approved' ) ) )['items'], 'id' ) );
+		$this->assertSame( array( $second ), array_column( Rma::query( array( 'search' => Rma::number( $second ) ) )['items'], 'id' ) );
+		$this->assertSame( array( $third ), array_column( Rma::query( array( 'search' => 'b@example' ) )['items'], 'id' ) );
+		$this->assertSame( 3, Rma::query( array( 'search' => (string) $order->get_order_number() ) )['total'] );
+		$page = Rma::query( array( 'per_page' => 2, 'page' => 2 ) );
+		$this->assertSame( array( 3, array( $first ) ), array( $page['total'], array_column( $page['items'], 'id' ) ) );
+		$this->assertSame( 3, Rma::query( array( 'due_before' => gmdate( 'c', time() + 15 * DAY_IN_SECONDS ) ) )['total'] );
+		$this->assertSame( 0, Rma::query( array( 'due_before' => gmdate( 'c', time() + 13 * DAY_IN_SECONDS ) ) )['total'] );
+		$this->assertSame( 0, Rma::query( array( 'search' => "' OR 1=1 -- " ) )['total'] );
 	}
 }
