@@ -262,10 +262,11 @@ def test_confirmation_is_asynchronous_and_the_label_waits_for_it(url: str) -> No
     assert second["status"] == "confirmed" and TRACKING.match(second["tracking_number"])
     assert second["parcels"][0]["tracking_number"] == second["tracking_number"]
     assert sandbox.label_fetches() == 0
-    for kind in ("normal", "A6"):
+    for kind, media_box in (("normal", b"0 0 595.2756 841.8898"), ("A6", b"0 0 297.6378 419.5276")):
         label = get(url, f"{path}/label", params={"format": "pdf", "type": kind})
         assert label.status_code == 200 and label.headers["Content-Type"] == "application/pdf"
-        assert label.content.startswith(b"%PDF-1.4") and label.content.rstrip().endswith(b"%%EOF")
+        assert label.content.startswith(b"%PDF-") and label.content.rstrip().endswith(b"%%EOF")
+        assert b"/MediaBox [ " + media_box + b" ]" in label.content  # an A6 label is an A6 page
         assert second["tracking_number"].encode() in label.content
     assert sandbox.label_fetches() == 2
     bad = get(url, f"{path}/label", params={"format": "docx"})

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from reportlab.graphics.barcode import code128
+from reportlab.lib.pagesizes import A4, A6
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
 
-from sidecar.sandbox import pdf
 from sidecar.sandbox.shipx.rules import SERVICES, validate
 from sidecar.sandbox.shipx.state import CANCELLABLE, State, error, not_found, public, validation_failed
 
@@ -52,7 +57,7 @@ def render_label(shipment: Mapping[str, Any], kind: str) -> bytes:
         return f"{name.strip() or '-'} {party.get('phone') or ''}"
 
     lines = [
-        f"InPost {shipment['service']} ({kind})",
+        f"InPost {shipment['service']} ({'A6' if kind == 'a6' else 'A4'})",
         f"Numer przesylki: {shipment['tracking_number']}",
         f"Nadawca: {who(sender)}",
         f"Odbiorca: {who(receiver)}",
@@ -65,7 +70,37 @@ def render_label(shipment: Mapping[str, Any], kind: str) -> bytes:
             f"Adres: {a.get('street')} {a.get('building_number')}, {a.get('post_code')} {a.get('city')}"
         )
     lines.append(f"Referencja: {shipment.get('reference') or '-'}")
-    return pdf.render(lines, f"InPost {shipment['tracking_number']}")
+    return _label_pdf(lines, str(shipment["tracking_number"]), A6 if kind == "a6" else A4)
+
+
+def _ascii(text: str) -> str:
+    # The standard PDF fonts have no Polish letters.
+    return (
+        unicodedata.normalize("NFKD", text.replace("ł", "l").replace("Ł", "L"))
+        .encode("ascii", "ignore")
+        .decode()
+    )
+
+
+def _label_pdf(lines: list[str], tracking: str, size: tuple[float, float]) -> bytes:
+    """A label page of the size asked for (A6 or A4) with the tracking number as a Code 128 barcode;
+    page streams uncompressed so a test can find the number in the bytes."""
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=size, pageCompression=0)
+    page.setTitle(f"InPost {tracking}")
+    width, height = size
+    y = height - 14 * mm
+    page.setFont("Helvetica-Bold", 11)
+    for line in lines:
+        page.drawString(8 * mm, y, _ascii(line))
+        page.setFont("Helvetica", 9)
+        y -= 5 * mm
+    barcode = code128.Code128(tracking, barHeight=18 * mm, barWidth=0.28 * mm)
+    barcode.drawOn(page, max(2 * mm, (width - barcode.width) / 2), y - 24 * mm)
+    page.drawCentredString(width / 2, y - 29 * mm, tracking)
+    page.showPage()
+    page.save()
+    return out.getvalue()
 
 
 def api_blueprint(state: State) -> Blueprint:
