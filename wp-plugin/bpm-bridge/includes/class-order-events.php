@@ -213,42 +213,24 @@ final class Order_Events {
 	}
 
 	/**
-	 * Registers the eraser that forwards a WordPress privacy erasure to the sidecar.
+	 * Registers the eraser that forwards a WordPress privacy erasure to the sidecar (Crm\Eraser).
 	 *
 	 * @param array<string,array> $erasers Registered erasers.
 	 * @return array<string,array>
 	 */
 	public static function register_eraser( $erasers ) {
-		$erasers['bpm-bridge'] = array(
-			'eraser_friendly_name' => __( 'BPM Bridge (CRM and other connected services)', 'bpm-bridge' ),
-			'callback'             => array( self::class, 'erase' ),
-		);
-		return $erasers;
+		return Crm\Eraser::erasers( $erasers );
 	}
 
 	/**
-	 * Eraser callback: one customer.erasure_requested event carrying only the e-mail's hash.
+	 * Eraser callback (Crm\Eraser::erase(); the event is queued once per request by Crm\Eraser).
 	 *
 	 * @param string $email_address E-mail address.
-	 * @param int    $page          Page (the event is sent on page 1 only).
+	 * @param int    $page          Page.
 	 * @return array{items_removed:bool,items_retained:bool,messages:string[],done:bool}
 	 */
 	public static function erase( $email_address, $page = 1 ): array {
-		$email = strtolower( trim( (string) $email_address ) );
-		if ( '' !== $email && 1 === (int) $page ) {
-			$data = array( 'email_hash' => hash( 'sha256', $email ) );
-			$user = get_user_by( 'email', $email );
-			if ( $user ) {
-				$data['customer_id'] = (int) $user->ID;
-			}
-			Outbox::add( 'customer.erasure_requested', $data );
-		}
-		return array(
-			'items_removed'  => false,
-			'items_retained' => false,
-			'messages'       => array( __( 'The erasure request was forwarded to the services connected through BPM Bridge; their results are listed on the BPM Bridge Events screen.', 'bpm-bridge' ) ),
-			'done'           => true,
-		);
+		return Crm\Eraser::erase( $email_address, $page );
 	}
 
 	/**

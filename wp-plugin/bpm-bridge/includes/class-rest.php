@@ -35,6 +35,7 @@ final class Rest {
 			new Rest\Orders_Controller(),
 			new Rest\Events_Controller(),
 			new Rest\Returns_Controller(),
+			new Rest\Privacy_Controller(),
 		);
 	}
 

@@ -107,7 +107,7 @@ class RestOrdersTest extends BPM_Test_Case {
 		$response = $this->signed( 'GET', '/orders/' . $order->get_id() );
 		$this->assertSame( 200, $response->get_status(), wp_json_encode( $response->get_data() ) );
 		$data = json_decode( wp_json_encode( $response->get_data() ), true );
-		$this->assertSame( array( 'order', 'meta', 'refunds' ), array_keys( $data ) );
+		$this->assertSame( array( 'order', 'meta', 'refunds', 'consent' ), array_keys( $data ) );
 		$this->assertSame( $order->get_id(), $data['order']['id'] );
 		$this->assertSame( 'processing', $data['order']['status'] );
 		$this->assertSame( 'Koszulka', $data['order']['line_items'][0]['name'] );

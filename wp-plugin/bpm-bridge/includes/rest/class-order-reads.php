@@ -49,6 +49,8 @@ final class Order_Reads {
 				'order'   => $wc,
 				'meta'    => Order_Input::meta_values( $order ),
 				'refunds' => $refunds,
+				// The buyer's marketing consent in force now (the customer's record over the order's).
+				'consent' => \BPM_Bridge\Crm\Consent::for_rest( $order ),
 			),
 			200
 		);

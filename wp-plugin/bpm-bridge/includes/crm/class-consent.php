@@ -1,0 +1,381 @@
+<?php
+/**
+ * The marketing consent: what the buyer agreed to, recorded as data.
+ *
+ * @package BPM_Bridge
+ */
+
+namespace BPM_Bridge\Crm;
+
+use BPM_Bridge\Outbox;
+use BPM_Bridge\Settings\Schema;
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * One consent record = {granted, version, at, source, ip} (docs/security.md "Marketing consent"), kept on the
+ * order (meta, through CRUD: HPOS-safe) and, for registered customers, on the user. The customer's record is the
+ * current state; an order's record is what was agreed at that checkout. The checkbox is never pre-ticked, and
+ * an unticked box at checkout does not withdraw an earlier consent: withdrawal is explicit (My Account).
+ */
+final class Consent {
+
+	/**
+	 * Meta key on orders and users.
+	 */
+	const META = '_bpm_marketing_consent';
+
+	/**
+	 * The version of the default consent text: bump it whenever the text changes (filter
+	 * bpm_bridge_marketing_consent_version when the text is filtered).
+	 */
+	const VERSION = 'v1';
+
+	/**
+	 * Classic checkout field name.
+	 */
+	const FIELD = 'bpm_bridge_marketing_consent';
+
+	/**
+	 * Block checkout field id (WooCommerce's Additional Checkout Fields API, WooCommerce 8.9+).
+	 */
+	const BLOCK_FIELD = 'bpm-bridge/marketing-consent';
+
+	/**
+	 * Autoloaded flag: whether the checkbox is offered (a CRM is chosen). Kept in step with the CRM option so
+	 * no request has to read that non-autoloaded option just to decide.
+	 */
+	const ENABLED_OPTION = 'bpm_bridge_marketing_consent';
+
+	/**
+	 * My Account form: action field and nonce.
+	 */
+	const ACCOUNT_ACTION = 'bpm_bridge_consent';
+
+	/**
+	 * Where a record may come from.
+	 */
+	const SOURCES = array( 'checkout', 'checkout-block', 'my-account' );
+
+	/**
+	 * Hooks.
+	 */
+	public static function register(): void {
+		$option = Schema::OPTIONS['crm'];
+		add_action( "add_option_{$option}", array( self::class, 'sync_enabled' ), 10, 0 );
+		add_action( "update_option_{$option}", array( self::class, 'sync_enabled' ), 10, 0 );
+		add_action( 'woocommerce_after_order_notes', array( self::class, 'classic_field' ) );
+		add_action( 'woocommerce_checkout_create_order', array( self::class, 'classic_save' ), 10, 2 );
+		add_action( 'woocommerce_init', array( self::class, 'register_block_field' ) );
+		add_action( 'woocommerce_store_api_checkout_update_order_from_request', array( self::class, 'block_save' ), 10, 2 );
+		add_action( 'woocommerce_after_edit_account_form', array( self::class, 'account_panel' ) );
+		add_action( 'wp_loaded', array( self::class, 'account_save' ) );
+	}
+
+	/**
+	 * The consent text shown at checkout.
+	 */
+	public static function text(): string {
+		/**
+		 * Filters the marketing consent text. Change bpm_bridge_marketing_consent_version with it.
+		 *
+		 * @param string $text Text.
+		 */
+		return (string) apply_filters( 'bpm_bridge_marketing_consent_text', __( 'Send me news and offers by e-mail. I can withdraw at any time in My Account.', 'bpm-bridge' ) );
+	}
+
+	/**
+	 * The version of the consent text.
+	 */
+	public static function version(): string {
+		/**
+		 * Filters the version recorded with each consent (bump it when the text changes).
+		 *
+		 * @param string $version Version, default "v1".
+		 */
+		return (string) apply_filters( 'bpm_bridge_marketing_consent_version', self::VERSION );
+	}
+
+	/**
+	 * Whether the checkbox is offered: a CRM is chosen (filter bpm_bridge_marketing_consent_enabled).
+	 */
+	public static function enabled(): bool {
+		/**
+		 * Filters whether checkout and My Account offer the marketing consent.
+		 *
+		 * @param bool $enabled True when a CRM is chosen in the settings.
+		 */
+		return (bool) apply_filters( 'bpm_bridge_marketing_consent_enabled', 'yes' === get_option( self::ENABLED_OPTION, 'no' ) );
+	}
+
+	/**
+	 * Keeps the autoloaded flag in step with the CRM setting.
+	 */
+	public static function sync_enabled(): void {
+		$stored   = get_option( Schema::OPTIONS['crm'], array() );
+		$provider = is_array( $stored ) ? (string) ( $stored['provider'] ?? 'none' ) : 'none';
+		update_option( self::ENABLED_OPTION, 'none' === $provider || '' === $provider ? 'no' : 'yes', true );
+	}
+
+	/**
+	 * A new record.
+	 *
+	 * @param bool   $granted Whether consent is given.
+	 * @param string $source  One of SOURCES.
+	 * @param string $ip      The buyer's IP address ('' when unknown).
+	 * @param int    $now     Unix seconds (0: now).
+	 * @return array{granted: bool, version: string, at: string, source: string, ip: string}
+	 */
+	public static function record( bool $granted, string $source, string $ip = '', int $now = 0 ): array {
+		return array(
+			'granted' => $granted,
+			'version' => self::version(),
+			'at'      => gmdate( 'Y-m-d\TH:i:s\Z', $now > 0 ? $now : time() ),
+			'source'  => in_array( $source, self::SOURCES, true ) ? $source : 'checkout',
+			'ip'      => (string) ( rest_is_ip_address( $ip ) ? $ip : '' ),
+		);
+	}
+
+	/**
+	 * A stored record, decoded, or null.
+	 *
+	 * @param mixed $raw Meta value.
+	 * @return array<string, mixed>|null
+	 */
+	public static function decode( $raw ): ?array {
+		$record = is_string( $raw ) && '' !== $raw ? json_decode( $raw, true ) : null;
+		return is_array( $record ) && array_key_exists( 'granted', $record ) ? $record : null;
+	}
+
+	/**
+	 * The order's own record.
+	 *
+	 * @param \WC_Order $order Order.
+	 * @return array<string, mixed>|null
+	 */
+	public static function of_order( $order ): ?array {
+		return self::decode( $order->get_meta( self::META, true ) );
+	}
+
+	/**
+	 * A customer's record.
+	 *
+	 * @param int $user_id User id.
+	 * @return array<string, mixed>|null
+	 */
+	public static function of_user( int $user_id ): ?array {
+		return $user_id > 0 ? self::decode( get_user_meta( $user_id, self::META, true ) ) : null;
+	}
+
+	/**
+	 * The consent in force for an order's buyer: the customer's record when there is one, else the order's.
+	 *
+	 * @param \WC_Order $order Order.
+	 * @return array<string, mixed>|null
+	 */
+	public static function current( $order ): ?array {
+		$user = self::of_user( (int) $order->get_customer_id() );
+		return null !== $user ? $user : self::of_order( $order );
+	}
+
+	/**
+	 * The `consent` key of GET /orders/{id} (docs/contract.md §3.2): no IP, nothing but the state.
+	 *
+	 * @param \WC_Order $order Order.
+	 * @return array{marketing: bool, version: string, at: string|null, source: string}
+	 */
+	public static function for_rest( $order ): array {
+		$record = self::current( $order );
+		return array(
+			'marketing' => null !== $record && true === $record['granted'],
+			'version'   => null !== $record ? (string) ( $record['version'] ?? '' ) : '',
+			'at'        => null !== $record && ! empty( $record['at'] ) ? (string) $record['at'] : null,
+			'source'    => null !== $record ? (string) ( $record['source'] ?? '' ) : '',
+		);
+	}
+
+	/**
+	 * Stores a checkout's answer on the order (the caller saves it) and, for a registered customer, on the
+	 * user: always when granted, otherwise only when the customer has no record yet.
+	 *
+	 * @param \WC_Order $order   Order being created.
+	 * @param bool      $granted Box ticked.
+	 * @param string    $source  Checkout or checkout-block.
+	 */
+	public static function store_checkout( $order, bool $granted, string $source ): void {
+		$record = self::record( $granted, $source, (string) $order->get_customer_ip_address() );
+		$order->update_meta_data( self::META, wp_json_encode( $record ) );
+		$user_id = (int) $order->get_customer_id();
+		if ( $user_id > 0 && ( $granted || null === self::of_user( $user_id ) ) ) {
+			update_user_meta( $user_id, self::META, wp_json_encode( $record ) );
+		}
+	}
+
+	/**
+	 * `woocommerce_after_order_notes`: the classic checkout's checkbox (outside the part WooCommerce re-renders
+	 * on every update, so a tick survives a change of shipping method). Never pre-ticked.
+	 *
+	 * @param mixed $checkout WC_Checkout.
+	 */
+	public static function classic_field( $checkout = null ): void {
+		if ( ! self::enabled() || ! function_exists( 'woocommerce_form_field' ) ) {
+			return;
+		}
+		woocommerce_form_field(
+			self::FIELD,
+			array(
+				'type'     => 'checkbox',
+				'class'    => array( 'form-row-wide', 'bpm-bridge-marketing-consent' ),
+				'label'    => esc_html( self::text() ),
+				'required' => false,
+			),
+			0
+		);
+	}
+
+	/**
+	 * `woocommerce_checkout_create_order( $order, $data )` (classic checkout; WooCommerce verified its
+	 * checkout nonce before this runs).
+	 *
+	 * @param \WC_Order $order Order.
+	 * @param array     $data  Posted checkout fields (ours is not one of WooCommerce's, so it is read from the post).
+	 */
+	public static function classic_save( $order, $data = array() ): void {
+		if ( ! self::enabled() ) {
+			return;
+		}
+		// phpcs:ignore WordPress.Security.NonceVerification.Missing -- WooCommerce checked the checkout nonce.
+		$granted = isset( $_POST[ self::FIELD ] ) && '1' === sanitize_text_field( wp_unslash( $_POST[ self::FIELD ] ) );
+		self::store_checkout( $order, $granted, 'checkout' );
+	}
+
+	/**
+	 * `woocommerce_init`: the block checkout's checkbox, with the Additional Checkout Fields API
+	 * (WooCommerce 8.9+; older versions have no such API, and only the classic checkout asks).
+	 */
+	public static function register_block_field(): void {
+		if ( ! function_exists( 'woocommerce_register_additional_checkout_field' ) || ! self::enabled() ) {
+			return;
+		}
+		woocommerce_register_additional_checkout_field(
+			array(
+				'id'       => self::BLOCK_FIELD,
+				'label'    => self::text(),
+				'location' => 'order',
+				'type'     => 'checkbox',
+				'required' => false,
+			)
+		);
+	}
+
+	/**
+	 * `woocommerce_store_api_checkout_update_order_from_request( $order, $request )`: the block checkout's
+	 * answer (absent counts as not ticked). WooCommerce saves the order right after.
+	 *
+	 * @param \WC_Order        $order   Order.
+	 * @param \WP_REST_Request $request Checkout request.
+	 */
+	public static function block_save( $order, $request ): void {
+		if ( ! self::enabled() || ! function_exists( 'woocommerce_register_additional_checkout_field' ) ) {
+			return;
+		}
+		$fields  = is_object( $request ) ? $request['additional_fields'] : null;
+		$granted = is_array( $fields ) && ! empty( $fields[ self::BLOCK_FIELD ] ) && true === rest_sanitize_boolean( $fields[ self::BLOCK_FIELD ] );
+		self::store_checkout( $order, $granted, 'checkout-block' );
+	}
+
+	/**
+	 * `woocommerce_after_edit_account_form`: My Account → Account details gets a small form of its own to
+	 * give or withdraw the consent.
+	 */
+	public static function account_panel(): void {
+		$user_id = get_current_user_id();
+		if ( $user_id <= 0 || ! self::enabled() ) {
+			return;
+		}
+		\BPM_Bridge\Crm\Crm::template(
+			'crm/consent-account.php',
+			array(
+				'record' => self::of_user( $user_id ),
+				'text'   => self::text(),
+				'action' => self::ACCOUNT_ACTION,
+			)
+		);
+	}
+
+	/**
+	 * `wp_loaded`: the My Account form's post (nonce and login checked), then back to the page with a notice.
+	 */
+	public static function account_save(): void {
+		// phpcs:ignore WordPress.Security.NonceVerification.Missing -- only routes the request; the nonce is checked below.
+		if ( ! isset( $_POST['bpm_bridge_action'] ) || self::ACCOUNT_ACTION !== sanitize_key( wp_unslash( $_POST['bpm_bridge_action'] ) ) ) {
+			return;
+		}
+		$user_id = get_current_user_id();
+		$nonce   = isset( $_POST['bpm_bridge_consent_nonce'] ) ? sanitize_text_field( wp_unslash( $_POST['bpm_bridge_consent_nonce'] ) ) : '';
+		if ( $user_id <= 0 || ! wp_verify_nonce( $nonce, self::ACCOUNT_ACTION ) ) {
+			wp_die( esc_html__( 'The link has expired. Go back, reload the page and try again.', 'bpm-bridge' ), '', array( 'response' => 403 ) );
+		}
+		$granted = isset( $_POST['marketing'] ) && '1' === sanitize_text_field( wp_unslash( $_POST['marketing'] ) );
+		$changed = self::set_for_user( $user_id, $granted, 'my-account', class_exists( '\WC_Geolocation' ) ? (string) \WC_Geolocation::get_ip_address() : '' );
+		if ( function_exists( 'wc_add_notice' ) ) {
+			if ( ! $changed ) {
+				wc_add_notice( __( 'Your marketing preference is unchanged.', 'bpm-bridge' ), 'notice' );
+			} elseif ( $granted ) {
+				wc_add_notice( __( 'Thank you: we will send you news and offers by e-mail.', 'bpm-bridge' ) );
+			} else {
+				wc_add_notice( __( 'Done: we will not send you news and offers any more.', 'bpm-bridge' ) );
+			}
+		}
+		$back = function_exists( 'wc_get_account_endpoint_url' ) ? wc_get_account_endpoint_url( 'edit-account' ) : home_url();
+		wp_safe_redirect( $back );
+		exit;
+	}
+
+	/**
+	 * Sets a customer's consent; on a change, records it and queues customer.consent_changed (with the latest
+	 * order, so the sidecar can read the contact's data).
+	 *
+	 * @param int    $user_id User id.
+	 * @param bool   $granted Consent given.
+	 * @param string $source  One of SOURCES.
+	 * @param string $ip      IP address.
+	 * @return bool Whether the state changed.
+	 */
+	public static function set_for_user( int $user_id, bool $granted, string $source, string $ip = '' ): bool {
+		$before = self::of_user( $user_id );
+		if ( null !== $before && (bool) $before['granted'] === $granted ) {
+			return false;
+		}
+		update_user_meta( $user_id, self::META, wp_json_encode( self::record( $granted, $source, $ip ) ) );
+		$data  = array( 'customer_id' => $user_id );
+		$order = self::latest_order( $user_id );
+		if ( $order > 0 ) {
+			$data['order_id'] = $order;
+		}
+		Outbox::add( 'customer.consent_changed', $data );
+		return true;
+	}
+
+	/**
+	 * The customer's latest order id, or 0.
+	 *
+	 * @param int $user_id User id.
+	 */
+	public static function latest_order( int $user_id ): int {
+		if ( ! function_exists( 'wc_get_orders' ) ) {
+			return 0;
+		}
+		$ids = wc_get_orders(
+			array(
+				'customer_id' => $user_id,
+				'type'        => 'shop_order',
+				'limit'       => 1,
+				'orderby'     => 'date',
+				'order'       => 'DESC',
+				'return'      => 'ids',
+			)
+		);
+		return is_array( $ids ) && ! empty( $ids ) ? (int) $ids[0] : 0;
+	}
+}

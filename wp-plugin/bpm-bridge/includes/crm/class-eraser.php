@@ -1,0 +1,184 @@
+<?php
+/**
+ * WordPress' personal-data eraser → the CRM erasure the sidecar carries out.
+ *
+ * @package BPM_Bridge
+ */
+
+namespace BPM_Bridge\Crm;
+
+use BPM_Bridge\Outbox;
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Tools → Erase Personal Data runs every registered eraser for a request. Ours deletes nothing in the shop
+ * (invoices and tax records must be kept): it queues one customer.erasure_requested with the e-mail's hash and
+ * the request's id; the sidecar reads the address through GET /erasures/{id}, erases the person in every
+ * configured CRM and reports each outcome through POST /erasures/{id}/outcome, stored on the request.
+ */
+final class Eraser {
+
+	/**
+	 * Id of our eraser in WordPress' list.
+	 */
+	const KEY = 'bpm-bridge';
+
+	/**
+	 * Request post meta: the queued event's id (one event per request).
+	 */
+	const EVENT_META = '_bpm_erasure_event';
+
+	/**
+	 * Request post meta: destination => {status, message, at} as the sidecar reported them.
+	 */
+	const OUTCOMES_META = '_bpm_erasure_outcomes';
+
+	/**
+	 * WordPress' action name of an erasure request.
+	 */
+	const ACTION = 'remove_personal_data';
+
+	/**
+	 * Adds our eraser.
+	 *
+	 * @param array<string, array> $erasers Registered erasers.
+	 * @return array<string, array>
+	 */
+	public static function erasers( $erasers ) {
+		$erasers              = is_array( $erasers ) ? $erasers : array();
+		$erasers[ self::KEY ] = array(
+			'eraser_friendly_name' => __( 'BPM Bridge (CRM and other connected services)', 'bpm-bridge' ),
+			'callback'             => array( self::class, 'erase' ),
+		);
+		return $erasers;
+	}
+
+	/**
+	 * The eraser callback: nothing is removed in the shop; on the first page the event is queued, once per
+	 * request.
+	 *
+	 * @param string $email_address E-mail address.
+	 * @param int    $page          Page.
+	 * @return array{items_removed: bool, items_retained: bool, messages: string[], done: bool}
+	 */
+	public static function erase( $email_address, $page = 1 ): array {
+		if ( 1 === (int) $page ) {
+			self::queue( (string) $email_address );
+		}
+		return array(
+			'items_removed'  => false,
+			'items_retained' => true,
+			'messages'       => array(
+				__( 'BPM Bridge asked the connected CRM to delete this person; each result appears in the "CRM erasure" column of this list.', 'bpm-bridge' ),
+				__( 'Invoices and other tax records are kept for 5 years after the end of the tax year, as tax law requires.', 'bpm-bridge' ),
+			),
+			'done'           => true,
+		);
+	}
+
+	/**
+	 * Queues customer.erasure_requested {email_hash, customer_id?, request_id?}, once per request. WordPress
+	 * passes erasers the address only; the request is found by it (WordPress allows one open request per
+	 * address and action).
+	 *
+	 * @param string $email E-mail address.
+	 * @return string The event id ('' for an empty address).
+	 */
+	public static function queue( string $email ): string {
+		$email = strtolower( trim( $email ) );
+		if ( '' === $email ) {
+			return '';
+		}
+		$request_id = self::open_request( $email );
+		if ( $request_id > 0 ) {
+			$queued = (string) get_post_meta( $request_id, self::EVENT_META, true );
+			if ( '' !== $queued ) {
+				return $queued;
+			}
+		}
+		$data = array( 'email_hash' => hash( 'sha256', $email ) );
+		$user = get_user_by( 'email', $email );
+		if ( $user ) {
+			$data['customer_id'] = (int) $user->ID;
+		}
+		if ( $request_id > 0 ) {
+			$data['request_id'] = $request_id;
+		}
+		$id = Outbox::add( 'customer.erasure_requested', $data );
+		if ( $request_id > 0 ) {
+			update_post_meta( $request_id, self::EVENT_META, $id );
+		}
+		return $id;
+	}
+
+	/**
+	 * The open (not completed) erasure request of an address, or 0.
+	 *
+	 * @param string $email E-mail address, lower case.
+	 */
+	public static function open_request( string $email ): int {
+		$query = new \WP_Query(
+			array(
+				'post_type'              => 'user_request',
+				'post_status'            => array( 'request-pending', 'request-confirmed', 'request-failed' ),
+				'name'                   => self::ACTION,
+				'title'                  => $email,
+				'orderby'                => 'ID',
+				'order'                  => 'DESC',
+				'posts_per_page'         => 1,
+				'fields'                 => 'ids',
+				'no_found_rows'          => true,
+				'update_post_meta_cache' => false,
+				'update_post_term_cache' => false,
+			)
+		);
+		return empty( $query->posts ) ? 0 : (int) $query->posts[0];
+	}
+
+	/**
+	 * An erasure request, or null.
+	 *
+	 * @param int $request_id Request id.
+	 * @return \WP_User_Request|null
+	 */
+	public static function request( int $request_id ) {
+		if ( $request_id <= 0 || ! function_exists( 'wp_get_user_request' ) ) {
+			return null;
+		}
+		$request = wp_get_user_request( $request_id );
+		return ( $request && self::ACTION === $request->action_name ) ? $request : null;
+	}
+
+	/**
+	 * The outcomes reported for a request.
+	 *
+	 * @param int $request_id Request id.
+	 * @return array<string, array{status: string, message: string, at: string}>
+	 */
+	public static function outcomes( int $request_id ): array {
+		$stored = json_decode( (string) get_post_meta( $request_id, self::OUTCOMES_META, true ), true );
+		return is_array( $stored ) ? $stored : array();
+	}
+
+	/**
+	 * Records one destination's outcome (the latest report per destination wins).
+	 *
+	 * @param int    $request_id  Request id.
+	 * @param string $destination Destination id (hubspot, pipedrive, webhook, …).
+	 * @param string $status      One of done, failed, skipped.
+	 * @param string $message     Plain-words message.
+	 * @return array<string, array{status: string, message: string, at: string}> Every outcome now.
+	 */
+	public static function record_outcome( int $request_id, string $destination, string $status, string $message ): array {
+		$outcomes                 = self::outcomes( $request_id );
+		$outcomes[ $destination ] = array(
+			'status'  => $status,
+			'message' => $message,
+			'at'      => gmdate( 'Y-m-d\TH:i:s\Z' ),
+		);
+		ksort( $outcomes );
+		update_post_meta( $request_id, self::OUTCOMES_META, wp_slash( (string) wp_json_encode( $outcomes, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES ) ) );
+		return $outcomes;
+	}
+}

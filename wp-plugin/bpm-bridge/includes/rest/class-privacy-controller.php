@@ -1,0 +1,147 @@
+<?php
+/**
+ * The erasure routes (docs/contract.md §3.7): the sidecar reads an erasure request and reports each CRM's outcome.
+ *
+ * @package BPM_Bridge
+ */
+
+namespace BPM_Bridge\Rest;
+
+use BPM_Bridge\Crm\Eraser;
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Erasure requests (WordPress' user_request posts of action remove_personal_data). A request is readable while
+ * it is open and for 30 days after it was completed, so the e-mail address does not stay readable forever.
+ */
+final class Privacy_Controller extends Controller {
+
+	/**
+	 * How long after completion a request is still answered.
+	 */
+	const AFTER_COMPLETION = 30 * DAY_IN_SECONDS;
+
+	/**
+	 * Outcome statuses the sidecar may report.
+	 */
+	const OUTCOMES = array( 'done', 'failed', 'skipped' );
+
+	/**
+	 * Routes.
+	 */
+	public function register_routes(): void {
+		$request_id = self::id_arg( 'request_id' );
+		$this->route(
+			'/erasures/(?P<request_id>\d+)',
+			array( $this->endpoint( \WP_REST_Server::READABLE, array( $this, 'get_item' ), $request_id ) ),
+			array(
+				'title'      => 'bpm-bridge-erasure',
+				'properties' => array(
+					'request_id' => array( 'type' => 'integer' ),
+					'email'      => array(
+						'type'   => 'string',
+						'format' => 'email',
+					),
+					'status'     => array(
+						'type' => 'string',
+						'enum' => array( 'pending', 'confirmed', 'failed', 'completed' ),
+					),
+				),
+			)
+		);
+		$this->route(
+			'/erasures/(?P<request_id>\d+)/outcome',
+			array(
+				$this->endpoint(
+					\WP_REST_Server::CREATABLE,
+					array( $this, 'record_outcome' ),
+					$request_id + array(
+						'destination' => array(
+							'type'     => 'string',
+							'required' => true,
+							'pattern'  => '^[a-z0-9_-]{1,40}$',
+						),
+						'status'      => array(
+							'type'     => 'string',
+							'required' => true,
+							'enum'     => self::OUTCOMES,
+						),
+						'message'     => array(
+							'type'              => 'string',
+							'default'           => '',
+							'maxLength'         => 1000,
+							'validate_callback' => 'rest_validate_request_arg',
+							'sanitize_callback' => 'sanitize_text_field',
+						),
+					)
+				),
+			),
+			array(
+				'title'      => 'bpm-bridge-erasure-outcomes',
+				'properties' => array(
+					'request_id' => array( 'type' => 'integer' ),
+					'outcomes'   => array( 'type' => 'object' ),
+				),
+			)
+		);
+	}
+
+	/**
+	 * The request, or the 404 every unknown, foreign or long-completed request gets.
+	 *
+	 * @param int $request_id Request id.
+	 * @return \WP_User_Request|\WP_Error
+	 */
+	private static function open_request( int $request_id ) {
+		$request = Eraser::request( $request_id );
+		$gone    = null === $request
+			|| ( 'request-completed' === $request->status && time() - (int) $request->completed_timestamp > self::AFTER_COMPLETION );
+		if ( $gone ) {
+			return self::error( 'bpm_bridge_erasure_not_found', __( 'No open erasure request with this id.', 'bpm-bridge' ), 404 );
+		}
+		return $request;
+	}
+
+	/**
+	 * GET /erasures/{id}: {request_id, email, status}.
+	 *
+	 * @param \WP_REST_Request $request Request.
+	 * @return \WP_REST_Response|\WP_Error
+	 */
+	public function get_item( $request ) {
+		$erasure = self::open_request( (int) $request['request_id'] );
+		if ( is_wp_error( $erasure ) ) {
+			return $erasure;
+		}
+		return new \WP_REST_Response(
+			array(
+				'request_id' => (int) $erasure->ID,
+				'email'      => strtolower( (string) $erasure->email ),
+				'status'     => (string) preg_replace( '/^request-/', '', (string) $erasure->status ),
+			),
+			200
+		);
+	}
+
+	/**
+	 * POST /erasures/{id}/outcome {destination, status, message}: {request_id, outcomes}.
+	 *
+	 * @param \WP_REST_Request $request Request.
+	 * @return \WP_REST_Response|\WP_Error
+	 */
+	public function record_outcome( $request ) {
+		$erasure = self::open_request( (int) $request['request_id'] );
+		if ( is_wp_error( $erasure ) ) {
+			return $erasure;
+		}
+		$outcomes = Eraser::record_outcome( (int) $erasure->ID, (string) $request['destination'], (string) $request['status'], (string) $request['message'] );
+		return new \WP_REST_Response(
+			array(
+				'request_id' => (int) $erasure->ID,
+				'outcomes'   => (object) $outcomes,
+			),
+			200
+		);
+	}
+}
