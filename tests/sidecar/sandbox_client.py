@@ -94,9 +94,11 @@ class InfaktSandbox(InvoicingSandbox):
 class ShipxSandbox(InvoicingSandbox):
     """``/_sandbox/`` of the InPost ShipX simulator (``sidecar/sandbox/shipx``)."""
 
-    def shipments(self) -> list[dict[str, Any]]:
-        """Every shipment held, each with ``organization_id``, ``label_fetches`` and ``reads``."""
-        return self.snapshot()["shipments"]
+    def shipments(self, reference: str | None = None) -> list[dict[str, Any]]:
+        """The shipments held (only those with exactly ``reference`` when given), each with
+        ``organization_id``, ``label_fetches`` and ``reads``."""
+        found = self.snapshot()["shipments"]
+        return [s for s in found if reference is None or s.get("reference") == reference]
 
     def by_reference(self, reference: str) -> int:
         """How many shipments carry ``reference`` (ShipX never de-duplicates it)."""
@@ -112,10 +114,11 @@ class ShipxSandbox(InvoicingSandbox):
 
     def search(self, **quirks: Any) -> dict[str, Any]:
         """``ignore_unsupported`` (the ``reference`` filter is ignored: an unfiltered page),
-        ``lag_seconds`` (new shipments not found for that long), ``misses_by_id``."""
+        ``lag_seconds`` (new shipments not found for that long), ``misses_by_id``, ``reference_match``
+        (``exact`` | ``substring``)."""
         return self.setting("search", **quirks)
 
-    def move(self, shipment_id: int, status: str = "next", webhook: bool = False) -> dict[str, Any]:
+    def move(self, shipment_id: int | str, status: str = "next", webhook: bool = False) -> dict[str, Any]:
         """The carrier moves the shipment on (``next`` or a status name; steps between are recorded)."""
         return self._call("POST", f"/shipments/{shipment_id}/status", {"status": status, "webhook": webhook})
 

@@ -291,6 +291,8 @@ def test_reference_does_not_deduplicate(url: str) -> None:
     first, second = create(url, LOCKER_RETURN).json(), create(url, LOCKER_RETURN).json()
     assert first["id"] != second["id"]
     assert sandbox.by_reference("RMA-000001") == 2 and sandbox.snapshot()["creates"] == 2
+    assert [s["id"] for s in sandbox.shipments("RMA-000001")] == [first["id"], second["id"]]
+    assert sandbox.shipments("RMA-00000") == []
 
 
 def search(url: str, org: int = ORG, **params: Any) -> dict[str, Any]:
@@ -331,7 +333,9 @@ def test_search_quirks(url: str) -> None:
     unfiltered = search(url, reference="RMA-000011", per_page=10)
     # The filter is ignored: an unfiltered page; matching the reference exactly is the client's job.
     assert unfiltered["count"] == 2
-    sandbox.search(ignore_unsupported=False, misses_by_id=True)
+    sandbox.search(ignore_unsupported=False, reference_match="substring")
+    assert search(url, reference="RMA-00001")["count"] == 2  # RMA-000010 and RMA-000011
+    sandbox.search(reference_match="exact", misses_by_id=True)
     shipment_id = sandbox.shipments()[0]["id"]
     assert search(url, id=str(shipment_id))["count"] == 0
     assert get(url, f"/v1/shipments/{shipment_id}").status_code == 200  # GET by id still works
@@ -415,9 +419,12 @@ def test_response_lost_after_commit(url: str) -> None:
     sandbox.fault(mode="drop_after_commit", match="POST /v1/organizations", **{"as": "502"})
     gateway = create(url, LOCKER_RETURN)
     assert gateway.status_code == 502 and gateway.content == b""
-    # Both were created: a client recovers by searching for its reference.
-    assert sandbox.by_reference("RMA-000001") == 2
-    assert search(url, reference="RMA-000001")["count"] == 2
+    sandbox.fault(mode="drop_after_commit", match="POST /v1/organizations", **{"as": "500"})
+    shipx_error = create(url, LOCKER_RETURN)
+    assert shipx_error.status_code == 500 and shipx_error.json()["status"] == 500
+    # All three were created: a client recovers by searching for its reference.
+    assert sandbox.by_reference("RMA-000001") == 3
+    assert search(url, reference="RMA-000001")["count"] == 3
 
 
 @pytest.fixture

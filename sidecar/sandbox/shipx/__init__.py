@@ -2,8 +2,8 @@
 
 Layout as for every simulator: ``rules`` — what a create body must hold and how ShipX words a refusal;
 ``state`` — the shipments, asynchronous confirmation, statuses, points, quirks and faults; ``routes`` — the
-HTTP API (``/v1/…``) and the ShipX-specific part of the control API; the shared control API comes from
-:mod:`sidecar.sandbox.control`.
+HTTP API (``/v1/…``) and the ShipX-specific part of the control API; ``webhooks`` — the signed nudges; the
+shared control API comes from :mod:`sidecar.sandbox.control`.
 
 What it checks and answers as the notes document:
 - ``Authorization: Bearer <token>`` on every organisation and shipment route (401 ``unauthorized``); the
@@ -25,9 +25,9 @@ What it checks and answers as the notes document:
 Sandbox-only endpoints under ``/_sandbox/``: ``GET documents`` (shipments, ``by_reference`` counts,
 ``creates``, ``label_fetches``, webhooks sent), ``POST faults`` (503/500/502, 429 with or without
 ``Retry-After``, latency, ``200_error``, ``empty``, ``drop_after_commit``), ``POST confirmation`` (reads,
-seconds), ``POST search`` (ignore_unsupported, lag_seconds, misses_by_id), ``POST webhook`` (url, secret,
-signature, auto: a signed webhook on every status change), ``POST shipments/{id}/status``, ``POST points``,
-``POST webhook/send``, ``POST reset``.
+seconds), ``POST search`` (ignore_unsupported, lag_seconds, misses_by_id, reference_match),
+``POST webhook`` (url, secret, signature, auto: a signed webhook on every status change),
+``POST shipments/{id}/status``, ``POST points``, ``POST webhook/send``, ``POST reset``.
 """
 
 from __future__ import annotations
@@ -39,11 +39,17 @@ from flask import Flask, Response
 
 from sidecar.sandbox.control import Setting, control_blueprint
 from sidecar.sandbox.shipx.routes import api_blueprint, sandbox_blueprint
-from sidecar.sandbox.shipx.state import State, deliver, deliver_pending, error, not_found
+from sidecar.sandbox.shipx.state import State, error, not_found
+from sidecar.sandbox.shipx.webhooks import deliver, deliver_pending
 
 SETTINGS = (
     Setting("confirmation", lambda state: state.confirmation, ("reads", "seconds")),
-    Setting("search", lambda state: state.search, ("ignore_unsupported", "lag_seconds", "misses_by_id")),
+    Setting(
+        "search",
+        lambda state: state.search,
+        ("ignore_unsupported", "lag_seconds", "misses_by_id", "reference_match"),
+        {"reference_match": ("exact", "substring")},
+    ),
     Setting(
         "webhook",
         lambda state: state.webhook,

@@ -188,7 +188,7 @@ def api_blueprint(state: State) -> Blueprint:
                     continue  # search lag: a new shipment is not indexed yet
                 if "id" in filters and quirks["misses_by_id"]:
                     continue  # "the sandbox search often cannot find shipment by ID"
-                if all(_matches(shipment, k, v) for k, v in filters.items()):
+                if all(_matches(shipment, k, v, quirks["reference_match"]) for k, v in filters.items()):
                     found.append(public(shipment))
             reverse = request.args.get("sort_order", "desc") != "asc"
             key = request.args.get("sort_by", "id")
@@ -287,11 +287,15 @@ def _point(point: Mapping[str, Any]) -> dict[str, Any]:
     return {**point, "href": f"{_base()}/v1/points/{point['name']}"}
 
 
-def _matches(shipment: Mapping[str, Any], key: str, wanted: str) -> bool:
+def _matches(shipment: Mapping[str, Any], key: str, wanted: str, reference_match: str) -> bool:
     value = shipment.get(key)
     if key in ("id", "status"):  # comma-separated lists
         return str(value) in {w.strip() for w in wanted.split(",")}
-    return value is not None and str(value) == wanted  # exact (when the filter is honoured at all)
+    if value is None:
+        return False
+    if key == "reference" and reference_match == "substring":
+        return wanted in str(value)
+    return str(value) == wanted
 
 
 def sandbox_blueprint(state: State, send: Callable[[dict[str, Any]], None]) -> Blueprint:

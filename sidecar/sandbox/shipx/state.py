@@ -3,21 +3,15 @@ progression, the points table, the status dictionary, ShipX's quirks and faults.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import hmac
-import json
 import secrets
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import requests
 from flask import Response, jsonify, request
 
 from sidecar.sandbox.faults import Faults
@@ -79,7 +73,8 @@ class ShipxFaults(Faults):
     (UNCONFIRMED whether ShipX sends it), ``502``, ``200_error`` (HTTP 200 with ``{status, key, error}``,
     the inconsistency shipx-php-sdk's ErrorProcessor handles), ``empty`` (an error status, empty body, as
     the sandbox sometimes answers) and ``drop_after_commit`` with ``"as": "close"`` (default: the
-    connection is cut) or ``"as": "502"`` (a gateway error without the body)."""
+    connection is cut), ``"as": "502"`` (a gateway error without the body) or ``"as": "500"`` (ShipX's
+    own 500 error body although the shipment was made)."""
 
     MODES = ("503", "500", "502", "429", "latency", "drop_after_commit", "200_error", "empty")
 
@@ -120,7 +115,11 @@ class ShipxFaults(Faults):
         rule = self.take(("drop_after_commit",))
         if rule is None:
             return None
-        if str(rule.get("as") or "close") == "close":
+        how = str(rule.get("as") or "close")
+        if how == "500":
+            # Made, yet answered with ShipX's own error body: an error body does not prove nothing was bought.
+            return self.error("Internal server error", 500)
+        if how == "close":
             sock = request.environ.get("werkzeug.socket")
             if sock is not None:
                 with contextlib.suppress(OSError):
@@ -144,7 +143,12 @@ class State:
         self.next_id = 7_000_001
         self.points: dict[str, dict[str, Any]] = {p["name"]: point_record(p, "") for p in POINTS}
         self.confirmation: dict[str, Any] = {"reads": 2, "seconds": 0.0}
-        self.search: dict[str, Any] = {"ignore_unsupported": False, "lag_seconds": 0.0, "misses_by_id": False}
+        self.search: dict[str, Any] = {
+            "ignore_unsupported": False,
+            "lag_seconds": 0.0,
+            "misses_by_id": False,
+            "reference_match": "exact",  # or "substring": the notes do not say how the filter matches
+        }
         self.webhook: dict[str, Any] = {"url": "", "secret": "", "signature": "body", "auto": False}
         self.creates = 0
         self.label_fetches = 0
@@ -348,40 +352,6 @@ class State:
             title = pl if polish else en
             items.append({"name": name, "title": title, "description": title})
         return items
-
-
-def deliver_pending(state: State) -> None:
-    """Send the webhooks status moves queued (outside the lock: the receiver may call back)."""
-    with state.lock:
-        events, state.pending = state.pending, []
-    for event in events:
-        deliver(state, event)
-
-
-def deliver(state: State, event: Mapping[str, Any]) -> None:
-    """POST one webhook to the configured URL, signed as the notes describe: ``x-inpost-signature`` =
-    base64 HMAC-SHA256 of the raw body, or of ``{x-inpost-timestamp}.{body}`` (``signature: timestamp``)."""
-    with state.lock:
-        config = dict(state.webhook)
-    if not config["url"]:
-        return
-    body = json.dumps(event, separators=(",", ":")).encode()
-    stamp = str(int(time.time()))
-    signed = f"{stamp}.".encode() + body if config["signature"] == "timestamp" else body
-    digest = hmac.new(str(config["secret"]).encode(), signed, hashlib.sha256).digest()
-    headers = {
-        "Content-Type": "application/json",
-        "x-inpost-signature": base64.b64encode(digest).decode(),
-        "x-inpost-timestamp": stamp,
-        "x-inpost-topic": "Shipment.Tracking",
-        "x-inpost-event-id": str(uuid.uuid4()),
-    }
-    try:
-        status: int | str = requests.post(config["url"], data=body, headers=headers, timeout=5).status_code
-    except requests.RequestException as exc:
-        status = type(exc).__name__
-    with state.lock:
-        state.webhooks_sent.append({"event": dict(event), "headers": headers, "answer": status})
 
 
 def public(shipment: Mapping[str, Any]) -> dict[str, Any]:
