@@ -13,6 +13,7 @@ the raw WooCommerce order, so a reviewer can check in one place what leaves the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 NIP_META_KEY = "_billing_nip"
@@ -105,18 +106,62 @@ def for_invoice(order: Mapping[str, Any], *, with_email: bool) -> dict[str, Any]
     return {"buyer": buyer, "order": order_facts(order)}
 
 
-def for_crm(order: Mapping[str, Any], *, marketing_consent: bool) -> dict[str, Any]:
-    """A CRM contact and the order facts; marketing attributes only with recorded consent."""
+def for_crm(
+    order: Mapping[str, Any],
+    *,
+    marketing_consent: bool,
+    consent: Mapping[str, Any] | None = None,
+    meta: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """What a CRM (HubSpot, Pipedrive, a webhook flow) receives: ``{"contact": {...}, "order": {...}}``.
+
+    The contact is the buyer's e-mail and name; company and NIP only for a B2B buyer (a NIP on the order);
+    the consent's version and time only when the customer gave marketing consent (``marketing_consent``,
+    from the order's ``consent`` record), so without it the contact is transactional. No phone, no
+    address, no customer note, no IP. The order is its money facts, dates, the products (name, quantity,
+    gross unit price, SKU) and what BPM Bridge knows about it: the invoice number and PDF link, the
+    return's state.
+    """
     billing = order.get("billing") or {}
-    contact: dict[str, Any] = _pick(billing, ("email", "first_name", "last_name", "company"))
+    contact: dict[str, Any] = _pick(billing, ("email", "first_name", "last_name"))
+    contact["email"] = contact["email"].lower()
+    nip = meta_value(order, NIP_META_KEY)
+    company = str(billing.get("company") or "").strip()
+    contact["company"] = company if nip or company else ""
+    contact["nip"] = nip
+    if marketing_consent:
+        record = consent or {}
+        contact["marketing_consent"] = True
+        contact["consent_version"] = str(record.get("version") or "")
+        contact["consent_at"] = record.get("at") or None
     facts = {
         k: order.get(k)
-        for k in ("id", "number", "status", "currency", "total", "date_created_gmt", "date_paid_gmt")
+        for k in (
+            "id",
+            "number",
+            "status",
+            "currency",
+            "total",
+            "date_created_gmt",
+            "date_paid_gmt",
+            "date_completed_gmt",
+        )
     }
-    facts["items"] = [
-        {"name": i.get("name"), "quantity": i.get("quantity")} for i in order.get("line_items") or ()
-    ]
-    if marketing_consent:
-        contact.update(_pick(billing, ("city", "country")))
-        contact["marketing_consent"] = True
+    facts["items"] = [_crm_item(i) for i in order.get("line_items") or ()]
+    known = meta or {}
+    facts["invoice_number"] = str(known.get("_bpm_invoice_number") or "")
+    facts["invoice_url"] = str(known.get("_bpm_invoice_url") or "")
+    facts["return_state"] = str(known.get("_bpm_rma_state") or "")
     return {"contact": contact, "order": facts}
+
+
+def _crm_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    quantity = int(item.get("quantity") or 0)
+    gross = Decimal(str(item.get("total") or "0")) + Decimal(str(item.get("total_tax") or "0"))
+    unit = (gross / quantity).quantize(Decimal("0.01")) if quantity else gross
+    return {
+        "name": str(item.get("name") or ""),
+        "quantity": quantity,
+        "price": unit,
+        "sku": str(item.get("sku") or ""),
+    }

@@ -56,6 +56,9 @@ class OrderState:
     meta: dict[str, str]
     # {"id", "amount", "reason", "line_items"}; amount and reason from WooCommerce CRUD (contract §3).
     refunds: list[dict[str, Any]] = field(default_factory=list)
+    # The customer's marketing consent now ({"marketing", "version", "at", "source"}; the customer's latest
+    # record wins over the order's): {} from a plugin that does not send it, which counts as no consent.
+    consent: dict[str, Any] = field(default_factory=dict)
 
     def refund(self, refund_id: int) -> dict[str, Any] | None:
         return next((r for r in self.refunds if int(r.get("id") or 0) == int(refund_id)), None)
@@ -251,7 +254,10 @@ class StoreClient:
         if not isinstance(body, dict) or not isinstance(body.get("order"), dict):
             raise TransientError(f"the store's answer for order {order_id} has no order in it")
         meta = {str(k): "" if v is None else str(v) for k, v in (body.get("meta") or {}).items()}
-        return OrderState(body["order"], meta, list(body.get("refunds") or []))
+        consent = body.get("consent")
+        return OrderState(
+            body["order"], meta, list(body.get("refunds") or []), consent if isinstance(consent, dict) else {}
+        )
 
     def get_order(self, order_id: int) -> dict[str, Any]:
         """The REST v3 order alone (:meth:`read_order` when its meta or refunds matter as well)."""

@@ -26,6 +26,8 @@ ACTIONS: dict[str, str] = {
     "invoice.issue": "sidecar.jobs.invoice:issue",
     "invoice.correct": "sidecar.jobs.invoice:correct",
     "invoice.ksef": "sidecar.jobs.invoice:ksef",
+    "crm.sync_order": "sidecar.jobs.crm:sync_order",
+    "crm.sync_contact": "sidecar.jobs.crm:sync_contact",
 }
 
 # A view of the contract's routing (event type → every action it routes, registered or not).

@@ -320,11 +320,12 @@ def test_routing_table_follows_the_contract_and_registration() -> None:
 
 def test_one_paid_order_queues_one_invoicing_job() -> None:
     """order.paid issues; order.status_changed issues only on the way to completed (contract conditions)."""
-    assert registry.actions_for("order.paid", {"order_id": 1, "to": "processing"}) == ("invoice.issue",)
+    paid = registry.actions_for("order.paid", {"order_id": 1, "to": "processing"})
+    assert paid == ("invoice.issue", "crm.sync_order")  # the CRM follows every order event
     paid_transition = {"order_id": 1, "from": "pending", "to": "processing"}
     assert "invoice.issue" not in registry.actions_for("order.status_changed", paid_transition)
     completed = {"order_id": 1, "from": "processing", "to": "completed"}
-    assert registry.actions_for("order.status_changed", completed) == ("invoice.issue",)
+    assert registry.actions_for("order.status_changed", completed).count("invoice.issue") == 1
 
 
 def test_an_outcome_the_store_refuses_for_good_is_not_retried(redis_conn, sidecar_env, woo) -> None:

@@ -9,6 +9,7 @@ quantities/totals and ``_refunded_item_id`` meta, as WooCommerce stores them.
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -145,6 +146,10 @@ def build_order(ids: Ids, home: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     meta_data = []
     if spec.get("nip"):
         meta_data.append({"id": next(ids.meta), "key": "_billing_nip", "value": str(spec["nip"])})
+    if spec.get("consent") is not None:  # the checkout's marketing-consent record, as the plugin stores it
+        meta_data.append(
+            {"id": next(ids.meta), "key": CONSENT_META_KEY, "value": consent_json(spec["consent"])}
+        )
     order = {
         "id": order_id,
         "parent_id": 0,
@@ -163,7 +168,7 @@ def build_order(ids: Ids, home: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         "cart_tax": money(cart_tax),
         "total": money(net_total + cart_tax + shipping_tax),
         "total_tax": money(cart_tax + shipping_tax),
-        "customer_id": 0,
+        "customer_id": int(spec.get("customer_id", 0)),
         "order_key": "wc_order_" + secrets.token_hex(7),
         "billing": billing,
         "shipping": {k: v for k, v in billing.items() if k != "email"},
@@ -220,6 +225,37 @@ def build_order(ids: Ids, home: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         },
     }
     return order
+
+
+CONSENT_META_KEY = "_bpm_marketing_consent"
+
+
+def consent_json(spec: Mapping[str, Any]) -> str:
+    """The plugin's consent record: {"granted", "version", "at", "source", "ip"} as JSON."""
+    record = {
+        "granted": bool(spec.get("granted")),
+        "version": str(spec.get("version", "v1")),
+        "at": spec.get("at") or gmt(datetime.now(UTC).replace(microsecond=0)) + "Z",
+        "source": str(spec.get("source", "checkout")),
+        "ip": str(spec.get("ip", "127.0.0.1")),
+    }
+    return json.dumps(record)
+
+
+def consent_view(raw: str | None) -> dict[str, Any]:
+    """GET orders/{id}'s ``consent`` key from a stored record ("" or None: no consent ever recorded)."""
+    try:
+        record = json.loads(raw) if raw else {}
+    except ValueError:
+        record = {}
+    if not isinstance(record, dict):
+        record = {}
+    return {
+        "marketing": bool(record.get("granted")),
+        "version": str(record.get("version") or ""),
+        "at": record.get("at") or None,
+        "source": str(record.get("source") or ""),
+    }
 
 
 def build_refund(

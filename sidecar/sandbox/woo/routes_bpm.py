@@ -197,7 +197,12 @@ def register(app: Flask, shop: Shop) -> None:
     def get_order(a: dict[str, Any]) -> Response:
         oid = shop.order(a["order_id"])["id"]
         return jsonify(
-            {"order": shop.order_view(oid), "meta": shop.meta_values(oid), "refunds": shop.refund_views(oid)}
+            {
+                "order": shop.order_view(oid),
+                "meta": shop.meta_values(oid),
+                "refunds": shop.refund_views(oid),
+                "consent": shop.consent_view(oid),
+            }
         )
 
     apply_args = {

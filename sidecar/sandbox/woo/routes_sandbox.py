@@ -49,6 +49,12 @@ def register(app: Flask, shop: Shop) -> None:
                 }
             )
 
+    @app.put("/sandbox/customers/<int:customer_id>/consent")
+    def sb_consent(customer_id: int) -> Response:
+        """{"granted": bool, "version"?, "at"?, "source"?}: the customer's consent as My Account saves it."""
+        with shop.lock:
+            return jsonify(shop.set_consent(customer_id, request.get_json(force=True) or {}))
+
     @app.get("/sandbox/orders/<int:order_id>/notes")
     def sb_notes(order_id: int) -> Response:
         with shop.lock:

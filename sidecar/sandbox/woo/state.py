@@ -17,7 +17,17 @@ from decimal import Decimal
 from typing import Any
 
 from sidecar import contract
-from sidecar.sandbox.woo.orders import Ids, build_order, build_refund, dec, gmt, local
+from sidecar.sandbox.woo.orders import (
+    CONSENT_META_KEY,
+    Ids,
+    build_order,
+    build_refund,
+    consent_json,
+    consent_view,
+    dec,
+    gmt,
+    local,
+)
 from sidecar.sandbox.woo.wp import WpError
 
 API_USER = "bpm-api"
@@ -97,6 +107,7 @@ class Shop:
         self.notes: dict[int, list[dict[str, Any]]] = {}
         self.events: dict[str, dict[str, Any]] = {}  # the plugin's outbox rows
         self.rmas: dict[int, dict[str, Any]] = {}
+        self.consents: dict[int, str] = {}  # customer id -> consent record JSON (user meta)
         self.used_ids: dict[str, float] = {}  # the replay guard: message id -> expiry
         self.config = default_config(home)
         self.faults: list[dict[str, Any]] = []
@@ -105,10 +116,26 @@ class Shop:
     # -- orders -----------------------------------------------------------------------------------
     def create_order(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         order = build_order(self.ids, self.home, spec)
+        if spec.get("consent") is not None and int(spec.get("customer_id") or 0):
+            self.set_consent(int(spec["customer_id"]), spec["consent"])
         self.orders[order["id"]] = order
         self.meta[order["id"]] = {}
         self.notes[order["id"]] = []
         return order
+
+    def consent_view(self, order_id: int) -> dict[str, Any]:
+        """GET orders/{id}'s ``consent``: a registered customer's own record wins over the order's."""
+        order = self.orders[order_id]
+        customer = int(order.get("customer_id") or 0)
+        if customer and customer in self.consents:
+            return consent_view(self.consents[customer])
+        stored = next((m["value"] for m in order["meta_data"] if m["key"] == CONSENT_META_KEY), None)
+        return consent_view(stored)
+
+    def set_consent(self, customer_id: int, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """My Account's consent change (or a checkout by a registered customer): the user meta."""
+        self.consents[int(customer_id)] = consent_json(spec)
+        return consent_view(self.consents[int(customer_id)])
 
     def order(self, order_id: int) -> dict[str, Any]:
         return found(self.orders, order_id, "bpm_bridge_order_not_found", "No order with this id.")

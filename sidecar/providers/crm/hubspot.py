@@ -1,0 +1,505 @@
+"""HubSpot (CRM v3 objects, v4 associations) with a private-app access token.
+
+No duplicates, by construction rather than by lookups (HubSpot's search lags by up to ~30 s):
+- the contact is upserted by e-mail (``batch/upsert`` with ``idProperty: email``);
+- the deal is upserted by the unique deal property ``woo_order_id`` (created with ``hasUniqueValue`` when
+  missing), so a retry, a replay or a second worker updates the one deal of the order;
+- line items are upserted by the unique line-item property ``woo_line_key`` ("<order id>-<position>"),
+  so a changed order updates its lines in place instead of adding a second set;
+- associations are PUT (v4 default) or batch-created, both idempotent.
+A 409 that names the existing record ("Existing ID: 123") is answered by updating that record.
+
+Every request takes a slot of the account's shared budget first (:mod:`sidecar.providers.crm.limits`)
+and feeds the ``X-HubSpot-RateLimit-*`` headers back into it; a 429 pauses the whole account for its
+Retry-After (or one window) and the request is sent again once, in-process, when that pause is short.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import requests
+
+from sidecar.errors import BridgeError, PermanentError, TransientError
+from sidecar.http import HttpClient, classify, retry_after_seconds
+from sidecar.providers.crm.base import Contact, Deal, Known, Pipeline, Stage, Synced
+from sidecar.providers.crm.limits import Budget, LocalLimiter, seconds_to_next_hour
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+RECORD_URL = "https://app.hubspot.com/contacts/{portal}/record/0-3/{deal}"
+BATCH_MAX = 100
+EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
+DEAL_TO_CONTACT = 3
+LINE_ITEM_TO_DEAL = 20
+PROPERTY_TTL = 86400  # a property, once seen, is assumed to stay for a day
+RATE_LIMIT_TRIES = 3  # sends of one request while short 429 pauses last
+
+
+@dataclass(frozen=True)
+class Property:
+    object_type: str
+    name: str
+    label: str
+    group: str
+    unique: bool = False
+    boolean: bool = False
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "groupName": self.group,
+            "type": "bool" if self.boolean else "string",
+            "fieldType": "booleancheckbox" if self.boolean else "text",
+            "description": "Written by BPM Bridge from WooCommerce.",
+        }
+        if self.boolean:
+            body["options"] = [
+                {"label": "Yes", "value": "true", "displayOrder": 0},
+                {"label": "No", "value": "false", "displayOrder": 1},
+            ]
+        if self.unique:
+            body["hasUniqueValue"] = True
+        return body
+
+
+# Our custom properties (HubSpot's own: email, firstname, lastname, company, dealname, amount, …).
+PROPERTIES: tuple[Property, ...] = (
+    Property("contacts", "woo_nip", "NIP (tax ID)", "contactinformation"),
+    Property(
+        "contacts", "woo_marketing_consent", "Marketing consent (shop)", "contactinformation", boolean=True
+    ),
+    Property("contacts", "woo_consent_version", "Marketing consent text version", "contactinformation"),
+    Property("contacts", "woo_consent_at", "Marketing consent given at", "contactinformation"),
+    Property("deals", "woo_order_id", "WooCommerce order ID", "dealinformation", unique=True),
+    Property("deals", "woo_order_number", "WooCommerce order number", "dealinformation"),
+    Property("deals", "woo_invoice_number", "Invoice number", "dealinformation"),
+    Property("deals", "woo_invoice_url", "Invoice PDF", "dealinformation"),
+    Property("deals", "woo_return_state", "Return state", "dealinformation"),
+    Property("line_items", "woo_line_key", "WooCommerce order line", "lineiteminformation", unique=True),
+)
+
+
+def contact_properties(contact: Contact) -> dict[str, str]:
+    """The contact as HubSpot properties: marketing consent details only when consent was given."""
+    props = {"email": contact.email, "firstname": contact.first_name, "lastname": contact.last_name}
+    if contact.company:
+        props["company"] = contact.company
+    if contact.nip:
+        props["woo_nip"] = contact.nip
+    props["woo_marketing_consent"] = "true" if contact.marketing else "false"
+    if contact.marketing:
+        props["woo_consent_version"] = contact.consent_version
+        props["woo_consent_at"] = contact.consent_at or ""
+    return props
+
+
+def deal_properties(deal: Deal, stage: str) -> dict[str, str]:
+    props = {
+        "woo_order_id": str(deal.order_id),
+        "woo_order_number": deal.number,
+        "dealname": deal.name,
+        "amount": str(deal.amount),
+        "deal_currency_code": deal.currency,
+        "pipeline": deal.pipeline,
+        "dealstage": stage,
+        "closedate": deal.close_date or "",
+        "woo_invoice_number": deal.invoice_number,
+        "woo_invoice_url": deal.invoice_url,
+        "woo_return_state": deal.return_state,
+    }
+    return {k: v for k, v in props.items() if v}  # nothing is cleared: an empty value is left out
+
+
+def line_inputs(deal: Deal) -> list[dict[str, Any]]:
+    return [
+        {
+            "idProperty": "woo_line_key",
+            "id": f"{deal.order_id}-{position}",
+            "properties": {
+                "woo_line_key": f"{deal.order_id}-{position}",
+                "name": item.name,
+                "quantity": str(item.quantity),
+                "price": str(item.unit_price),
+                **({"hs_sku": item.sku} if item.sku else {}),
+            },
+        }
+        for position, item in enumerate(deal.line_items, start=1)
+    ]
+
+
+def _chunks(items: Sequence[Any], size: int = BATCH_MAX) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def plain_validation(body: Mapping[str, Any]) -> str:
+    """HubSpot's validation message in plain words: "email: Email address x is invalid"."""
+    message = str(body.get("message") or "")
+    head, sep, rest = message.partition(": [")
+    if sep:
+        try:
+            items = json.loads("[" + rest)
+        except ValueError:
+            items = None
+        if isinstance(items, list) and items:
+            parts = [f"{i.get('name')}: {i.get('message')}" for i in items if isinstance(i, dict)]
+            return f"{head}: {'; '.join(parts)}"
+    details = [
+        str(e.get("message")) for e in body.get("errors") or () if isinstance(e, dict) and e.get("message")
+    ]
+    if details and not message:
+        return "; ".join(details)
+    if details and details[0] not in message:
+        return f"{message} ({'; '.join(details)})"
+    return message or "HubSpot gave no reason"
+
+
+class HubSpotProvider:
+    name: ClassVar[str] = "hubspot"
+    label: ClassVar[str] = "HubSpot"
+
+    def __init__(
+        self, settings: Mapping[str, Any], http: HttpClient, *, limiter: Budget | None = None
+    ) -> None:
+        hub = settings.get("hubspot") or {}
+        self.token = str(hub.get("access_token") or "")
+        self.portal_id = str(hub.get("portal_id") or "")
+        self.base = str(hub.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        self.http = http
+        self.limiter: Budget = limiter if limiter is not None else LocalLimiter()
+        self._pipelines: tuple[Pipeline, ...] | None = None
+        if not self.token:
+            raise PermanentError(
+                "HubSpot has no access token: paste the private app's token in WooCommerce → Settings → "
+                "BPM Bridge → CRM"
+            )
+
+    # -- the interface ------------------------------------------------------------------------------
+    def sync_order(self, contact: Contact, deal: Deal, known: Known) -> Synced:
+        self._ensure_properties(("contacts", "deals", *(("line_items",) if deal.line_items else ())))
+        contact_id = self._upsert_one(
+            "contacts", "email", contact.email, contact_properties(contact), "contact"
+        )
+        stage = self._stage(deal, known)
+        deal_id, stored = self._upsert_one_record(
+            "deals", "woo_order_id", str(deal.order_id), deal_properties(deal, stage), "deal"
+        )
+        if (contact_id, deal_id) != (known.contact_id, known.deal_id):
+            self._call(
+                "PUT",
+                f"/crm/v4/objects/deals/{deal_id}/associations/default/contacts/{contact_id}",
+                what="the deal's link to the contact",
+            )
+        if deal.line_items:
+            self._line_items([(deal_id, deal)])
+        return Synced(contact_id, deal_id, self.record_url(deal_id), str(stored.get("dealstage") or stage))
+
+    def sync_contact(self, contact: Contact, known: Known) -> str:
+        self._ensure_properties(("contacts",))
+        return self._upsert_one("contacts", "email", contact.email, contact_properties(contact), "contact")
+
+    def erase(self, email: str) -> str:
+        self._call(
+            "POST",
+            "/crm/v3/objects/contacts/gdpr-delete",
+            {"objectId": email, "idProperty": "email"},
+            what="the GDPR deletion of the contact",
+        )
+        return (
+            "HubSpot deleted the contact permanently (GDPR delete) and blocks the e-mail address from "
+            "being added again."
+        )
+
+    def pipelines(self) -> tuple[Pipeline, ...]:
+        if self._pipelines is None:
+            body = self._call("GET", "/crm/v3/pipelines/deals", what="the deal pipelines")
+            self._pipelines = tuple(
+                Pipeline(
+                    str(p.get("id")),
+                    str(p.get("label") or p.get("id")),
+                    tuple(
+                        Stage(str(s.get("id")), str(s.get("label") or s.get("id")))
+                        for s in sorted(p.get("stages") or (), key=lambda s: s.get("displayOrder") or 0)
+                    ),
+                )
+                for p in sorted(body.get("results") or (), key=lambda p: p.get("displayOrder") or 0)
+            )
+        return self._pipelines
+
+    def record_url(self, deal_id: str) -> str:
+        return RECORD_URL.format(portal=self.portal_id, deal=deal_id) if self.portal_id else ""
+
+    # -- many orders at once (the backfill) ---------------------------------------------------------
+    def sync_batch(self, items: Sequence[tuple[Contact, Deal, Known]]) -> list[Synced | BridgeError]:
+        """Up to 100 orders in a handful of requests; an order the batch could not take is sent alone,
+        so one refused e-mail costs its own order, not the other 99."""
+        if not items:
+            return []
+        self._ensure_properties(("contacts", "deals", "line_items"))
+        contacts = {c.email: contact_properties(c) for c, _, _ in items}  # one input per e-mail, last wins
+        contact_ids = self._batch_upsert("contacts", "email", list(contacts.items()), "contacts")
+        deals = [(str(d.order_id), deal_properties(d, self._stage(d, k))) for _, d, k in items]
+        deal_records = self._batch_upsert_records("deals", "woo_order_id", deals, "deals")
+        done: dict[int, Synced] = {}
+        links = []
+        for contact, deal, known in items:
+            contact_id = contact_ids.get(contact.email)
+            record = deal_records.get(str(deal.order_id))
+            if contact_id is None or record is None:
+                continue
+            deal_id, props = record
+            done[deal.order_id] = Synced(
+                contact_id, deal_id, self.record_url(deal_id), str(props.get("dealstage") or deal.stage)
+            )
+            if (contact_id, deal_id) != (known.contact_id, known.deal_id):
+                links.append((deal_id, contact_id))
+        self._associate("deals", "contacts", links, DEAL_TO_CONTACT)
+        self._line_items(
+            [(done[d.order_id].deal_id, d) for _, d, _ in items if d.order_id in done and d.line_items]
+        )
+        results: list[Synced | BridgeError] = []
+        for contact, deal, known in items:
+            if deal.order_id in done:
+                results.append(done[deal.order_id])
+                continue
+            try:
+                results.append(self.sync_order(contact, deal, known))
+            except PermanentError as exc:
+                results.append(exc)
+        return results
+
+    # -- pieces ---------------------------------------------------------------------------------------
+    def _stage(self, deal: Deal, known: Known) -> str:
+        """The mapped stage; an unmapped status keeps an existing deal where it is (the property is left
+        out) and puts a new one in the pipeline's first stage (HubSpot requires a stage on create)."""
+        if deal.stage or known.deal_id:
+            return deal.stage
+        for pipeline in self.pipelines():
+            if pipeline.id == deal.pipeline and pipeline.stages:
+                return pipeline.stages[0].id
+        raise PermanentError(
+            f'HubSpot has no deal pipeline {deal.pipeline!r}: choose one with "Load stages" in WooCommerce → '
+            "Settings → BPM Bridge → CRM"
+        )
+
+    def _line_items(self, deals: Sequence[tuple[str, Deal]]) -> None:
+        keyed = [(deal_id, entry) for deal_id, deal in deals for entry in line_inputs(deal)]
+        if not keyed:
+            return
+        ids: dict[str, str] = {}
+        for chunk in _chunks(keyed):
+            ids.update(
+                self._batch_upsert(
+                    "line_items", "woo_line_key", [(e["id"], e["properties"]) for _, e in chunk], "line items"
+                )
+            )
+        links = [(ids[e["id"]], deal_id) for deal_id, e in keyed if e["id"] in ids]
+        missing = len(keyed) - len(links)
+        self._associate("line_items", "deals", links, LINE_ITEM_TO_DEAL)
+        if missing:
+            raise PermanentError(f"HubSpot did not take {missing} line item(s) of the deal")
+
+    def _associate(
+        self, from_type: str, to_type: str, pairs: Sequence[tuple[str, str]], type_id: int
+    ) -> None:
+        for chunk in _chunks(pairs):
+            inputs = [
+                {
+                    "from": {"id": a},
+                    "to": {"id": b},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}],
+                }
+                for a, b in chunk
+            ]
+            self._call(
+                "POST",
+                f"/crm/v4/associations/{from_type}/{to_type}/batch/create",
+                {"inputs": inputs},
+                what=f"the links of {from_type.replace('_', ' ')} to {to_type}",
+            )
+
+    def _upsert_one(
+        self, object_type: str, id_property: str, key: str, props: Mapping[str, str], what: str
+    ) -> str:
+        return self._upsert_one_record(object_type, id_property, key, props, what)[0]
+
+    def _upsert_one_record(
+        self, object_type: str, id_property: str, key: str, props: Mapping[str, str], what: str
+    ) -> tuple[str, Mapping[str, Any]]:
+        records = self._batch_upsert_records(object_type, id_property, [(key, props)], what, one=True)
+        if key not in records:
+            raise PermanentError(f"HubSpot answered the {what} upsert without the {what}")
+        return records[key]
+
+    def _batch_upsert(
+        self, object_type: str, id_property: str, inputs: Sequence[tuple[str, Mapping[str, str]]], what: str
+    ) -> dict[str, str]:
+        records = self._batch_upsert_records(object_type, id_property, inputs, what)
+        return {key: record[0] for key, record in records.items()}
+
+    def _batch_upsert_records(
+        self,
+        object_type: str,
+        id_property: str,
+        inputs: Sequence[tuple[str, Mapping[str, str]]],
+        what: str,
+        one: bool = False,
+    ) -> dict[str, tuple[str, Mapping[str, Any]]]:
+        """key → (id, properties) of every input HubSpot took. With ``one``, a refusal raises; for a batch
+        a refused batch is an empty answer (the caller sends those orders one by one)."""
+        found: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        for chunk in _chunks(inputs):
+            body = {
+                "inputs": [{"idProperty": id_property, "id": key, "properties": dict(p)} for key, p in chunk]
+            }
+            path = f"/crm/v3/objects/{object_type}/batch/upsert"
+            try:
+                answer = self._call("POST", path, body, what=f"the {what}", conflict=True)
+            except PermanentError:
+                if one:
+                    raise
+                continue
+            if "conflict_id" in answer:
+                if len(chunk) != 1:
+                    continue  # which input conflicted is not said: send them one by one
+                key, props = chunk[0]
+                record = self._call(
+                    "PATCH",
+                    f"/crm/v3/objects/{object_type}/{answer['conflict_id']}",
+                    {"properties": dict(props)},
+                    what=f"the {what}",
+                )
+                found[key] = (str(record.get("id") or answer["conflict_id"]), record.get("properties") or {})
+                continue
+            for result in answer.get("results") or ():
+                props = result.get("properties") or {}
+                key = str(props.get(id_property) or "")
+                if id_property == "email":
+                    key = key.lower()
+                if not key and len(chunk) == 1:
+                    key = chunk[0][0]
+                if key:
+                    found[key] = (str(result.get("id")), props)
+            errors = answer.get("errors") or ()
+            if one and errors and not found:
+                raise PermanentError(f"HubSpot refused the {what}: {plain_validation(errors[0])}")
+        return found
+
+    def _ensure_properties(self, object_types: Sequence[str]) -> None:
+        for prop in PROPERTIES:
+            if prop.object_type not in object_types:
+                continue
+            flag = f"property:{prop.object_type}:{prop.name}"
+            if self.limiter.remembered(flag):
+                continue
+            path = f"/crm/v3/properties/{prop.object_type}/{prop.name}"
+            existing = self._call(
+                "GET", path, what=f"the {prop.object_type} property {prop.name}", missing_ok=True
+            )
+            if existing is None:
+                self._call(
+                    "POST",
+                    f"/crm/v3/properties/{prop.object_type}",
+                    prop.body(),
+                    what=f"the new {prop.object_type} property {prop.name}",
+                    conflict=True,
+                )
+            elif prop.unique and not existing.get("hasUniqueValue"):
+                raise PermanentError(
+                    f"the HubSpot {prop.object_type} property {prop.name} exists but does not require unique "
+                    "values, so deals could be duplicated: delete that property in HubSpot (BPM Bridge "
+                    "creates it again as unique) and retry"
+                )
+            self.limiter.remember(flag, PROPERTY_TTL)
+
+    # -- HTTP ----------------------------------------------------------------------------------------
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        what: str,
+        conflict: bool = False,
+        missing_ok: bool = False,
+    ) -> Any:
+        """The JSON answer; ``{"conflict_id": id}`` for a 409 naming one (``conflict``); None for a 404
+        (``missing_ok``); the error vocabulary for everything else."""
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        for attempt in range(1, RATE_LIMIT_TRIES + 1):
+            self.limiter.acquire()
+            response = self.http.request(method, self.base + path, json=body, headers=headers)
+            self.limiter.observe(response.headers)
+            if response.status_code != 429:
+                break
+            self._rate_limited(response, last=attempt == RATE_LIMIT_TRIES)
+        status = response.status_code
+        if status < 300:
+            return _body(response) if response.content else {}
+        answer = _body(response)
+        if status == 404 and missing_ok:
+            return None
+        if status == 409 and conflict:
+            found = EXISTING_ID.search(str(answer.get("message") or ""))
+            if found:
+                return {"conflict_id": found.group(1)}
+            if method == "POST" and "/properties/" in path:
+                return {}  # created meanwhile by another worker: it exists, which is all we need
+        self._raise(response, answer, what)
+        return None  # not reached
+
+    def _rate_limited(self, response: requests.Response, *, last: bool) -> None:
+        answer = _body(response)
+        policy = str(answer.get("policyName") or "")
+        if policy == "DAILY":
+            delay = seconds_to_next_hour()
+            self.limiter.pause(delay)
+            raise TransientError(
+                "HubSpot's daily API limit for this account is used up; BPM Bridge tries again in about "
+                f"{round(delay / 60)} minutes (the limit resets at midnight in the HubSpot account's "
+                "time zone)",
+                delay,
+            )
+        told = retry_after_seconds(response)
+        if told is not None:
+            delay = told
+        else:
+            interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
+            delay = int(interval) / 1000 if interval and interval.isdigit() else 10.0
+        self.limiter.pause(delay)
+        if last:
+            raise TransientError(
+                f"HubSpot's request limit ({policy or 'burst'}) was reached; the sync waits and tries again",
+                delay,
+            )
+
+    def _raise(self, response: requests.Response, answer: Mapping[str, Any], what: str) -> None:
+        status = response.status_code
+        category = str(answer.get("category") or "")
+        message = str(answer.get("message") or "")
+        if status == 401:
+            raise PermanentError(
+                f"HubSpot refused the access token ({category or 'HTTP 401'}): check the private app's token "
+                "in WooCommerce → Settings → BPM Bridge → CRM"
+            )
+        if status == 403:
+            raise PermanentError(
+                f"HubSpot refused the access token for {what}: {message or category or 'HTTP 403'} "
+                "(the private app needs the CRM scopes for contacts, deals, line items and schemas)"
+            )
+        if 400 <= status < 500 and status != 429 and status != 408:
+            raise PermanentError(f"HubSpot refused {what}: {plain_validation(answer)}")
+        classify(response, "HubSpot", f"HubSpot answered HTTP {status} to {what}")
