@@ -94,7 +94,7 @@ class MigrationTest extends BPM_Test_Case {
 			$payload['invoicing']
 		);
 		$this->assertSame( 'none', $payload['crm']['provider'] );
-		$this->assertSame( array( 'enabled' => true ), $payload['rma'] );
+		$this->assertTrue( $payload['rma']['enabled'] );
 
 		// The upgrade granted the capability, and announced no configuration change (none happened).
 		$this->assertTrue( get_role( 'administrator' )->has_cap( Capabilities::MANAGE ) );

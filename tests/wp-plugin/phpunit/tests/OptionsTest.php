@@ -56,7 +56,7 @@ class OptionsTest extends BPM_Test_Case {
 		$this->assertTrue( Options::set( 'invoicing', array( 'fakturownia' => array( 'domain' => 'https://MojaFirma.fakturownia.pl/invoices' ) ) ) );
 		$this->assertSame( 'mojafirma', Options::get_invoicing()['fakturownia']['domain'] );
 		$this->assertInstanceOf( WP_Error::class, Options::set_crm( array( 'provider' => 'salesforce' ) ) );
-		$this->assertInstanceOf( WP_Error::class, Options::set_carrier( array( 'provider' => 'inpost' ) ) );
+		$this->assertInstanceOf( WP_Error::class, Options::set_carrier( array( 'provider' => 'dhl' ) ) );
 		$this->assertInstanceOf( WP_Error::class, Options::set_sidecar_url( 'ftp://sidecar' ) );
 		$this->assertInstanceOf( WP_Error::class, Options::set_sidecar_url( 'sidecar:8000' ) );
 		$this->assertTrue( Options::set_sidecar_url( 'http://10.0.0.5:8000/' ) );
@@ -154,8 +154,10 @@ class OptionsTest extends BPM_Test_Case {
 			$config['invoicing']
 		);
 		$this->assertSame( 'none', $config['crm']['provider'] );
-		$this->assertSame( array( 'provider' => 'none' ), $config['carrier'] );
-		$this->assertSame( array( 'enabled' => false ), $config['rma'] );
+		$this->assertSame( 'none', $config['carrier']['provider'] );
+		$this->assertSame( 'small', $config['carrier']['inpost']['parcel_template'] );
+		$this->assertFalse( $config['rma']['enabled'] );
+		$this->assertSame( 14, $config['rma']['withdrawal_days'] );
 		// An empty map must still be a JSON object.
 		Options::set_invoicing( array( 'trigger_by_payment_method' => array() ) );
 		$this->assertStringContainsString( '"by_payment_method":{}', wp_json_encode( Options::config_payload() ) );

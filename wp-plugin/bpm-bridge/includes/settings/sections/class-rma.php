@@ -12,9 +12,33 @@ use BPM_Bridge\Settings\Schema;
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Returns: the rules of the return process.
+ * Returns: the rules of the return process and the shop's return address (config.rma on the sidecar).
  */
 final class Rma {
+
+	/**
+	 * The reasons a customer picks from when no list was saved yet. English source strings on purpose: they are
+	 * stored values (the admin edits them), so they are translated by the admin, not by gettext.
+	 */
+	const DEFAULT_REASONS = array(
+		'Withdrawal within 14 days (odstąpienie od umowy)',
+		'Damaged in transit',
+		'Wrong item',
+		'Defect (reklamacja)',
+	);
+
+	/**
+	 * The reasons that make a return a complaint (2-year window, photos, 14 days to answer).
+	 */
+	const DEFAULT_COMPLAINT_REASONS = array(
+		'Defect (reklamacja)',
+		'Damaged in transit',
+	);
+
+	/**
+	 * The order status a return request sets when the admin chose it (registered by Returns\Order_Status).
+	 */
+	const RETURN_REQUESTED = 'return-requested';
 
 	/**
 	 * The section (Schema's section format).
@@ -26,13 +50,115 @@ final class Rma {
 			'option' => Schema::OPTIONS['rma'],
 			'screen' => 'returns',
 			'fields' => array(
-				'enabled' => array(
+				'enabled'                  => array(
 					'type'     => 'bool',
 					'default'  => false,
 					'label'    => __( 'Returns', 'bpm-bridge' ),
-					'checkbox' => __( 'Process return requests (RMA) through BPM Bridge', 'bpm-bridge' ),
+					'checkbox' => __( 'Let customers request returns in My Account and on the guest return page', 'bpm-bridge' ),
 				),
+				'auto_approve_withdrawals' => array(
+					'type'     => 'bool',
+					'default'  => false,
+					'label'    => __( 'Automatic approval', 'bpm-bridge' ),
+					'checkbox' => __( 'Approve withdrawals inside the withdrawal period at once (the label is made straight away); complaints always wait for you', 'bpm-bridge' ),
+				),
+				'withdrawal_days'          => array(
+					'type'    => 'int',
+					'default' => 14,
+					'min'     => 14,
+					'max'     => 365,
+					'label'   => __( 'Withdrawal period (days)', 'bpm-bridge' ),
+					'help'    => __( 'How long after delivery a customer may send items back without giving a reason. The law requires at least 14 days; counted from the day the order was completed when no delivery date is known.', 'bpm-bridge' ),
+				),
+				'complaint_days'           => array(
+					'type'    => 'int',
+					'default' => 730,
+					'min'     => 365,
+					'max'     => 3650,
+					'label'   => __( 'Complaint period (days)', 'bpm-bridge' ),
+					'help'    => __( 'How long after delivery a customer may file a complaint about a defect. The statutory warranty (rękojmia) is 2 years = 730 days.', 'bpm-bridge' ),
+				),
+				'reasons'                  => array(
+					'type'      => 'lines',
+					'default'   => self::DEFAULT_REASONS,
+					'max'       => 120,
+					'min_items' => 1,
+					'max_items' => 20,
+					'label'     => __( 'Return reasons', 'bpm-bridge' ),
+					'help'      => __( 'The reasons a customer chooses from for each item, one per line, in the words your customers should see.', 'bpm-bridge' ),
+				),
+				'complaint_reasons'        => array(
+					'type'      => 'lines',
+					'default'   => self::DEFAULT_COMPLAINT_REASONS,
+					'max'       => 120,
+					'max_items' => 20,
+					'label'     => __( 'Reasons that make a complaint', 'bpm-bridge' ),
+					'help'      => __( 'Copy here, one per line, the return reasons above that mean a complaint (reklamacja). A return with any of them is a complaint: it may be filed for the whole complaint period, with photos, and you must answer it within 14 days. Every other return is a withdrawal.', 'bpm-bridge' ),
+				),
+				'complaints_email'         => array(
+					'type'        => 'email',
+					'default'     => '',
+					'label'       => __( 'Complaints team e-mail', 'bpm-bridge' ),
+					'help'        => __( 'Every new return request is e-mailed here. Leave empty to use the site administrator\'s address.', 'bpm-bridge' ),
+					'placeholder' => 'reklamacje@example.com',
+				),
+				'order_status'             => array(
+					'type'    => 'enum',
+					'default' => '',
+					'choices' => array(
+						''                     => __( 'Leave the order status as it is', 'bpm-bridge' ),
+						self::RETURN_REQUESTED => __( 'Set the order to "Return requested"', 'bpm-bridge' ),
+					),
+					'label'   => __( 'Order status on a return request', 'bpm-bridge' ),
+					'help'    => __( 'What happens to the order when a customer requests a return. "Return requested" is an order status BPM Bridge adds; it issues no document and sends no order e-mail.', 'bpm-bridge' ),
+				),
+				'max_photo_mb'             => array(
+					'type'    => 'int',
+					'default' => 5,
+					'min'     => 1,
+					'max'     => 20,
+					'label'   => __( 'Largest photo (MB)', 'bpm-bridge' ),
+					'help'    => __( 'Customers may add photos (JPEG, PNG or WebP) to a complaint; larger files are refused.', 'bpm-bridge' ),
+				),
+				'return_name'              => self::address( __( 'Return address: company name', 'bpm-bridge' ), 100, __( 'Printed on return labels and slips as the receiver. Fill in the whole return address: carriers refuse a label without it.', 'bpm-bridge' ) ),
+				'return_street'            => self::address( __( 'Return address: street', 'bpm-bridge' ), 100 ),
+				'return_building'          => self::address( __( 'Return address: building and flat number', 'bpm-bridge' ), 20 ),
+				'return_postcode'          => self::address( __( 'Return address: postcode', 'bpm-bridge' ), 10, '', '00-001' ),
+				'return_city'              => self::address( __( 'Return address: city', 'bpm-bridge' ), 60 ),
+				'return_phone'             => self::address( __( 'Return address: phone', 'bpm-bridge' ), 20, __( 'The carrier texts or calls this number about the parcel (InPost needs a mobile number).', 'bpm-bridge' ), '500100200' ),
+				'return_email'             => array(
+					'type'    => 'email',
+					'default' => '',
+					'label'   => __( 'Return address: e-mail', 'bpm-bridge' ),
+					'help'    => __( 'The carrier sends parcel notices for returns to this address.', 'bpm-bridge' ),
+				),
+				'return_locker'            => self::address( __( 'Your InPost parcel locker', 'bpm-bridge' ), 20, __( 'The code of the parcel locker where returns sent by locker are delivered to you, e.g. KRA01M. Leave empty to have locker returns delivered by courier to the return address.', 'bpm-bridge' ), 'KRA01M' ),
 			),
 		);
+	}
+
+	/**
+	 * One text field of the return address.
+	 *
+	 * @param string $label       Label.
+	 * @param int    $max         Longest value.
+	 * @param string $help        Help text.
+	 * @param string $placeholder Placeholder.
+	 * @return array<string, mixed>
+	 */
+	private static function address( string $label, int $max, string $help = '', string $placeholder = '' ): array {
+		$field = array(
+			'type'    => 'text',
+			'default' => '',
+			'max'     => $max,
+			'label'   => $label,
+		);
+		if ( '' !== $help ) {
+			$field['help'] = $help;
+		}
+		if ( '' !== $placeholder ) {
+			$field['placeholder'] = $placeholder;
+		}
+		return $field;
 	}
 }
