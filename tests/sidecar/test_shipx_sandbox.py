@@ -363,6 +363,8 @@ def test_status_progression_and_tracking(url: str) -> None:
     shipment = create(url, COURIER_RETURN).json()
     assert sandbox.move(shipment["id"])["status"] == "confirmed"
     assert sandbox.move(shipment["id"])["status"] == "dispatched_by_sender"
+    with pytest.raises(requests.HTTPError):
+        sandbox.move(shipment["id"], "created")  # never back before confirmation
     moved = sandbox.move(shipment["id"], "out_for_delivery")
     number = moved["tracking_number"]
     tracked = requests.get(f"{url}/v1/tracking/{number}", timeout=5).json()

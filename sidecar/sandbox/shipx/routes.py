@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -158,8 +159,7 @@ def api_blueprint(state: State) -> Blueprint:
             if details:
                 return validation_failed(details)
             shipment = state.create(org, body, _base())
-            answer = public(shipment)
-        # webhook "auto" is sent by the control layer when statuses change; creation has none.
+            answer = copy.deepcopy(public(shipment))  # answered after the lock is released
         lost = state.quirks.lost()
         if lost is not None:
             return lost

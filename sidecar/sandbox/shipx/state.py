@@ -277,6 +277,8 @@ class State:
             wanted = FLOW[FLOW.index(current) + 1]
         if wanted not in STATUSES:
             return f"unknown status {wanted!r}"
+        if wanted in CANCELLABLE:
+            return f"{wanted} is a step before confirmation: a shipment never goes back to it"
         if current == "created" and wanted != "canceled":
             self.confirmation_due(shipment)
             current = "confirmed"
