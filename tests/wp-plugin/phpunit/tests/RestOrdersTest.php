@@ -319,7 +319,7 @@ class RestOrdersTest extends BPM_Test_Case {
 			if ( '/bpm-bridge/v1' === $route ) {
 				continue;
 			}
-			$options = rest_do_request( new WP_REST_Request( 'OPTIONS', str_replace( array( '(?P<order_id>\d+)', '(?P<rma_id>\d+)', '(?P<event_id>[A-Za-z0-9_-]{1,64})' ), array( '1', '1', 'e1' ), $route ) ) );
+			$options = rest_do_request( new WP_REST_Request( 'OPTIONS', str_replace( array( '(?P<order_id>\d+)', '(?P<rma_id>\d+)', '(?P<event_id>[A-Za-z0-9_-]{1,64})', '(?P<request_id>\d+)' ), array( '1', '1', 'e1', '1' ), $route ) ) );
 			$schema  = $options->get_data()['schema'] ?? null;
 			$this->assertIsArray( $schema, $route );
 			$this->assertStringStartsWith( 'bpm-bridge-', $schema['title'], $route );

@@ -371,7 +371,8 @@ final class Consent {
 				'customer_id' => $user_id,
 				'type'        => 'shop_order',
 				'limit'       => 1,
-				'orderby'     => 'date',
+				// Ids grow with creation; dates tie within a second.
+				'orderby'     => 'ID',
 				'order'       => 'DESC',
 				'return'      => 'ids',
 			)

@@ -1,0 +1,200 @@
+<?php
+/**
+ * The eraser's event and the erasure routes (docs/contract.md §3.10).
+ *
+ * @package BPM_Bridge_Tests
+ */
+
+use BPM_Bridge\Crm\Eraser;
+use BPM_Bridge\Crm\Erasure_Notes;
+
+/**
+ * Erasure.
+ */
+class PrivacyTest extends BPM_Test_Case {
+
+	/**
+	 * Requests made by the test.
+	 *
+	 * @var int[]
+	 */
+	private $requests = array();
+
+	protected function tearDown(): void {
+		foreach ( $this->requests as $id ) {
+			wp_delete_post( $id, true );
+		}
+		parent::tearDown();
+	}
+
+	/**
+	 * A confirmed erasure request for a fresh address.
+	 *
+	 * @param string $action Request action.
+	 * @return array{0: int, 1: string} Id and address.
+	 */
+	private function request( string $action = 'remove_personal_data' ): array {
+		$email = 'erase-' . strtolower( wp_generate_password( 8, false ) ) . '@example.test';
+		$id    = wp_create_user_request( $email, $action, array(), 'confirmed' );
+		$this->assertIsInt( $id );
+		$this->requests[] = $id;
+		return array( $id, $email );
+	}
+
+	/**
+	 * Marks a request completed some seconds ago.
+	 *
+	 * @param int $id  Request.
+	 * @param int $ago Seconds.
+	 */
+	private function complete( int $id, int $ago ): void {
+		wp_update_post(
+			array(
+				'ID'          => $id,
+				'post_status' => 'request-completed',
+			)
+		);
+		update_post_meta( $id, '_wp_user_request_completed_timestamp', time() - $ago );
+	}
+
+	public function test_the_eraser_queues_one_event_per_request_with_its_id_and_keeps_invoices(): void {
+		list( $id, $email ) = $this->request();
+		$user               = $this->make_user( 'customer' );
+		wp_update_user(
+			array(
+				'ID'         => $user,
+				'user_email' => $email,
+			)
+		);
+		$erasers = apply_filters( 'wp_privacy_personal_data_erasers', array() );
+		$result  = call_user_func( $erasers['bpm-bridge']['callback'], strtoupper( $email ), 1 );
+		call_user_func( $erasers['bpm-bridge']['callback'], $email, 1 );
+		$this->assertTrue( $result['done'] );
+		$this->assertTrue( $result['items_retained'] );
+		$this->assertFalse( $result['items_removed'] );
+		$this->assertStringContainsString( '5 years', implode( ' ', $result['messages'] ) );
+		$events = $this->events( 'customer.erasure_requested' );
+		$this->assertCount( 1, $events, 'one event per request' );
+		$this->assertSame(
+			array(
+				'email_hash'  => hash( 'sha256', $email ),
+				'customer_id' => $user,
+				'request_id'  => $id,
+			),
+			json_decode( $events[0]['payload'], true )['data']
+		);
+		$this->assertStringNotContainsString( 'erase-', $events[0]['payload'] );
+	}
+
+	public function test_get_erasure_answers_only_open_or_recently_completed_requests(): void {
+		list( $id, $email ) = $this->request();
+		$this->as_api_user();
+		$response = $this->signed( 'GET', '/erasures/' . $id );
+		$this->assertSame( 200, $response->get_status(), wp_json_encode( $response->get_data() ) );
+		$this->assertSame(
+			array(
+				'request_id' => $id,
+				'email'      => $email,
+				'status'     => 'confirmed',
+			),
+			$response->get_data()
+		);
+		$this->complete( $id, DAY_IN_SECONDS );
+		$this->assertSame( 'completed', $this->signed( 'GET', '/erasures/' . $id )->get_data()['status'] );
+		$this->complete( $id, 31 * DAY_IN_SECONDS );
+		$this->assertRestError( 404, 'bpm_bridge_erasure_not_found', $this->signed( 'GET', '/erasures/' . $id ) );
+		$this->assertRestError( 404, 'bpm_bridge_erasure_not_found', $this->signed( 'GET', '/erasures/999999999' ) );
+		list( $export ) = $this->request( 'export_personal_data' );
+		$this->assertRestError( 404, 'bpm_bridge_erasure_not_found', $this->signed( 'GET', '/erasures/' . $export ) );
+	}
+
+	public function test_the_routes_are_guarded(): void {
+		list( $id ) = $this->request();
+		$this->assertRestError( 401, 'rest_forbidden', $this->signed( 'GET', '/erasures/' . $id ) );
+		$this->as_api_user();
+		$this->assertRestError( 401, 'bpm_bridge_bad_signature', $this->signed( 'GET', '/erasures/' . $id, null, array() ) );
+		$body = array(
+			'destination' => 'hubspot',
+			'status'      => 'done',
+		);
+		$this->assertRestError( 401, 'bpm_bridge_bad_signature', $this->signed( 'POST', '/erasures/' . $id . '/outcome', $body, array() ) );
+		$this->assertSame( array(), Eraser::outcomes( $id ) );
+	}
+
+	public function test_outcomes_are_recorded_per_destination_and_shown_on_the_tools_screen(): void {
+		list( $id ) = $this->request();
+		$this->as_api_user();
+		$first = $this->signed(
+			'POST',
+			'/erasures/' . $id . '/outcome',
+			array(
+				'destination' => 'hubspot',
+				'status'      => 'failed',
+				'message'     => 'HubSpot is down',
+			)
+		);
+		$this->assertSame( 200, $first->get_status(), wp_json_encode( $first->get_data() ) );
+		$this->signed(
+			'POST',
+			'/erasures/' . $id . '/outcome',
+			array(
+				'destination' => 'hubspot',
+				'status'      => 'done',
+				'message'     => 'Contact <b>deleted</b>',
+			)
+		);
+		$last     = $this->signed(
+			'POST',
+			'/erasures/' . $id . '/outcome',
+			array(
+				'destination' => 'pipedrive',
+				'status'      => 'skipped',
+			)
+		);
+		$outcomes = json_decode( wp_json_encode( $last->get_data() ), true )['outcomes'];
+		$this->assertSame( array( 'hubspot', 'pipedrive' ), array_keys( $outcomes ) );
+		$this->assertSame( 'done', $outcomes['hubspot']['status'] );
+		$this->assertSame( 'Contact deleted', $outcomes['hubspot']['message'] );
+		$this->assertSame( $outcomes, Eraser::outcomes( $id ) );
+
+		$this->assertRestError(
+			400,
+			'rest_invalid_param',
+			$this->signed(
+				'POST',
+				'/erasures/' . $id . '/outcome',
+				array(
+					'destination' => 'hubspot',
+					'status'      => 'erased',
+				)
+			)
+		);
+		$this->complete( $id, 31 * DAY_IN_SECONDS );
+		$this->assertRestError(
+			404,
+			'bpm_bridge_erasure_not_found',
+			$this->signed(
+				'POST',
+				'/erasures/' . $id . '/outcome',
+				array(
+					'destination' => 'hubspot',
+					'status'      => 'done',
+				)
+			)
+		);
+
+		$columns = Erasure_Notes::columns(
+			array(
+				'email'      => 'Requester',
+				'next_steps' => 'Next steps',
+			)
+		);
+		$this->assertSame( array( 'email', Erasure_Notes::COLUMN, 'next_steps' ), array_keys( $columns ) );
+		ob_start();
+		Erasure_Notes::cell( Erasure_Notes::COLUMN, wp_get_user_request( $id ) );
+		$html = ob_get_clean();
+		$this->assertStringContainsString( 'data-destination="hubspot" data-status="done"', $html );
+		$this->assertStringContainsString( 'Contact deleted', $html );
+		$this->assertStringContainsString( 'nothing to erase', $html );
+	}
+}
