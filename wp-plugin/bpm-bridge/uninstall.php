@@ -2,7 +2,8 @@
 /**
  * Uninstall: removes options, tables, the role, the bpm_bridge_manage capability, the API user's Application
  * Passwords, scheduled actions and cron hooks.
- * Order meta (_bpm_*, _billing_nip) stays: it is business data (invoice numbers, tax ids).
+ * Order meta (_bpm_*, _billing_nip) stays: it is business data (invoice numbers, tax ids); so do consent records
+ * (order and user meta _bpm_marketing_consent): the proof of what a customer agreed to.
  *
  * @package BPM_Bridge
  */
@@ -30,6 +31,7 @@ $bpm_bridge_uninstall_site = static function () {
 		delete_option( $name );
 	}
 	delete_option( \BPM_Bridge\Kick::PAUSE_OPTION );
+	delete_option( \BPM_Bridge\Crm\Consent::ENABLED_OPTION );
 	$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->options} WHERE option_name LIKE %s OR option_name LIKE %s", $wpdb->esc_like( '_transient_bpm_bridge_' ) . '%', $wpdb->esc_like( '_transient_timeout_bpm_bridge_' ) . '%' ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 
 	$wpdb->query( 'DROP TABLE IF EXISTS ' . \BPM_Bridge\Installer::outbox_table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.NotPrepared

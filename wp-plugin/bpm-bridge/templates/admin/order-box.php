@@ -86,10 +86,35 @@ $bpm_url    = $bpm_meta['_bpm_invoice_url'];
 		<dt><?php esc_html_e( 'CRM', 'bpm-bridge' ); ?></dt>
 		<dd class="bpm-bridge-crm">
 			<?php
-			echo esc_html( '' === $bpm_meta['_bpm_crm_id'] ? $bpm_dash : $bpm_meta['_bpm_crm_id'] );
+			$bpm_crm_id  = $bpm_meta['_bpm_crm_id'];
+			$bpm_crm_url = $bpm_meta['_bpm_crm_url'] ?? '';
+			if ( '' === $bpm_crm_id ) {
+				echo esc_html( $bpm_dash );
+			} elseif ( Views::is_web_url( $bpm_crm_url ) ) {
+				/* translators: %s: the deal's id in the CRM. */
+				echo '<a href="' . esc_url( $bpm_crm_url ) . '" target="_blank" rel="noopener noreferrer">' . esc_html( sprintf( __( 'Deal %s', 'bpm-bridge' ), $bpm_crm_id ) ) . '</a>';
+			} else {
+				/* translators: %s: the deal's id in the CRM. */
+				echo esc_html( sprintf( __( 'Deal %s', 'bpm-bridge' ), $bpm_crm_id ) );
+			}
+			if ( '' !== ( $bpm_meta['_bpm_crm_provider'] ?? '' ) ) {
+				echo ' <span class="bpm-bridge-muted">(' . esc_html( \BPM_Bridge\Crm\Pipelines::provider_label( $bpm_meta['_bpm_crm_provider'] ) ) . ')</span>';
+			}
+			if ( '' !== ( $bpm_meta['_bpm_crm_stage'] ?? '' ) ) {
+				/* translators: %s: the deal's stage id in the CRM. */
+				echo '<br />' . esc_html( sprintf( __( 'stage: %s', 'bpm-bridge' ), $bpm_meta['_bpm_crm_stage'] ) );
+			}
 			if ( '' !== $bpm_meta['_bpm_crm_synced_at'] ) {
 				/* translators: %s: date and time of the last CRM update. */
 				echo '<br /><span class="bpm-bridge-muted">' . esc_html( sprintf( __( 'updated %s', 'bpm-bridge' ), $bpm_meta['_bpm_crm_synced_at'] ) ) . '</span>';
+			}
+			$bpm_consent = is_array( $args['consent'] ?? null ) ? $args['consent'] : null;
+			if ( null !== $bpm_consent ) {
+				$bpm_consent_text = $bpm_consent['marketing']
+					/* translators: 1: date of the consent, 2: where it was given (checkout, checkout-block, my-account). */
+					? sprintf( __( 'marketing consent given %1$s (%2$s)', 'bpm-bridge' ), (string) $bpm_consent['at'], (string) $bpm_consent['source'] )
+					: __( 'no marketing consent: transactional data only', 'bpm-bridge' );
+				echo '<br /><span class="bpm-bridge-muted bpm-bridge-consent">' . esc_html( $bpm_consent_text ) . '</span>';
 			}
 			?>
 		</dd>
