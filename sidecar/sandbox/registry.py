@@ -11,5 +11,6 @@ SIMULATORS: dict[str, str] = {
     "fakturownia": "sidecar.sandbox.fakturownia:create_app",
     "infakt": "sidecar.sandbox.infakt:create_app",
     "inpost": "sidecar.sandbox.shipx:create_app",
+    "hubspot": "sidecar.sandbox.hubspot:create_app",
     "pipedrive": "sidecar.sandbox.pipedrive:create_app",
 }
