@@ -8,7 +8,9 @@
   the documents it holds, faults, reset, and the settings the simulator declares (``ksef``, …);
 - :class:`InfaktSandbox`: the same plus inFakt's task timing, rate limits and task list;
 - :class:`ShipxSandbox`: the InPost ShipX simulator's ``/_sandbox/`` (shipments, counters, confirmation
-  timing, search quirks, status moves, points, webhooks).
+  timing, search quirks, status moves, points, webhooks);
+- :class:`HubspotSandbox`: the HubSpot CRM simulator's ``/_sandbox/`` (contacts, deals, line items,
+  associations, blocklist, limit counters, limits, search lag, batch error mode, account, pipelines).
 
 Every call raises on an HTTP error: a test must never go on after a control call the simulator refused.
 """
@@ -136,3 +138,55 @@ class ShipxSandbox(InvoicingSandbox):
     def webhooks(self) -> list[dict[str, Any]]:
         """Webhooks sent: ``{"event", "headers", "answer"}`` (answer = HTTP status or the error's name)."""
         return self.snapshot()["webhooks"]
+
+
+class HubspotSandbox(InvoicingSandbox):
+    """``/_sandbox/`` of the HubSpot CRM simulator (``sidecar/sandbox/hubspot``)."""
+
+    def contacts(self) -> list[dict[str, Any]]:
+        """Every contact held: ``{"id", "properties", "createdAt", "updatedAt", "associations"}``."""
+        return self.snapshot()["contacts"]
+
+    def deals(self) -> list[dict[str, Any]]:
+        return self.snapshot()["deals"]
+
+    def line_items(self) -> list[dict[str, Any]]:
+        return self.snapshot()["line_items"]
+
+    def associations(self) -> list[dict[str, Any]]:
+        """``{"from_type", "from_id", "to_type", "to_id", "type_ids"}``, both directions listed."""
+        return self.snapshot()["associations"]
+
+    def counts(self) -> dict[str, Any]:
+        """Records held per type, plus ``creates`` and ``updates`` per type."""
+        return self.snapshot()["counts"]
+
+    def blocklist(self) -> list[str]:
+        """E-mail addresses a GDPR delete blocked from being created again."""
+        return self.snapshot()["blocklist"]
+
+    def limit_stats(self) -> dict[str, Any]:
+        """``requests``, ``served``, ``rejected_429``, ``by_policy``, ``max_in_window`` (most requests served
+        in any rolling 10 s), ``max_attempts_in_window``, ``in_window``, ``daily_used``, ``settings``."""
+        return self._call("GET", "/limits")
+
+    def limits(self, **values: Any) -> dict[str, Any]:
+        """``ten_second_max``, ``daily_max``, ``search_per_second``."""
+        return self.setting("limits", **values)
+
+    def search_lag(self, seconds: float) -> dict[str, Any]:
+        """A write is found by search only ``seconds`` after it."""
+        return self.setting("search", lag_seconds=seconds)
+
+    def batch(self, **values: Any) -> dict[str, Any]:
+        """``errors``: ``multi_status`` (207, per-input errors) | ``whole_batch`` (one bad input refuses the
+        batch); ``max_inputs``."""
+        return self.setting("batch", **values)
+
+    def account(self, **values: Any) -> dict[str, Any]:
+        """``currencies`` (deal_currency_code options), ``scopes_missing`` (scopes the app lacks: 403)."""
+        return self.setting("account", **values)
+
+    def add_pipeline(self, pipeline_id: str, label: str, stages: list[dict[str, Any]]) -> dict[str, Any]:
+        """A deal pipeline; stages ``{"id", "label", "probability"?, "closed"?}``."""
+        return self._call("POST", "/pipelines", {"id": pipeline_id, "label": label, "stages": stages})

@@ -189,6 +189,17 @@ def api_blueprint(state: State) -> Blueprint:
             results = [state.written(state.insert(kind, v, links), sent) for v, links, sent in prepared]
         return delivered(batch_answer(results, [], started, 201))
 
+    @api.post(f"{OBJECTS}/batch/archive")
+    @typed
+    def batch_archive(kind: str) -> Response:
+        inputs = batch_inputs(body_object(), int(state.batch["max_inputs"]))
+        if isinstance(inputs, Response):
+            return inputs
+        with state.lock:
+            for item in inputs:
+                state.archive(kind, str((item or {}).get("id") or ""))  # unknown ids pass (UNCONFIRMED)
+        return delivered(Response(status=204))
+
     @api.post(f"{OBJECTS}/batch/read")
     @typed
     def batch_read(kind: str) -> Response:
