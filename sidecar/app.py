@@ -7,7 +7,7 @@ import os
 from flask import Flask
 
 from sidecar import composition
-from sidecar.api import BpmState, events, health, problems
+from sidecar.api import BpmState, crm, events, health, problems
 from sidecar.config import Settings, load_settings
 from sidecar.logs import configure_logging
 from sidecar.metrics import Metrics
@@ -21,5 +21,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["bpm"] = BpmState(settings=settings, redis=conn, metrics=Metrics(conn))
     app.register_blueprint(events.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(crm.bp)
     problems.register(app)
     return app

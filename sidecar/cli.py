@@ -1,4 +1,4 @@
-"""``bpm-sidecar``: serve, worker, dlq, reconcile, sandbox, audit, demo.
+"""``bpm-sidecar``: serve, worker, dlq, reconcile, crm backfill, sandbox, audit, demo.
 
 Every command that needs the BPM_* environment validates it first and exits 2 with the message of the
 :class:`~sidecar.config.ConfigError`, which names the variable.
@@ -110,6 +110,33 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_crm(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from sidecar import composition, crm_backfill
+    from sidecar.engine.runtime_config import get_config
+    from sidecar.errors import BridgeError
+
+    try:
+        since = datetime.fromisoformat(args.since)
+    except ValueError:
+        print(f"crm backfill: --since must be a date like 2026-01-31, not {args.since!r}", file=sys.stderr)
+        return EXIT_CONFIG
+    since = since.replace(tzinfo=UTC) if since.tzinfo is None else since
+    settings = _settings()
+    try:
+        run = composition.services(settings)
+        config = get_config(run.redis, settings, run.store)
+        summary = crm_backfill.run(
+            run.redis, settings, run.store, config, since, audit=run.audit, queue=args.queue, batch=args.batch
+        )
+    except BridgeError as exc:
+        print(f"crm backfill failed: {exc.reason}", file=sys.stderr)
+        return 1
+    print(summary.render(crm_backfill.label_of(summary.provider)))
+    return 1 if summary.failed else 0
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from sidecar.sandbox import ServedApp, load_factory
     from sidecar.sandbox.registry import SIMULATORS
@@ -171,6 +198,13 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--dry-run", action="store_true", help="only report what would be queued")
     r.add_argument("--json", action="store_true", help="the full report as JSON")
     r.set_defaults(func=cmd_reconcile)
+    c = sub.add_parser("crm", help="CRM maintenance: backfill an existing shop's orders")
+    csub = c.add_subparsers(dest="crm_command", required=True)
+    cb = csub.add_parser("backfill", help="send the orders changed since DATE to the CRM (resumable)")
+    cb.add_argument("--since", required=True, help="a date (2026-01-31) or an ISO time, UTC unless given")
+    cb.add_argument("--queue", action="store_true", help="queue one crm.sync_order per order for the workers")
+    cb.add_argument("--batch", type=int, default=100, choices=range(1, 101), metavar="1..100")
+    c.set_defaults(func=cmd_crm)
     s = sub.add_parser("sandbox", help="run API simulators (NAME or all)")
     s.add_argument("name")
     s.add_argument("--host", default="127.0.0.1")

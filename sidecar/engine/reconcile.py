@@ -35,7 +35,7 @@ import redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from sidecar.engine import queueing
+from sidecar.engine import queueing, reconcile_crm
 from sidecar.errors import PermanentError
 from sidecar.invoicing import rules
 from sidecar.jobs import synthetic
@@ -77,6 +77,7 @@ class Entry:
     result: str  # queued | already_queued | would_queue | skipped | error
     reason: str
     event_id: str | None = None
+    action: str = ACTION
 
 
 @dataclass
@@ -90,17 +91,23 @@ class Report:
 
     @property
     def missing(self) -> list[Entry]:
-        return [e for e in self.entries if e.result in MISSING]
+        return [e for e in self.entries if e.result in MISSING and e.action == ACTION]
 
     @property
     def queued(self) -> list[Entry]:
-        return [e for e in self.entries if e.result == "queued"]
+        return [e for e in self.entries if e.result == "queued" and e.action == ACTION]
+
+    @property
+    def crm_behind(self) -> list[Entry]:
+        """Orders whose CRM record is missing or older than the order (sidecar/engine/reconcile_crm.py)."""
+        return [e for e in self.entries if e.result in MISSING and e.action != ACTION]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **{k: v for k, v in asdict(self).items() if k != "entries"},
             "missing": len(self.missing),
             "queued": len(self.queued),
+            "crm_behind": len(self.crm_behind),
             "entries": [asdict(e) for e in self.entries],
         }
 
@@ -115,9 +122,12 @@ class Report:
             f"{self.listed} order(s) listed, {len(self.missing)} due a document without one, "
             f"{len(self.queued)} queued."
         )
+        if self.crm_behind:
+            lines.append(f"{len(self.crm_behind)} order(s) missing or behind in the CRM.")
         for e in self.entries:
             if e.result != "skipped":
-                lines.append(f"  order {e.order_id} ({e.status}): {e.result} — {e.reason}")
+                what = "" if e.action == ACTION else f" {e.action}"
+                lines.append(f"  order {e.order_id} ({e.status}): {e.result}{what} — {e.reason}")
         skipped = Counter(_reason_kind(e.reason) for e in self.entries if e.result == "skipped")
         for kind, number in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  skipped {number}: {kind}")
@@ -152,8 +162,12 @@ def sweep(
     until = until or now - SETTLE
     report = Report(_iso(since), _iso(until), dry_run)
     invoicing = config.get("invoicing") or {}
+    crm_on = reconcile_crm.enabled(config)
     if str(invoicing.get("provider") or "none") == "none":
-        report.disabled = "invoicing is switched off in the BPM Bridge settings"
+        if not crm_on:
+            report.disabled = "invoicing and the CRM are switched off in the BPM Bridge settings"
+            return report
+        report.entries += reconcile_crm.sweep(conn, settings, store, config, since, until, now, dry_run)
         return report
     for order in store.iter_orders(STATUSES, since, until):
         report.listed += 1
@@ -162,6 +176,8 @@ def sweep(
         except PermanentError as exc:  # e.g. deleted since it was listed: the others still count
             entry = Entry(int(order["id"]), str(order.get("status") or ""), "error", exc.reason)
         report.entries.append(entry)
+    if crm_on:
+        report.entries += reconcile_crm.sweep(conn, settings, store, config, since, until, now, dry_run)
     if not dry_run:
         Metrics(conn).reconcile(len(report.missing), len(report.queued))
     if report.missing:

@@ -251,17 +251,23 @@ def seconds_to_next_hour(now: float | None = None) -> float:
     return 3600 - (now % 3600) + 60
 
 
-def limiter_for(name: str, settings: Mapping[str, Any], conn: redis.Redis | None = None) -> Budget:
-    """The account's shared budget: in the running job's Redis (every worker sees it), or, outside a
-    worker and without ``conn``, one for this process."""
+def limiter_for(
+    name: str, settings: Mapping[str, Any], conn: redis.Redis | None = None, max_wait: float = 12.0
+) -> Budget:
+    """The account's shared budget: in the running job's Redis (every worker sees it), else in the Redis
+    of ``BPM_REDIS_URL`` (a job run in-process, e.g. by ``Runner`` in a test), else one for this process."""
     if conn is None:
         from rq import get_current_job
 
         job = get_current_job()
         conn = job.connection if job is not None else None
+    if conn is None and os.environ.get("BPM_REDIS_URL"):
+        conn = redis.Redis.from_url(os.environ["BPM_REDIS_URL"])
     raw = settings.get(name)
     block: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     credential = json.dumps(block, sort_keys=True, default=str)
     if conn is None:
-        return LocalLimiter()
-    return RateLimiter(conn, account_key(name, credential, str(block.get("portal_id") or "")))
+        return LocalLimiter(max_wait=max_wait)
+    return RateLimiter(
+        conn, account_key(name, credential, str(block.get("portal_id") or "")), max_wait=max_wait
+    )

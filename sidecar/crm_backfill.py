@@ -1,0 +1,234 @@
+"""``bpm-sidecar crm backfill --since DATE``: an existing shop's orders into the CRM, within its limits.
+
+The orders changed since DATE are listed through the store's search route (ids and BPM meta only); the
+ones already in the CRM and unchanged since (:func:`sidecar.engine.reconcile_crm.behind`) are skipped
+without a read, so an interrupted backfill simply runs again and carries on where it stopped. The rest
+are read (a few at a time), mapped exactly as ``crm.sync_order`` maps them, and sent in batches of up to
+100 when the provider can take batches (HubSpot: a handful of requests per 100 orders instead of four or
+five per order), else one by one. Every CRM request takes a slot of the account's shared budget
+(:mod:`sidecar.providers.crm.limits`), so the backfill and the live workers together stay under the
+CRM's limit; a wait the CRM asks for (429, Retry-After) is waited out here and the batch sent again
+(upserts: sending twice changes nothing). Each order's result is written back like the job's.
+
+``--queue`` queues one ``crm.sync_order`` per order instead and leaves the sending to the workers.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Any
+
+from sidecar.engine import queueing, reconcile_crm
+from sidecar.errors import BridgeError, PermanentError, TransientError
+from sidecar.jobs import crm as crm_jobs
+from sidecar.jobs import synthetic
+from sidecar.providers.crm import provider_class
+from sidecar.providers.crm.base import CrmProvider, Synced
+from sidecar.providers.crm.limits import Budget, limiter_for
+
+if TYPE_CHECKING:
+    import redis
+
+    from sidecar.config import Settings
+    from sidecar.store import StoreClient
+
+BATCH = 100
+READERS = 8  # concurrent store reads/writes: WordPress serves them in parallel, the CRM is the limit
+TRANSIENT_TRIES = 20
+MAX_LISTED_FAILURES = 20
+
+
+@dataclass
+class Summary:
+    provider: str
+    since: str
+    listed: int = 0
+    already: int = 0  # in the CRM and unchanged since: not even read
+    sent: int = 0
+    unchanged: int = 0  # read, and the payload was the one last sent
+    queued: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    waited: float = 0.0  # seconds spent waiting for the CRM's limit
+    seconds: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return self.already + self.sent + self.unchanged + self.queued + len(self.failed)
+
+    def render(self, label: str) -> str:
+        lines = [
+            f"Backfill into {label} of the orders changed since {self.since}: {self.listed} listed, "
+            f"{self.sent} sent, {self.already + self.unchanged} already up to date, {self.queued} queued, "
+            f"{len(self.failed)} failed, in {self.seconds:.1f} s ({self.waited:.1f} s waiting for "
+            f"{label}'s request limit)."
+        ]
+        for order_id, reason in self.failed[:MAX_LISTED_FAILURES]:
+            lines.append(f"  order {order_id}: {reason}")
+        if len(self.failed) > MAX_LISTED_FAILURES:
+            lines.append(f"  … and {len(self.failed) - MAX_LISTED_FAILURES} more")
+        if self.failed:
+            lines.append("Fix them and run the backfill again: orders already sent are skipped.")
+        return "\n".join(lines)
+
+
+class ProgressBar:
+    """A bar that redraws itself on a terminal; one plain line per step elsewhere (logs, CI)."""
+
+    WIDTH = 30
+
+    def __init__(self, out: IO[str], total: int) -> None:
+        self.out, self.total = out, total
+        self.tty = bool(getattr(out, "isatty", lambda: False)())
+        self.started = time.monotonic()
+
+    def show(self, s: Summary) -> None:
+        words = f"{s.done}/{self.total} orders · {s.sent} sent · {s.already + s.unchanged} up to date"
+        if s.queued:
+            words += f" · {s.queued} queued"
+        words += f" · {len(s.failed)} failed · {time.monotonic() - self.started:.0f} s"
+        if self.tty:
+            filled = int(self.WIDTH * s.done / self.total) if self.total else self.WIDTH
+            bar = "#" * filled + "-" * (self.WIDTH - filled)
+            self.out.write(f"\r[{bar}] {words}")
+        else:
+            self.out.write(words + "\n")
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.out.write("\n")
+            self.out.flush()
+
+
+def run(
+    conn: redis.Redis,
+    settings: Settings,
+    store: StoreClient,
+    config: Mapping[str, Any],
+    since: datetime,
+    *,
+    audit: Any,
+    queue: bool = False,
+    batch: int = BATCH,
+    out: IO[str] = sys.stderr,
+    provider: CrmProvider | None = None,
+    limiter: Budget | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Summary:
+    name = crm_jobs.provider_name(config)
+    if name == "none":
+        raise PermanentError("the CRM is switched off in the BPM Bridge settings: choose one first")
+    started = time.monotonic()
+    summary = Summary(name, since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    now = datetime.now(UTC)
+    listed = list(store.iter_orders(reconcile_crm.statuses(config), since, now))
+    summary.listed = len(listed)
+    due = [o for o in listed if reconcile_crm.behind(o) is not None]
+    summary.already = len(listed) - len(due)
+    bar = ProgressBar(out, len(listed))
+    bar.show(summary)
+    if queue:
+        for order in due:
+            envelope = synthetic.envelope(settings.store_url, order, now)
+            queueing.requeue_missing(conn, settings, envelope, [reconcile_crm.ACTION])
+            summary.queued += 1
+            if summary.queued % batch == 0:
+                bar.show(summary)
+    else:
+        budget = limiter or limiter_for(name, crm_jobs.settings_of(config), conn=conn)
+        client = provider or crm_jobs.provider_for(name, config, audit, limiter=budget)
+        with ThreadPoolExecutor(READERS) as pool:
+            for start in range(0, len(due), batch):
+                ids = [int(o["id"]) for o in due[start : start + batch]]
+                _chunk(pool, store, config, client, ids, summary, sleep)
+                bar.show(summary)
+        summary.waited = float(getattr(budget, "waited", 0.0))
+    bar.show(summary)
+    bar.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _chunk(
+    pool: ThreadPoolExecutor,
+    store: StoreClient,
+    config: Mapping[str, Any],
+    client: CrmProvider,
+    ids: Sequence[int],
+    summary: Summary,
+    sleep: Callable[[float], None],
+) -> None:
+    def read(order_id: int) -> tuple[int, Any]:
+        try:
+            state = store.read_order(order_id)
+            return order_id, (state, crm_jobs.build_payload(state, config))
+        except BridgeError as exc:
+            return order_id, exc
+
+    pending = []
+    for order_id, found in pool.map(read, ids):
+        if isinstance(found, BridgeError):
+            summary.failed.append((order_id, found.reason))
+            continue
+        state, payload = found
+        if payload.digest == state.meta.get("_bpm_crm_hash") and payload.known.deal_id:
+            summary.unchanged += 1
+            continue
+        pending.append((state, payload))
+    if not pending:
+        return
+    results = _send(client, [p for _, p in pending], sleep)
+    label = client.label
+
+    def write(item: tuple[Any, Any, Synced | BridgeError]) -> tuple[int, str | None]:
+        state, payload, result = item
+        order_id = payload.deal.order_id
+        if isinstance(result, BridgeError):
+            return order_id, result.reason
+        message, note = crm_jobs.describe(label, payload, result, state.meta)
+        try:
+            store.apply(
+                order_id,
+                meta=crm_jobs.result_meta(summary.provider, payload, result),
+                note=f"{message} (Sent by the CRM backfill.)" if note else None,
+            )
+        except BridgeError as exc:
+            return order_id, f"sent, but the order could not be updated: {exc.reason}"
+        return order_id, None
+
+    rows = [(state, payload, result) for (state, payload), result in zip(pending, results, strict=True)]
+    for order_id, failure in pool.map(write, rows):
+        if failure is None:
+            summary.sent += 1
+        else:
+            summary.failed.append((order_id, failure))
+
+
+def _send(client: CrmProvider, payloads: Sequence[Any], sleep: Callable[[float], None]) -> list[Any]:
+    """The provider's results, one per payload; a wait the CRM asks for is waited out, then sent again."""
+    items = [(p.contact, p.deal, p.known) for p in payloads]
+    batcher = getattr(client, "sync_batch", None)
+    for _ in range(TRANSIENT_TRIES):
+        try:
+            if batcher is not None:
+                return list(batcher(items))
+            return [_one(client, *item) for item in items]
+        except TransientError as exc:
+            sleep(max(1.0, float(exc.retry_after or 5.0)))
+    return [TransientError("the CRM kept asking us to wait; run the backfill again later")] * len(items)
+
+
+def _one(client: CrmProvider, contact: Any, deal: Any, known: Any) -> Synced | BridgeError:
+    try:
+        return client.sync_order(contact, deal, known)
+    except PermanentError as exc:
+        return exc
+
+
+def label_of(name: str) -> str:
+    return provider_class(name).label

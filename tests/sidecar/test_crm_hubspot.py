@@ -1,0 +1,269 @@
+"""crm.sync_order / crm.sync_contact into the HubSpot simulator: buyers, statuses, refunds, replays, consent.
+
+Every test reads what HubSpot holds through the simulator (contacts, deals, line items, associations) and
+what the shop holds (meta, notes); the job runs as the worker runs it (crm_harness.CrmShop.run).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from crm_harness import PORTAL, VALID_NIP, CrmShop, crm_config, crm_fixture, servers_fixture, unique_email
+
+from sidecar.errors import PermanentError, TransientError
+
+FIXTURES = (crm_fixture, servers_fixture)  # imported for pytest
+
+TRANSACTIONAL = {"email", "firstname", "lastname", "woo_marketing_consent"}
+MARKETING = {"woo_consent_version", "woo_consent_at"}
+CRM_META = (
+    "_bpm_crm_id",
+    "_bpm_crm_contact_id",
+    "_bpm_crm_provider",
+    "_bpm_crm_url",
+    "_bpm_crm_stage",
+    "_bpm_crm_hash",
+    "_bpm_crm_synced_at",
+)
+
+
+SYSTEM = {"createdate", "hs_object_id", "lastmodifieddate", "hs_lastmodifieddate"}
+
+
+def stored_contact(crm: CrmShop) -> dict:
+    """The one contact's properties as HubSpot holds them, without the ones HubSpot sets itself: after a
+    first upsert, exactly what was sent."""
+    [contact] = crm.hubspot.contacts()
+    return {k: v for k, v in contact["properties"].items() if k not in SYSTEM and v is not None}
+
+
+def test_a_new_buyer_becomes_one_contact_and_one_deal_with_its_products(crm: CrmShop) -> None:
+    email = unique_email("new")
+    order = crm.order(
+        billing={"email": email, "first_name": "Anna", "last_name": "Nowak"},
+        items=[
+            {"name": "Kawa ziarnista 1 kg", "price": "89.99", "qty": 2, "sku": "KAWA-1"},
+            {"name": "Herbata", "price": "24.50", "qty": 1, "tax": "8", "sku": "HERB-1"},
+        ],
+    )
+    outcome = crm.sync(order["id"])
+    assert outcome.status == "done" and outcome.note
+
+    [contact] = crm.hubspot.contacts()
+    assert contact["properties"]["email"] == email
+    assert (contact["properties"]["firstname"], contact["properties"]["lastname"]) == ("Anna", "Nowak")
+    assert "company" not in contact["properties"] and "woo_nip" not in contact["properties"]
+    [deal] = crm.hubspot.deals(order["id"])
+    props = deal["properties"]
+    assert props["dealname"] == f"Order #{order['number']}"
+    assert Decimal(props["amount"]) == Decimal(order["total"])
+    assert (props["pipeline"], props["dealstage"], props["deal_currency_code"]) == (
+        "default",
+        "contractsent",
+        "PLN",
+    )
+    assert deal["associations"]["contacts"] == [contact["id"]]
+    items = {i["properties"]["hs_sku"]: i for i in crm.hubspot.line_items()}
+    assert set(items) == {"KAWA-1", "HERB-1"}
+    assert (items["KAWA-1"]["properties"]["quantity"], items["KAWA-1"]["properties"]["price"]) == (
+        "2",
+        "89.99",
+    )
+    assert sorted(deal["associations"]["line_items"]) == sorted(i["id"] for i in items.values())
+
+    meta = crm.meta(order["id"])
+    assert meta["_bpm_crm_id"] == deal["id"] and meta["_bpm_crm_contact_id"] == contact["id"]
+    assert meta["_bpm_crm_provider"] == "hubspot" and meta["_bpm_crm_stage"] == "contractsent"
+    assert meta["_bpm_crm_url"] == f"https://app.hubspot.com/contacts/{PORTAL}/record/0-3/{deal['id']}"
+    assert all(meta.get(k) for k in CRM_META)
+    assert crm.notes(order["id"]) == [outcome.message] and deal["id"] in outcome.message
+
+
+def test_a_returning_buyer_keeps_one_contact_with_two_deals(crm: CrmShop) -> None:
+    email = unique_email("again")
+    first = crm.order(billing={"email": email})
+    second = crm.order(billing={"email": email.upper()})  # HubSpot compares e-mails case-insensitively
+    crm.sync(first["id"])
+    crm.sync(second["id"])
+    [contact] = crm.hubspot.contacts()
+    deals = crm.hubspot.deals()
+    assert sorted(d["properties"]["woo_order_id"] for d in deals) == sorted(
+        [str(first["id"]), str(second["id"])]
+    )
+    assert all(d["associations"]["contacts"] == [contact["id"]] for d in deals)
+    assert crm.meta(first["id"])["_bpm_crm_contact_id"] == crm.meta(second["id"])["_bpm_crm_contact_id"]
+
+
+def test_a_business_buyer_carries_company_and_nip(crm: CrmShop) -> None:
+    order = crm.order(billing={"email": unique_email("b2b"), "company": "Kowalski Sp. z o.o."}, nip=VALID_NIP)
+    crm.sync(order["id"])
+    [contact] = crm.hubspot.contacts()
+    assert contact["properties"]["company"] == "Kowalski Sp. z o.o."
+    assert contact["properties"]["woo_nip"] == VALID_NIP
+
+
+def test_the_deal_follows_the_order_through_every_status(crm: CrmShop) -> None:
+    order = crm.order(billing={"email": unique_email("flow")}, status="pending", paid=False)
+    stages = []
+    for status in ("pending", "on-hold", "processing", "completed"):
+        crm.shop.set_status(order["id"], status)
+        crm.sync(order["id"])
+        [deal] = crm.hubspot.deals(order["id"])
+        stages.append(deal["properties"]["dealstage"])
+    assert stages == ["appointmentscheduled", "qualifiedtobuy", "contractsent", "closedwon"]
+    assert len(crm.hubspot.deals()) == 1
+    # One note for the first sync, one per stage change; nothing else.
+    assert len(crm.notes(order["id"])) == 4
+    assert crm.meta(order["id"])["_bpm_crm_stage"] == "closedwon"
+
+
+def test_an_unmapped_status_leaves_the_deal_where_it_is(crm: CrmShop) -> None:
+    crm.configure({"crm": {"stages": {"on-hold": ""}}})
+    order = crm.order(billing={"email": unique_email("unmapped")})
+    crm.sync(order["id"])
+    crm.shop.set_status(order["id"], "on-hold")
+    assert crm.sync(order["id"]).note is False  # no stage change, no note
+    [deal] = crm.hubspot.deals(order["id"])
+    assert deal["properties"]["dealstage"] == "contractsent"
+    fresh = crm.order(billing={"email": unique_email("unmapped-new")}, status="on-hold", paid=False)
+    crm.sync(fresh["id"])
+    [new_deal] = crm.hubspot.deals(fresh["id"])
+    assert new_deal["properties"]["dealstage"] == "appointmentscheduled"  # the pipeline's first stage
+    crm.configure({"crm": {"stages": {"on-hold": "qualifiedtobuy"}}})
+
+
+def test_a_refund_lowers_the_amount_and_a_full_refund_loses_the_deal(crm: CrmShop) -> None:
+    order = crm.order(
+        billing={"email": unique_email("refund")}, items=[{"name": "Kubek", "price": "50.00", "qty": 2}]
+    )
+    crm.sync(order["id"])
+    line = order["line_items"][0]["id"]
+    crm.shop.refund(order["id"], {"items": [{"line_item_id": line, "qty": 1}], "reason": "damaged"})
+    crm.sync(order["id"])
+    [deal] = crm.hubspot.deals(order["id"])
+    assert Decimal(deal["properties"]["amount"]) == Decimal("50.00")
+    assert deal["properties"]["dealstage"] == "contractsent"
+    crm.shop.refund(order["id"], {"items": [{"line_item_id": line, "qty": 1}], "reason": "damaged"})
+    crm.sync(order["id"])  # the second refund took the rest: WooCommerce made the order "refunded"
+    [deal] = crm.hubspot.deals(order["id"])
+    assert (Decimal(deal["properties"]["amount"]), deal["properties"]["dealstage"]) == (
+        Decimal("0.00"),
+        "closedlost",
+    )
+
+
+def test_a_cancelled_order_is_a_lost_deal(crm: CrmShop) -> None:
+    order = crm.order(billing={"email": unique_email("cancel")}, status="pending", paid=False)
+    crm.sync(order["id"])
+    crm.shop.set_status(order["id"], "cancelled")
+    crm.sync(order["id"])
+    [deal] = crm.hubspot.deals(order["id"])
+    assert deal["properties"]["dealstage"] == "closedlost"
+    assert "closedate" not in deal["properties"]  # never paid, never completed
+
+
+def test_invoice_number_and_return_state_reach_the_deal(crm: CrmShop) -> None:
+    order = crm.order(billing={"email": unique_email("invoice")})
+    crm.sync(order["id"])
+    pdf = "https://sandbox.fakturownia.pl/invoices/1.pdf"
+    crm.shop.put_meta(order["id"], {"_bpm_invoice_number": "FV 1/12/2026", "_bpm_invoice_url": pdf})
+    crm.shop.put_meta(order["id"], {"_bpm_rma_state": "approved"})
+    crm.sync(order["id"])
+    [deal] = crm.hubspot.deals(order["id"])
+    assert deal["properties"]["woo_invoice_number"] == "FV 1/12/2026"
+    assert deal["properties"]["woo_invoice_url"] == pdf
+    assert deal["properties"]["woo_return_state"] == "approved"
+
+
+def test_a_replayed_event_costs_no_hubspot_request_and_a_lost_write_back_no_second_deal(crm: CrmShop) -> None:
+    order = crm.order(billing={"email": unique_email("replay")})
+    crm.sync(order["id"])
+    before = crm.hubspot.limits()["requests"]
+    again = crm.sync(order["id"])  # the same event delivered twice
+    assert again.status == "skipped" and not again.note
+    assert crm.hubspot.limits()["requests"] == before  # identical payload: HubSpot is not called
+    # The write-back of an earlier run was lost: no ids, no hash on the order; the upserts find the records.
+    crm.shop.put_meta(order["id"], {k: "" for k in CRM_META})
+    crm.sync(order["id"])
+    assert len(crm.hubspot.deals(order["id"])) == 1
+    assert len(crm.hubspot.contacts()) == 1
+    assert len(crm.hubspot.line_items()) == 1  # upserted by woo_line_key, not added again
+
+
+def test_products_off_sends_no_line_items(crm: CrmShop) -> None:
+    crm.configure({"crm": {"line_items": False}})
+    try:
+        order = crm.order(billing={"email": unique_email("lines")})
+        crm.sync(order["id"])
+        [deal] = crm.hubspot.deals(order["id"])
+        assert crm.hubspot.line_items() == [] and "line_items" not in deal["associations"]
+    finally:
+        crm.configure({"crm": {"line_items": True}})
+
+
+@pytest.mark.parametrize("granted", [False, True], ids=["no-consent", "consent"])
+def test_consent_decides_exactly_which_contact_properties_are_sent(crm: CrmShop, granted: bool) -> None:
+    """Fails on any extra property in the contact payload — the data-minimisation contract."""
+    consent = {"granted": granted, "version": "v2", "at": "2026-12-01T10:00:00Z", "source": "checkout"}
+    order = crm.order(billing={"email": unique_email("consent"), "phone": "+48500100200"}, consent=consent)
+    crm.sync(order["id"])
+    sent = stored_contact(crm)
+    assert set(sent) == TRANSACTIONAL | (MARKETING if granted else set())
+    assert sent["woo_marketing_consent"] == ("true" if granted else "false")
+    if granted:
+        assert (sent["woo_consent_version"], sent["woo_consent_at"]) == ("v2", "2026-12-01T10:00:00Z")
+
+
+def test_a_withdrawn_consent_updates_the_contact(crm: CrmShop) -> None:
+    customer = 4242
+    consent = {"granted": True, "version": "v1", "source": "checkout"}
+    order = crm.order(billing={"email": unique_email("withdraw")}, customer_id=customer, consent=consent)
+    crm.sync(order["id"])
+    crm.shop._call("PUT", f"/customers/{customer}/consent", {"granted": False, "source": "my-account"})
+    outcome = crm.run("crm.sync_contact", order["id"], customer_id=customer)
+    assert outcome.status == "done" and "withdrawn" in outcome.message
+    [contact] = crm.hubspot.contacts()
+    assert contact["properties"]["woo_marketing_consent"] == "false"
+
+
+def test_a_refused_e_mail_is_told_in_plain_words(crm: CrmShop) -> None:
+    order = crm.order(billing={"email": "not-an-email"})
+    with pytest.raises(PermanentError) as refused:
+        crm.sync(order["id"])
+    assert refused.value.reason.startswith(
+        "HubSpot refused the contact: Property values were not valid: email"
+    )
+    assert crm.hubspot.deals(order["id"]) == []
+
+
+def test_a_wrong_token_is_named(crm: CrmShop) -> None:
+    crm.configure({"crm": {"hubspot": {"access_token": "pat-na1-wrong"}}})
+    try:
+        order = crm.order(billing={"email": unique_email("token")})
+        with pytest.raises(PermanentError, match="HubSpot refused the access token"):
+            crm.sync(order["id"])
+    finally:
+        crm.configure(crm_config(crm.hub.url))
+
+
+def test_crm_off_is_skipped_without_a_note(crm: CrmShop) -> None:
+    crm.configure({"crm": {"provider": "none"}})
+    try:
+        order = crm.order(billing={"email": unique_email("off")})
+        outcome = crm.sync(order["id"])
+        assert outcome.status == "skipped" and not outcome.note and outcome.write is None
+        assert crm.hubspot.limits()["requests"] == 0
+    finally:
+        crm.configure(crm_config(crm.hub.url))
+
+
+def test_a_daily_limit_is_a_long_wait_in_plain_words(crm: CrmShop) -> None:
+    crm.hubspot.set_limits(daily_max=0)
+    try:
+        order = crm.order(billing={"email": unique_email("daily")})
+        with pytest.raises(TransientError) as waiting:
+            crm.sync(order["id"])
+        assert "daily API limit" in waiting.value.reason and (waiting.value.retry_after or 0) >= 60
+    finally:
+        crm.hubspot.set_limits(daily_max=250000)
