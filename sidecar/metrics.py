@@ -31,12 +31,15 @@ JOB_DURATION = PREFIX + "job_duration"
 PROVIDER = PREFIX + "provider"
 PROVIDER_DURATION = PREFIX + "provider_duration"
 RECONCILE = PREFIX + "reconcile"
+RMA_DEADLINES = PREFIX + "rma_deadlines"  # a snapshot, replaced whole by each deadline sweep
 
 EVENT_RESULTS = ("accepted", "duplicate", "bad_signature", "invalid", "too_large", "unavailable")
 JOB_OUTCOMES = ("done", "skipped", "retrying", "failed")
 JOB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 PROVIDER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 QUEUE_STATES = ("queued", "scheduled", "started")
+RMA_STATES = ("overdue", "due_soon", "awaiting_label")
+RMA_KINDS = ("withdrawal", "complaint")
 
 # Bounds on every metric write: a label value never becomes unbounded text from a request.
 _MAX_LABEL = 64
@@ -87,6 +90,25 @@ class Metrics:
             pipe.hincrby(RECONCILE, _field("queued"), int(queued))
 
         self._write(write)
+
+    def rma_deadlines(self, counts: dict[tuple[str, str], int], refreshed_at: float) -> None:
+        """Open returns by (state, kind) as the last deadline sweep counted them (engine/rma_deadlines.py).
+
+        A snapshot, not a counter: the hash is replaced in one transaction, so a state that emptied out
+        shows 0 instead of its last value."""
+
+        def write(pipe: Any) -> None:
+            pipe.delete(RMA_DEADLINES)
+            pipe.hset(RMA_DEADLINES, _field("refreshed_at", ""), float(refreshed_at))
+            for (state, kind), number in counts.items():
+                pipe.hset(RMA_DEADLINES, _field(state, kind), int(number))
+
+        try:
+            with self.conn.pipeline(transaction=True) as pipe:
+                write(pipe)
+                pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("metrics not recorded: Redis error %s", type(exc).__name__)
 
     @staticmethod
     def _observe(
@@ -180,6 +202,8 @@ class RedisCollector:
             swept.add_metric(list(labels), value)
         yield swept
 
+        yield from _rma_deadlines(_read(self.conn, RMA_DEADLINES))
+
         if self.queue_stats is not None:
             stats = self.queue_stats()
             depth = GaugeMetricFamily("bpm_queue_depth", "Jobs in the queue, by state.", labels=["state"])
@@ -191,6 +215,25 @@ class RedisCollector:
                 "Jobs that failed permanently and wait for a human.",
                 value=stats.get("dead_letters", 0),
             )
+
+
+def _rma_deadlines(raw: dict[tuple[str, ...], float]) -> Iterator[Metric]:
+    """Gauges of the last deadline sweep: returns overdue, due within 3 days, approved without a label."""
+    returns = GaugeMetricFamily(
+        "bpm_rma_returns",
+        "Open returns by deadline state (overdue | due_soon: within 3 days | awaiting_label) and kind "
+        "(withdrawal | complaint), as the last deadline sweep counted them.",
+        labels=["state", "kind"],
+    )
+    for state in RMA_STATES:
+        for kind in RMA_KINDS:
+            returns.add_metric([state, kind], raw.get((state, kind), 0.0))
+    yield returns
+    yield GaugeMetricFamily(
+        "bpm_rma_deadlines_refreshed_timestamp_seconds",
+        "Unix time of the last deadline sweep (0: none yet).",
+        value=raw.get(("refreshed_at", ""), 0.0),
+    )
 
 
 def render(conn: redis.Redis, queue_stats: Callable[[], dict[str, int]] | None = None) -> bytes:

@@ -6,7 +6,8 @@ the raw WooCommerce order, so a reviewer can check in one place what leaves the 
 - invoice (Fakturownia, inFakt): buyer name / company, NIP, billing address and the order's items and
   money facts — what a VAT invoice must show (art. 106e of the VAT act). The e-mail only when the shop
   lets the invoicing system e-mail the document. No phone, no shipping address, no customer note.
-- carrier: recipient name, phone, e-mail and the pickup point — what a parcel label needs.
+- carrier (return labels, :func:`for_carrier`): the customer's name, phone, e-mail and the locker code —
+  or, for a courier pick-up only, the pickup address. No order facts, items, note or bank account.
 - crm: e-mail, name and order facts; marketing attributes only with recorded consent.
 """
 
@@ -104,6 +105,22 @@ def for_invoice(order: Mapping[str, Any], *, with_email: bool) -> dict[str, Any]
     buyer["nip"] = meta_value(order, NIP_META_KEY)
     buyer["email"] = str(billing.get("email") or "").strip() if with_email else ""
     return {"buyer": buyer, "order": order_facts(order)}
+
+
+_CARRIER_CONTACT = ("first_name", "last_name", "email", "phone")
+_CARRIER_ADDRESS = ("address_1", "address_2", "city", "postcode", "country")
+
+
+def for_carrier(rma: Mapping[str, Any]) -> dict[str, str]:
+    """The customer of a return as a carrier may see them (``GET rmas/{id}``'s ``customer``)."""
+    customer = rma.get("customer") or {}
+    picked = _pick(customer, _CARRIER_CONTACT)
+    method = str(rma.get("method") or "")
+    if method == "courier":  # a courier collects the parcel at the customer's door
+        picked.update(_pick(customer, _CARRIER_ADDRESS))
+    elif method == "locker":
+        picked["point"] = str(rma.get("point") or "").strip()
+    return picked
 
 
 def for_crm(

@@ -420,3 +420,120 @@ def _rfc3339(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("give an aware datetime")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- returns (docs/contract.md §3.6) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RmaPage:
+    rmas: list[
+        dict[str, Any]
+    ]  # {"id", "order_id", "status", "kind", "due_at", "has_label", …}: no personal data
+    total: int
+    total_pages: int
+
+
+class RmaRoutes:
+    """The RMA routes over a :class:`StoreClient`'s signed connection: ``RmaRoutes(store).get(7)``.
+
+    Kept apart from :class:`StoreClient` (whose methods are about orders) but in this module: it is the
+    same door into WordPress, with the same signing and the same error vocabulary."""
+
+    def __init__(self, store: StoreClient) -> None:
+        self.store = store
+
+    def get(self, rma_id: int) -> dict[str, Any]:
+        """``GET rmas/{id}``: the return, its ``meta`` map and what the carrier needs (``customer``)."""
+        body = self.store._call("GET", f"{NS}/rmas/{int(rma_id)}", what=f"return {rma_id}")
+        if not isinstance(body, dict) or "status" not in body:
+            raise TransientError(f"the store's answer for return {rma_id} is not a return")
+        meta = body.get("meta")
+        body["meta"] = (
+            {str(k): "" if v is None else str(v) for k, v in (meta or {}).items()}
+            if isinstance(meta, dict)
+            else {}
+        )
+        return body
+
+    def set_meta(
+        self,
+        rma_id: int,
+        meta: Mapping[str, str],
+        expect: Mapping[str, str] | None = None,
+        log: Mapping[str, Any] | None = None,
+    ) -> dict[str, str]:
+        """Compare-and-set on the return's meta (``rma_meta_keys``); ``log`` adds a timeline step
+        ``{"event", "message", "public"}`` in the same request. ConflictError when ``expect`` fails."""
+        body: dict[str, Any] = {"meta": dict(meta), "expect": dict(expect or {})}
+        if log:
+            body["log"] = {
+                "event": str(log.get("event") or "note"),
+                "message": _clip(str(log.get("message") or ""), "max_note_chars"),
+                "public": bool(log.get("public", False)),
+            }
+        found = self.store._call(
+            "POST", f"{NS}/rmas/{int(rma_id)}/meta", body, what=f"the meta of return {rma_id}"
+        )
+        return {str(k): "" if v is None else str(v) for k, v in (found.get("meta") or {}).items()}
+
+    def attach_label(
+        self,
+        rma_id: int,
+        carrier: str,
+        tracking_number: str,
+        *,
+        url: str | None = None,
+        pdf_base64: str | None = None,
+    ) -> dict[str, Any]:
+        """``POST rmas/{id}/label``; :class:`ConflictError` when the return already has a label."""
+        body: dict[str, Any] = {"carrier": carrier, "tracking_number": tracking_number}
+        if url:
+            body["url"] = url
+        if pdf_base64:
+            body["pdf_base64"] = pdf_base64
+        return self.store._call(
+            "POST", f"{NS}/rmas/{int(rma_id)}/label", body, what=f"the label of return {rma_id}"
+        )
+
+    def set_status(
+        self, rma_id: int, from_: str, to: str, note: str | None = None, actor: str = "system"
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"from": from_, "to": to, "actor": actor}
+        if note:
+            body["note"] = _clip(note, "max_note_chars")
+        return self.store._call(
+            "POST", f"{NS}/rmas/{int(rma_id)}/status", body, what=f"the status of return {rma_id}"
+        )
+
+    def search(
+        self,
+        statuses: Sequence[str],
+        due_before: datetime | None = None,
+        page: int = 1,
+        per_page: int = MAX_PER_PAGE,
+    ) -> RmaPage:
+        """One page of the returns in ``statuses`` (due before ``due_before`` if given), oldest due first."""
+        body = {
+            "statuses": list(statuses),
+            "due_before": _rfc3339(due_before) if due_before is not None else None,
+            "page": int(page),
+            "per_page": int(per_page),
+        }
+        what = f"page {page} of the return search"
+        found = self.store._call("POST", f"{NS}/rmas/search", body, what=what)
+        if not isinstance(found, dict) or not isinstance(found.get("rmas"), list):
+            raise TransientError(f"the store answered {what} with something that is not a return list")
+        rmas = found["rmas"]
+        return RmaPage(rmas, int(found.get("total") or len(rmas)), int(found.get("pages") or 0))
+
+    def iter_search(
+        self, statuses: Sequence[str], due_before: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
+        page = 1
+        while True:
+            batch = self.search(statuses, due_before, page)
+            yield from batch.rmas
+            if page >= batch.total_pages or not batch.rmas:
+                return
+            page += 1

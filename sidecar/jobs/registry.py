@@ -28,6 +28,8 @@ ACTIONS: dict[str, str] = {
     "invoice.ksef": "sidecar.jobs.invoice:ksef",
     "crm.sync_order": "sidecar.jobs.crm:sync_order",
     "crm.sync_contact": "sidecar.jobs.crm:sync_contact",
+    "rma.process": "sidecar.jobs.rma:process",
+    "rma.track": "sidecar.jobs.rma:track",
 }
 
 # A view of the contract's routing (event type → every action it routes, registered or not).

@@ -7,8 +7,6 @@ keys, statuses and transitions come from the contract.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -17,6 +15,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from sidecar import contract
+from sidecar.sandbox.woo import routes_rma
 from sidecar.sandbox.woo.guard import NAMESPACE, REST_PREFIX, permission
 from sidecar.sandbox.woo.state import Shop
 from sidecar.sandbox.woo.wp import Schema, WpError, check_args, invalid, parse_rest_date, strip_tags
@@ -25,7 +24,6 @@ Handler = Callable[[dict[str, Any]], Any]
 EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ACTION = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
 MAX_DETAILS_DEPTH = 32
-MAX_PDF_BYTES = 5 * 1024 * 1024
 MAX_JSON_DEPTH = 512  # PHP's json_decode() default: deeper is invalid JSON to WordPress
 INVALID = object()
 
@@ -74,21 +72,6 @@ def _empty_note(value: Any) -> str | None:
 def _missing_meta(value: Any) -> str | None:
     ok = value is None or value in contract.order_meta_keys()
     return None if ok else "missing_meta must be null or an allow-listed meta key."
-
-
-def _label_url(value: Any) -> str | None:
-    # Rma::is_valid_label_url() on a 'local' site (the sandbox is one): https or http, a host, no blanks.
-    ok = isinstance(value, str) and re.match(r"^https?://[^/\s?#]+[^\s\x00-\x1f\x7f]*$", value, re.I)
-    return None if ok else "url must be an https URL of the label."
-
-
-def _pdf(value: Any) -> str | None:
-    try:
-        raw = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
-    except (binascii.Error, ValueError):
-        raw = b""
-    ok = raw.startswith(b"%PDF-") and len(raw) <= MAX_PDF_BYTES
-    return None if ok else "pdf_base64 must be a base64-encoded PDF of at most 5 MiB."
 
 
 def _depth(value: Any) -> int:
@@ -338,42 +321,7 @@ def register(app: Flask, shop: Shop) -> None:
         row = shop.record_outcome(prepared["event_id"], {**prepared, "order_id": a.get("order_id")})
         return jsonify({"event_id": prepared["event_id"], "status": row["status"]})
 
-    @route("/rmas/<int:rma_id>", "GET", _id("rma_id"))
-    def get_rma(a: dict[str, Any]) -> Response:
-        return jsonify(_rma_view(shop.rma(a["rma_id"])))
-
-    label_args = {
-        **_id("rma_id"),
-        "carrier": {"type": "string", "required": True, "pattern": r"^[a-z0-9_-]{1,40}$"},
-        "tracking_number": {"type": "string", "required": True, "minLength": 1, "maxLength": 100},
-        "url": {"type": "string", "required": True, "maxLength": 2000, "check": _label_url},
-        "pdf_base64": {"type": "string", "check": _pdf},
-    }
-
-    @route("/rmas/<int:rma_id>/label", "POST", label_args)
-    def attach_label(a: dict[str, Any]) -> Response:
-        rma = shop.rma(a["rma_id"])
-        if rma["label"] is not None and _label_url((rma["label"] or {}).get("url")) is None:
-            raise WpError(
-                409, "bpm_bridge_label_exists", "This return already has a label.", label=rma["label"]
-            )
-        rma["label"] = {k: a[k] for k in ("carrier", "tracking_number", "url")}
-        rma["_pdf"] = a.get("pdf_base64")
-        return jsonify(_rma_view(rma))
-
-    rma_status = {"type": "string", "required": True, "enum": list(contract.load()["rma_statuses"])}
-
-    @route(
-        "/rmas/<int:rma_id>/status",
-        "POST",
-        {**_id("rma_id"), "from": rma_status, "to": rma_status, "note": _optional_note()},
-    )
-    def set_rma_status(a: dict[str, Any]) -> Response:
-        return jsonify(shop.rma_status(a["rma_id"], a["from"], a["to"], strip_tags(a["note"])))
-
-
-def _rma_view(rma: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in rma.items() if not k.startswith("_")}
+    routes_rma.register(route, shop)
 
 
 def _body() -> dict[str, Any]:

@@ -7,7 +7,7 @@ Never part of the contract: the plugin has no such routes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, Response, jsonify, request
 
@@ -126,6 +126,13 @@ def register(app: Flask, shop: Shop) -> None:
                 "customer_note": data.get("customer_note", ""),
                 "label": data.get("label"),
                 "created_at": gmt(datetime.now(UTC)) + "Z",
+                # The customer form's choices (Rma::create fields) and the legal deadline.
+                "kind": data.get("kind", "withdrawal"),
+                "method": data.get("method", "locker"),
+                "point": data.get("point", ""),
+                "due_at": data.get("due_at") or gmt(datetime.now(UTC) + timedelta(days=14)) + "Z",
+                "meta": dict(data.get("meta") or {}),
+                "timeline": [],
             }
             return jsonify(shop.rmas[rma_id]), 201
 

@@ -1,6 +1,7 @@
 <?php
 /**
- * The RMA routes (docs/contract.md §3.6): read a return, attach its label, move its status.
+ * The RMA routes (docs/contract.md §3.6): read a return with what a carrier needs, compare-and-set its
+ * sidecar meta, attach its label (once), move its status, list open returns with their due dates.
  *
  * @package BPM_Bridge
  */
@@ -8,6 +9,8 @@
 namespace BPM_Bridge\Rest;
 
 use BPM_Bridge\Contract;
+use BPM_Bridge\Installer;
+use BPM_Bridge\Outbox;
 use BPM_Bridge\Rma;
 
 defined( 'ABSPATH' ) || exit;
@@ -18,6 +21,16 @@ defined( 'ABSPATH' ) || exit;
 final class Returns_Controller extends Controller {
 
 	const MAX_PDF_BYTES = 5242880;
+
+	/**
+	 * Statuses of a return the shop still owes an answer or a refund for.
+	 */
+	const OPEN = array( 'requested', 'approved', 'label_ready', 'arrived', 'received' );
+
+	/**
+	 * Columns never sent to the sidecar: the bank account, the photos, the label PDF, the e-mail of a guest.
+	 */
+	const PRIVATE_KEYS = array( 'iban', 'photos', 'label_pdf', 'email', 'customer_id', 'timeline' );
 
 	/**
 	 * Routes.
@@ -56,7 +69,6 @@ final class Returns_Controller extends Controller {
 						),
 						'url'             => array(
 							'type'              => 'string',
-							'required'          => true,
 							'maxLength'         => 2000,
 							'validate_callback' => array( self::class, 'validate_label_url' ),
 						),
@@ -76,9 +88,14 @@ final class Returns_Controller extends Controller {
 					\WP_REST_Server::CREATABLE,
 					array( $this, 'set_status' ),
 					$rma_id + array(
-						'from' => $status,
-						'to'   => $status,
-						'note' => Order_Input::optional_note_arg(),
+						'from'  => $status,
+						'to'    => $status,
+						'note'  => Order_Input::optional_note_arg(),
+						'actor' => array(
+							'type'    => 'string',
+							'default' => 'system',
+							'enum'    => array( 'system', 'carrier' ),
+						),
 					)
 				),
 			),
@@ -91,6 +108,101 @@ final class Returns_Controller extends Controller {
 						'type' => 'string',
 						'enum' => Contract::rma_statuses(),
 					),
+				),
+			)
+		);
+		$value = array(
+			'type'      => 'string',
+			'maxLength' => Contract::limit( 'max_meta_value_chars' ),
+		);
+		$this->route(
+			'/rmas/(?P<rma_id>\d+)/meta',
+			array(
+				$this->endpoint(
+					\WP_REST_Server::CREATABLE,
+					array( $this, 'set_meta' ),
+					$rma_id + array(
+						'meta'   => array(
+							'type'                 => 'object',
+							'required'             => true,
+							'additionalProperties' => $value,
+						),
+						'expect' => array(
+							'type'                 => 'object',
+							'default'              => array(),
+							'additionalProperties' => $value,
+						),
+						'log'    => array(
+							'type'                 => array( 'object', 'null' ),
+							'default'              => null,
+							'properties'           => array(
+								'event'   => array(
+									'type'     => 'string',
+									'required' => true,
+									'pattern'  => '^[a-z0-9_]{1,40}$',
+								),
+								'message' => array(
+									'type'      => 'string',
+									'required'  => true,
+									'minLength' => 1,
+									'maxLength' => 2000,
+								),
+								'public'  => array( 'type' => 'boolean' ),
+							),
+							'additionalProperties' => false,
+						),
+					)
+				),
+			),
+			array(
+				'title'      => 'bpm-bridge-rma-meta',
+				'properties' => array(
+					'rma_id' => array( 'type' => 'integer' ),
+					'meta'   => array( 'type' => 'object' ),
+				),
+			)
+		);
+		$this->route(
+			'/rmas/search',
+			array(
+				$this->endpoint(
+					\WP_REST_Server::CREATABLE,
+					array( $this, 'search' ),
+					array(
+						'statuses'   => array(
+							'type'     => 'array',
+							'default'  => self::OPEN,
+							'minItems' => 1,
+							'maxItems' => 10,
+							'items'    => array(
+								'type' => 'string',
+								'enum' => Contract::rma_statuses(),
+							),
+						),
+						'due_before' => array(
+							'type'   => array( 'string', 'null' ),
+							'format' => 'date-time',
+						),
+						'page'       => array(
+							'type'    => 'integer',
+							'default' => 1,
+							'minimum' => 1,
+						),
+						'per_page'   => array(
+							'type'    => 'integer',
+							'default' => 100,
+							'minimum' => 1,
+							'maximum' => 100,
+						),
+					)
+				),
+			),
+			array(
+				'title'      => 'bpm-bridge-rma-search',
+				'properties' => array(
+					'rmas'  => array( 'type' => 'array' ),
+					'total' => array( 'type' => 'integer' ),
+					'pages' => array( 'type' => 'integer' ),
 				),
 			)
 		);
@@ -159,40 +271,305 @@ final class Returns_Controller extends Controller {
 	}
 
 	/**
-	 * GET /rmas/{id}.
+	 * GET /rmas/{id}: the return, its sidecar meta, and from its order the number, the item names and what a
+	 * carrier needs about the customer (privacy.for_carrier in the sidecar passes on only part of it).
 	 *
 	 * @param \WP_REST_Request $request Request.
 	 * @return \WP_REST_Response|\WP_Error
 	 */
 	public function get_item( $request ) {
-		$rma = Rma::get( (int) $request['rma_id'] );
-		if ( null === $rma ) {
-			return self::error( 'bpm_bridge_rma_not_found', __( 'No return with this id.', 'bpm-bridge' ), 404 );
+		$rma_id = (int) $request['rma_id'];
+		$rma    = Rma::get( $rma_id );
+		$row    = self::row( $rma_id );
+		if ( null === $rma || null === $row ) {
+			return self::not_found();
+		}
+		foreach ( self::PRIVATE_KEYS as $key ) {
+			unset( $rma[ $key ] );
+		}
+		$rma['number'] = Rma::number( $rma_id );
+		$rma['kind']   = (string) $row['kind'];
+		$rma['method'] = (string) $row['method'];
+		$rma['point']  = (string) $row['point'];
+		$rma['due_at'] = $row['due_at'] ? gmdate( 'Y-m-d\TH:i:s\Z', Outbox::ts( $row['due_at'] ) ) : null;
+		$rma['meta']   = self::meta_view( self::decode_meta( $row['meta'] ) );
+		$order         = function_exists( 'wc_get_order' ) ? wc_get_order( (int) $rma['order_id'] ) : null;
+		if ( $order instanceof \WC_Order ) {
+			$rma['order_number'] = (string) $order->get_order_number();
+			$rma['items']        = self::named_items( (array) $rma['items'], $order );
+			$rma['customer']     = self::customer( $order );
 		}
 		return new \WP_REST_Response( $rma, 200 );
 	}
 
 	/**
-	 * POST /rmas/{id}/label.
+	 * The columns this controller reads itself (present whatever Rma::get() returns).
+	 *
+	 * @param int $rma_id RMA id.
+	 * @return array<string,mixed>|null
+	 */
+	private static function row( int $rma_id ): ?array {
+		global $wpdb;
+		$table = Installer::rma_table();
+		$row   = $wpdb->get_row( $wpdb->prepare( "SELECT id, kind, method, point, due_at, meta, label, label_pdf FROM {$table} WHERE id = %d", $rma_id ), ARRAY_A ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		return $row ? $row : null;
+	}
+
+	/**
+	 * Items with their product names from the order.
+	 *
+	 * @param array     $items Return items.
+	 * @param \WC_Order $order Order.
+	 */
+	private static function named_items( array $items, \WC_Order $order ): array {
+		$names = array();
+		foreach ( $order->get_items() as $item_id => $item ) {
+			$names[ (int) $item_id ] = $item->get_name();
+		}
+		foreach ( $items as $i => $item ) {
+			$items[ $i ]['name'] = $names[ (int) ( $item['order_item_id'] ?? 0 ) ] ?? '';
+		}
+		return $items;
+	}
+
+	/**
+	 * The customer as a carrier may need them: name, e-mail, phone and the address a courier collects from.
+	 *
+	 * @param \WC_Order $order Order.
+	 */
+	private static function customer( \WC_Order $order ): array {
+		$shipping = '' !== (string) $order->get_shipping_address_1();
+		$address  = array();
+		foreach ( array( 'address_1', 'address_2', 'city', 'postcode', 'country' ) as $field ) {
+			$getter            = ( $shipping ? 'get_shipping_' : 'get_billing_' ) . $field;
+			$address[ $field ] = (string) $order->$getter();
+		}
+		return array(
+			'first_name' => (string) $order->get_billing_first_name(),
+			'last_name'  => (string) $order->get_billing_last_name(),
+			'email'      => (string) $order->get_billing_email(),
+			'phone'      => (string) $order->get_billing_phone(),
+		) + $address;
+	}
+
+	/**
+	 * The stored meta map (never anything but an object of strings).
+	 *
+	 * @param string|null $raw Stored JSON.
+	 * @return array<string,string>
+	 */
+	private static function decode_meta( ?string $raw ): array {
+		$meta = null === $raw || '' === $raw ? array() : json_decode( $raw, true );
+		$out  = array();
+		foreach ( is_array( $meta ) ? $meta : array() as $key => $value ) {
+			if ( is_scalar( $value ) ) {
+				$out[ (string) $key ] = (string) $value;
+			}
+		}
+		return $out;
+	}
+
+	/**
+	 * Every allow-listed key with its value ("" when absent), like the order meta routes.
+	 *
+	 * @param array<string,string> $meta Stored meta.
+	 * @return array<string,string>
+	 */
+	private static function meta_view( array $meta ): array {
+		$out = array();
+		foreach ( self::meta_keys() as $key ) {
+			$out[ $key ] = $meta[ $key ] ?? '';
+		}
+		return $out;
+	}
+
+	/**
+	 * The contract's rma_meta_keys.
+	 *
+	 * @return string[]
+	 */
+	private static function meta_keys(): array {
+		$data = Contract::data();
+		return array_map( 'strval', (array) ( $data['rma_meta_keys'] ?? array() ) );
+	}
+
+	/**
+	 * POST /rmas/{id}/meta: compare-and-set on the return's meta map; a timeline step in the same request.
+	 *
+	 * @param \WP_REST_Request $request Request.
+	 * @return \WP_REST_Response|\WP_Error
+	 */
+	public function set_meta( $request ) {
+		global $wpdb;
+		$rma_id = (int) $request['rma_id'];
+		$meta   = (array) $request['meta'];
+		$expect = (array) $request['expect'];
+		$bad    = array_values( array_diff( array_unique( array_merge( array_keys( $meta ), array_keys( $expect ) ) ), self::meta_keys() ) );
+		if ( $bad ) {
+			return self::error(
+				'bpm_bridge_meta_not_allowed',
+				/* translators: %s: list of meta keys */
+				sprintf( __( 'These meta keys may not be written: %s.', 'bpm-bridge' ), implode( ', ', $bad ) ),
+				400,
+				array( 'keys' => $bad )
+			);
+		}
+		$table = Installer::rma_table();
+		for ( $try = 0; $try < 3; $try++ ) {
+			$row = self::row( $rma_id );
+			if ( null === $row ) {
+				return self::not_found();
+			}
+			$stored  = self::decode_meta( $row['meta'] );
+			$current = array();
+			foreach ( $expect as $key => $value ) {
+				$current[ $key ] = $stored[ $key ] ?? '';
+			}
+			foreach ( $expect as $key => $value ) {
+				if ( (string) $value !== $current[ $key ] ) {
+					return self::error( 'bpm_bridge_meta_conflict', __( 'The return\'s meta does not have the expected values; nothing was written.', 'bpm-bridge' ), 409, array( 'current' => $current ) );
+				}
+			}
+			foreach ( $meta as $key => $value ) {
+				if ( '' === (string) $value ) {
+					unset( $stored[ $key ] );
+				} else {
+					$stored[ $key ] = sanitize_text_field( (string) $value );
+				}
+			}
+			ksort( $stored );
+			$json = $stored ? (string) wp_json_encode( $stored, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE ) : null;
+			$now  = Outbox::dt( time() );
+			// The stored text is the version: an UPDATE that finds it changed writes nothing, and the loop re-checks.
+			if ( null === $row['meta'] ) {
+				$updated = $wpdb->query( $wpdb->prepare( "UPDATE {$table} SET meta = %s, updated_at = %s WHERE id = %d AND meta IS NULL", (string) $json, $now, $rma_id ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+			} else {
+				$updated = $wpdb->query( $wpdb->prepare( "UPDATE {$table} SET meta = %s, updated_at = %s WHERE id = %d AND meta = %s", (string) $json, $now, $rma_id, (string) $row['meta'] ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+			}
+			if ( 1 === $updated || ( (string) $json === (string) $row['meta'] ) ) {
+				self::log_step( $rma_id, $request['log'] );
+				return new \WP_REST_Response(
+					array(
+						'rma_id' => $rma_id,
+						'meta'   => self::meta_view( $stored ),
+					),
+					200
+				);
+			}
+		}
+		return self::error( 'bpm_bridge_meta_conflict', __( 'The return\'s meta keeps changing; nothing was written.', 'bpm-bridge' ), 409, array( 'current' => array() ) );
+	}
+
+	/**
+	 * A timeline step the sidecar asked for. Staff-only unless it is one the customer is meant to read, and
+	 * then in the shop's language, not the sidecar's words.
+	 *
+	 * @param int        $rma_id RMA id.
+	 * @param array|null $step   The step: {event, message, public}.
+	 */
+	private static function log_step( int $rma_id, $step ): void {
+		if ( ! is_array( $step ) ) {
+			return;
+		}
+		$event   = sanitize_key( (string) ( $step['event'] ?? 'note' ) );
+		$message = sanitize_textarea_field( (string) ( $step['message'] ?? '' ) );
+		$public  = self::public_steps();
+		if ( ! empty( $step['public'] ) && isset( $public[ $event ] ) ) {
+			Rma::log( $rma_id, $event, $public[ $event ], 'carrier', true );
+			return;
+		}
+		if ( '' !== $message ) {
+			Rma::log( $rma_id, $event, $message, 'carrier', false );
+		}
+	}
+
+	/**
+	 * Steps the customer reads on their return's timeline, by event.
+	 *
+	 * @return array<string,string>
+	 */
+	private static function public_steps(): array {
+		return array(
+			'parcel_stopped' => __( 'The carrier reports that your return parcel will not reach us. We will contact you.', 'bpm-bridge' ),
+		);
+	}
+
+	/**
+	 * POST /rmas/{id}/label: attaches the label once. `url` (the tracking page) is optional when the PDF is
+	 * given — a return slip has no web page — and must be https when present.
 	 *
 	 * @param \WP_REST_Request $request Request.
 	 * @return \WP_REST_Response|\WP_Error
 	 */
 	public function set_label( $request ) {
 		$rma_id = (int) $request['rma_id'];
-		$result = Rma::set_label(
-			$rma_id,
-			array(
-				'carrier'         => (string) $request['carrier'],
-				'tracking_number' => (string) $request['tracking_number'],
-				'url'             => (string) $request['url'],
-			),
-			isset( $request['pdf_base64'] ) ? (string) $request['pdf_base64'] : null
+		$url    = isset( $request['url'] ) ? (string) $request['url'] : '';
+		$pdf    = isset( $request['pdf_base64'] ) ? (string) $request['pdf_base64'] : null;
+		if ( '' === $url && null === $pdf ) {
+			return self::error(
+				'rest_invalid_param',
+				__( 'Invalid parameter(s): url', 'bpm-bridge' ),
+				400,
+				array( 'params' => array( 'url' => __( 'url is required when no pdf_base64 is given.', 'bpm-bridge' ) ) )
+			);
+		}
+		$row = self::row( $rma_id );
+		if ( null === $row ) {
+			return self::not_found();
+		}
+		if ( self::has_label( $row ) ) {
+			return self::error( 'bpm_bridge_label_exists', __( 'This return already has a label.', 'bpm-bridge' ), 409, array( 'label' => json_decode( (string) $row['label'], true ) ) );
+		}
+		$label = array(
+			'carrier'         => (string) $request['carrier'],
+			'tracking_number' => (string) $request['tracking_number'],
+			'url'             => $url,
 		);
+		$result = '' !== $url ? Rma::set_label( $rma_id, $label, $pdf ) : self::store_slip( $rma_id, $label, (string) $pdf, $row );
 		if ( is_wp_error( $result ) ) {
 			return $result;
 		}
-		return new \WP_REST_Response( Rma::get( $rma_id ), 200 );
+		Rma::log( $rma_id, 'label', __( 'Your return label is ready: download it from My Account → Returns.', 'bpm-bridge' ), 'system', true );
+		do_action( 'bpm_bridge_rma_label_attached', $rma_id );
+		return $this->get_item( $request );
+	}
+
+	/**
+	 * Whether the stored label counts: a valid label URL, or no URL but a PDF (a return slip).
+	 *
+	 * @param array<string,mixed> $row Row from row().
+	 */
+	private static function has_label( array $row ): bool {
+		$label = null === $row['label'] ? null : json_decode( (string) $row['label'], true );
+		if ( ! is_array( $label ) ) {
+			return false;
+		}
+		$url = (string) ( $label['url'] ?? '' );
+		return '' === $url ? '' !== (string) $row['label_pdf'] : Rma::is_valid_label_url( $url );
+	}
+
+	/**
+	 * Stores a label without a URL (a PDF return slip), with the same conditional UPDATE as Rma::set_label().
+	 *
+	 * @param int                 $rma_id RMA id.
+	 * @param array               $label  Label: carrier, tracking_number, url ("").
+	 * @param string              $pdf    Base64 PDF.
+	 * @param array<string,mixed> $row    The row read before.
+	 * @return true|\WP_Error
+	 */
+	private static function store_slip( int $rma_id, array $label, string $pdf, array $row ) {
+		global $wpdb;
+		$table  = Installer::rma_table();
+		$values = array( (string) wp_json_encode( $label, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE ), $pdf, Outbox::dt( time() ), $rma_id );
+		if ( null === $row['label'] ) {
+			$updated = $wpdb->query( $wpdb->prepare( "UPDATE {$table} SET label = %s, label_pdf = %s, updated_at = %s WHERE id = %d AND label IS NULL", $values ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		} else {
+			$updated = $wpdb->query( $wpdb->prepare( "UPDATE {$table} SET label = %s, label_pdf = %s, updated_at = %s WHERE id = %d AND label = %s", array_merge( $values, array( (string) $row['label'] ) ) ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		}
+		if ( 1 === $updated ) {
+			return true;
+		}
+		return self::error( 'bpm_bridge_label_exists', __( 'This return already has a label.', 'bpm-bridge' ), 409 );
 	}
 
 	/**
@@ -202,7 +579,62 @@ final class Returns_Controller extends Controller {
 	 * @return \WP_REST_Response|\WP_Error
 	 */
 	public function set_status( $request ) {
-		$result = Rma::set_status( (int) $request['rma_id'], (string) $request['from'], (string) $request['to'], (string) $request['note'] );
+		$result = Rma::set_status( (int) $request['rma_id'], (string) $request['from'], (string) $request['to'], (string) $request['note'], (string) $request['actor'] );
 		return is_wp_error( $result ) ? $result : new \WP_REST_Response( $result, 200 );
+	}
+
+	/**
+	 * POST /rmas/search: returns in the given statuses (due before a moment), oldest due first; ids, statuses
+	 * and dates only, for the sidecar's deadline metrics.
+	 *
+	 * @param \WP_REST_Request $request Request.
+	 * @return \WP_REST_Response|\WP_Error
+	 */
+	public function search( $request ) {
+		global $wpdb;
+		$table    = Installer::rma_table();
+		$statuses = array_values( array_unique( array_map( 'strval', (array) $request['statuses'] ) ) );
+		$per_page = (int) $request['per_page'];
+		$page     = (int) $request['page'];
+		$where    = 'status IN (' . implode( ', ', array_fill( 0, count( $statuses ), '%s' ) ) . ')';
+		$args     = $statuses;
+		if ( ! empty( $request['due_before'] ) ) {
+			$before = rest_parse_date( (string) $request['due_before'], true );
+			if ( false === $before ) {
+				return self::error( 'rest_invalid_param', __( 'Invalid parameter(s): due_before', 'bpm-bridge' ), 400 );
+			}
+			$where .= ' AND due_at IS NOT NULL AND due_at < %s';
+			$args[] = Outbox::dt( (int) $before );
+		}
+		$total = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM {$table} WHERE {$where}", $args ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$rows  = (array) $wpdb->get_results( $wpdb->prepare( "SELECT id, order_id, status, kind, due_at, created_at, label FROM {$table} WHERE {$where} ORDER BY due_at IS NULL, due_at ASC, id ASC LIMIT %d OFFSET %d", array_merge( $args, array( $per_page, ( $page - 1 ) * $per_page ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$rmas  = array();
+		foreach ( $rows as $row ) {
+			$rmas[] = array(
+				'id'         => (int) $row['id'],
+				'number'     => Rma::number( (int) $row['id'] ),
+				'order_id'   => (int) $row['order_id'],
+				'status'     => (string) $row['status'],
+				'kind'       => (string) $row['kind'],
+				'due_at'     => $row['due_at'] ? gmdate( 'Y-m-d\TH:i:s\Z', Outbox::ts( $row['due_at'] ) ) : null,
+				'created_at' => gmdate( 'Y-m-d\TH:i:s\Z', Outbox::ts( $row['created_at'] ) ),
+				'has_label'  => null !== $row['label'],
+			);
+		}
+		return new \WP_REST_Response(
+			array(
+				'rmas'  => $rmas,
+				'total' => $total,
+				'pages' => (int) ceil( $total / $per_page ),
+			),
+			200
+		);
+	}
+
+	/**
+	 * Not-found error.
+	 */
+	private static function not_found(): \WP_Error {
+		return self::error( 'bpm_bridge_rma_not_found', __( 'No return with this id.', 'bpm-bridge' ), 404 );
 	}
 }

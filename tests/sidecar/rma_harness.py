@@ -1,0 +1,174 @@
+"""Returns test harness: the WooCommerce simulator, the ShipX simulator and a real StoreClient, each served
+on a free port in a thread; the RMA actions run the way the worker runs them (follow-ups included).
+Nothing is mocked: every call crosses HTTP, and the ShipX simulator validates what it gets as ShipX does.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from sandbox_client import WooSandbox
+
+from sidecar.audit import AuditLog
+from sidecar.config import Settings
+from sidecar.jobs import rma as rma_jobs
+from sidecar.jobs.base import JobContext, Outcome
+from sidecar.sandbox import ServedApp
+from sidecar.sandbox.shipx import create_app as shipx_app
+from sidecar.sandbox.woo import create_app as woo_app
+from sidecar.signing import new_secret
+from sidecar.store import StoreClient
+
+PASSWORD = "abcd efgh ijkl mnop qrst uvwx"
+TOKEN = "rma-test-token"
+ORG = 4321
+SHOP_LOCKER = "WAW123"
+ACTIONS = {"rma.process": rma_jobs.process, "rma.track": rma_jobs.track}
+RETURN_ADDRESS = {
+    "return_name": "Sklep Testowy Sp. z o.o.",
+    "return_street": "Piotrkowska",
+    "return_building": "100",
+    "return_postcode": "90-001",
+    "return_city": "Łódź",
+    "return_phone": "600700800",
+    "return_email": "zwroty@sklep.example",
+    "return_locker": SHOP_LOCKER,
+}
+# A fully populated order: everything a carrier must never see is filled in.
+FULL_BILLING = {
+    "first_name": "Anna",
+    "last_name": "Nowak",
+    "company": "Nowak Design",
+    "address_1": "ul. Długa 3/5",
+    "address_2": "piętro 2",
+    "city": "Kraków",
+    "postcode": "30-001",
+    "country": "PL",
+    "email": "anna@example.com",
+    "phone": "+48 501 202 303",
+}
+
+
+class ShipxSandbox:
+    """``/_sandbox/`` of the ShipX simulator."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def _call(self, method: str, path: str, json: Any = None) -> Any:
+        response = requests.request(method, f"{self.url}/_sandbox{path}", json=json, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def snapshot(self) -> dict[str, Any]:
+        return self._call("GET", "/documents")
+
+    def shipments(self, reference: str | None = None) -> list[dict[str, Any]]:
+        found = self.snapshot()["shipments"]
+        return [s for s in found if reference is None or s.get("reference") == reference]
+
+    def fault(self, **rule: Any) -> None:
+        self._call("POST", "/faults", rule)
+
+    def setting(self, name: str, **values: Any) -> dict[str, Any]:
+        return self._call("POST", f"/{name}", values)
+
+    def move(self, shipment_id: int | str, status: str = "next") -> dict[str, Any]:
+        return self._call("POST", f"/shipments/{shipment_id}/status", {"status": status})
+
+    def reset(self) -> None:
+        self._call("POST", "/reset")
+
+
+class Servers:
+    def __init__(self) -> None:
+        self.secret = new_secret()
+        self.woo = ServedApp(woo_app([self.secret], "bpm-api", PASSWORD, "http://127.0.0.1")).start()
+        self.shipx = ServedApp(shipx_app(TOKEN, ORG)).start()
+
+    def stop(self) -> None:
+        self.woo.stop()
+        self.shipx.stop()
+
+
+class Harness:
+    def __init__(self, servers: Servers) -> None:
+        self.servers = servers
+        self.shop = WooSandbox(servers.woo.url)
+        self.shipx = ShipxSandbox(servers.shipx.url)
+        self.shipx.reset()
+        settings = Settings(
+            webhook_secrets=(servers.secret,),
+            store_url=servers.woo.url,
+            store_user="bpm-api",
+            store_app_password=PASSWORD,
+            allow_insecure_store=True,
+        )
+        self.store = StoreClient(settings, AuditLog(None))
+        self.carrier("inpost")
+        self.shop.config({"rma": {"enabled": True, **RETURN_ADDRESS}})
+
+    def carrier(self, provider: str, **inpost: Any) -> None:
+        settings = {
+            "api_token": TOKEN,
+            "organization_id": str(ORG),
+            "parcel_template": "small",
+            "base_url": self.servers.shipx.url,
+            "poll_seconds": 0.05,
+            **inpost,
+        }
+        self.shop.config({"carrier": {"provider": provider, "inpost": settings}})
+
+    # -- the shop ---------------------------------------------------------------------------------
+    def rma(self, status: str = "approved", billing: dict[str, Any] | None = None, **spec: Any) -> int:
+        order = self.shop.create_order(
+            {
+                "items": [
+                    {"name": "Kawa ziarnista 1 kg", "price": "89.99", "qty": 2, "tax": "23"},
+                    {"name": "Herbata zielona", "price": "24.50", "qty": 1, "tax": "8"},
+                ],
+                "status": "completed",
+                "billing": billing or FULL_BILLING,
+            }
+        )
+        spec.setdefault("method", "locker")
+        return int(self.shop.create_rma(order["id"], status=status, **spec)["id"])
+
+    def view(self, rma_id: int) -> dict[str, Any]:
+        """The return as the shop holds it (label PDF and timeline included)."""
+        return self.shop._call("GET", f"/rmas/{rma_id}")
+
+    # -- the worker -------------------------------------------------------------------------------
+    def run(self, action: str, rma_id: int, first_run_at: float | None = None) -> Outcome:
+        rma = self.view(rma_id)
+        event = {
+            "id": str(uuid.uuid4()),
+            "type": "rma.updated",
+            "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "store": self.servers.woo.url,
+            "data": {"rma_id": rma_id, "order_id": rma["order_id"], "status": rma["status"]},
+        }
+        ctx = JobContext(
+            event=event,
+            action=action,
+            store=self.store,
+            config=self.store.get_config(),
+            audit=AuditLog(None),
+            ensure_lock=lambda: None,
+            fencing_token=1,
+            attempt=1,
+            first_run_at=first_run_at or time.time(),
+        )
+        return ACTIONS[action](ctx)
+
+    def settle(self, rma_id: int, until: str = "label_ready", steps: int = 20) -> list[Outcome]:
+        """``rma.process``, then its follow-ups, until the return reaches ``until`` or nothing follows."""
+        outcomes = [self.run("rma.process", rma_id)]
+        started = time.time()
+        while outcomes[-1].follow_up and self.view(rma_id)["status"] != until and len(outcomes) < steps:
+            outcomes.append(self.run(outcomes[-1].follow_up[0], rma_id, first_run_at=started))
+        return outcomes

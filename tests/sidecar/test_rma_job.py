@@ -1,0 +1,269 @@
+"""``rma.process`` / ``rma.track`` against the WooCommerce and ShipX simulators: a label exactly once,
+the intent before the create, recovery of a lost answer, the slip when InPost refuses, tracking to arrival."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+
+import pytest
+from rma_harness import SHOP_LOCKER, Harness, Servers
+
+from sidecar.errors import PermanentError, TransientError
+from sidecar.jobs import rma as rma_jobs
+from sidecar.providers.invoicing.base import Intent
+from sidecar.store import RmaRoutes
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[Servers]:
+    served = Servers()
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def h(servers: Servers) -> Harness:
+    return Harness(servers)
+
+
+def number(rma_id: int) -> str:
+    return f"RMA-{rma_id:06d}"
+
+
+def test_an_approved_locker_return_gets_one_inpost_label_and_arrives(h: Harness) -> None:
+    rma_id = h.rma(point="KRA010")
+    outcomes = h.settle(rma_id)
+    rma = h.view(rma_id)
+    assert rma["status"] == "label_ready"
+    shipments = h.shipx.shipments(number(rma_id))
+    assert len(shipments) == 1
+    shipment = shipments[0]
+    assert shipment["custom_attributes"] == {
+        "sending_method": "parcel_locker",
+        "target_point": SHOP_LOCKER,
+        "dropoff_point": "KRA010",
+    }
+    assert rma["meta"]["_bpm_shipment_id"] == str(shipment["id"])
+    assert rma["label"]["carrier"] == "inpost"
+    assert rma["label"]["tracking_number"] == shipment["tracking_number"]
+    assert (
+        rma["label"]["url"] == f"https://inpost.pl/sledzenie-przesylek?number={shipment['tracking_number']}"
+    )
+    assert base64.b64decode(rma["_pdf"]).startswith(b"%PDF-")
+    assert rma["_labels"] == 1
+    assert outcomes[0].follow_up and outcomes[0].follow_up[0] == "rma.track"
+    assert "ready" in outcomes[-1].message
+    # Following the parcel: nothing changes the return until ShipX says delivered.
+    h.shipx.move(shipment["id"], "dispatched_by_sender")
+    moving = h.run("rma.track", rma_id)
+    assert moving.follow_up and not moving.report
+    assert h.view(rma_id)["meta"]["_bpm_shipment_status"] == "dispatched_by_sender"
+    h.shipx.move(shipment["id"], "delivered")
+    arrived = h.run("rma.track", rma_id)
+    assert arrived.follow_up is None
+    assert h.view(rma_id)["status"] == "arrived"
+    assert h.run("rma.track", rma_id).status == "skipped"
+    assert h.run("rma.process", rma_id).status == "skipped"
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+
+
+def test_the_shipment_id_is_stored_before_any_polling(h: Harness) -> None:
+    h.shipx.setting("confirmation", reads=0, seconds=0)  # never confirms on its own
+    rma_id = h.rma()
+    outcome = h.run("rma.process", rma_id)
+    assert outcome.follow_up and outcome.follow_up[0] == "rma.track"
+    meta = h.view(rma_id)["meta"]
+    assert meta["_bpm_shipment_id"] == str(h.shipx.shipments(number(rma_id))[0]["id"])
+    assert h.view(rma_id)["label"] is None
+
+
+def test_a_lost_create_answer_is_recovered_by_reference_not_bought_twice(h: Harness) -> None:
+    h.shipx.setting("search", ignore_unsupported=True)  # the reference filter is ignored: exact match is ours
+    rma_id = h.rma()
+    h.shipx.fault(mode="drop_after_commit", match="POST /v1/organizations")
+    with pytest.raises(TransientError):
+        h.run("rma.process", rma_id)
+    h.settle(h.rma())  # another return's shipment, newer, heads the unfiltered search page
+    intent = Intent.decode(h.view(rma_id)["meta"]["_bpm_shipment_id"])
+    assert intent is not None and intent.provider == "inpost" and intent.ref == number(rma_id)
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+    h.settle(rma_id)
+    assert h.view(rma_id)["status"] == "label_ready"
+    ours = h.shipx.shipments(number(rma_id))
+    assert len(ours) == 1
+    assert h.view(rma_id)["meta"]["_bpm_shipment_id"] == str(ours[0]["id"])
+    assert h.view(rma_id)["label"]["tracking_number"] == ours[0]["tracking_number"]
+    assert h.shipx.snapshot()["by_reference"][number(rma_id)] == 1
+    assert h.view(rma_id)["_labels"] == 1
+
+
+@pytest.mark.parametrize("lost_as", ["500", "502"])
+def test_a_server_error_after_the_commit_keeps_the_intent(h: Harness, lost_as: str) -> None:
+    rma_id = h.rma()
+    h.shipx.fault(mode="drop_after_commit", match="POST /v1/organizations", **{"as": lost_as})
+    with pytest.raises(TransientError):
+        h.run("rma.process", rma_id)
+    assert Intent.decode(h.view(rma_id)["meta"]["_bpm_shipment_id"]) is not None
+    h.settle(rma_id)
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+    assert h.view(rma_id)["status"] == "label_ready"
+
+
+def test_an_unfound_intent_waits_out_the_recovery_window_before_creating_again(h: Harness) -> None:
+    h.shipx.setting("search", lag_seconds=30)  # a fresh shipment is not searchable yet
+    rma_id = h.rma()
+    h.shipx.fault(mode="drop_after_commit", match="POST /v1/organizations")
+    with pytest.raises(TransientError):
+        h.run("rma.process", rma_id)
+    with pytest.raises(TransientError, match="looking again"):
+        h.run("rma.process", rma_id)
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+    h.shipx.setting("search", lag_seconds=0)
+    h.settle(rma_id)
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+
+
+def test_an_intent_older_than_the_window_with_nothing_found_creates(h: Harness) -> None:
+    rma_id = h.rma()
+    stale = Intent("inpost", number(rma_id), int(time.time()) - 3600).encode()
+    RmaRoutes(h.store).set_meta(rma_id, {"_bpm_shipment_id": stale}, {"_bpm_shipment_id": ""})
+    h.settle(rma_id)
+    assert h.view(rma_id)["status"] == "label_ready"
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+
+
+def test_a_429_with_shipx_error_body_withdraws_the_intent_and_the_retry_creates_once(h: Harness) -> None:
+    rma_id = h.rma()
+    h.shipx.fault(mode="429", match="POST /v1/organizations", retry_after=3)
+    with pytest.raises(TransientError) as caught:
+        h.run("rma.process", rma_id)
+    assert caught.value.retry_after == 3
+    assert h.view(rma_id)["meta"].get("_bpm_shipment_id", "") == ""
+    h.settle(rma_id)
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+
+
+def test_a_refused_locker_code_falls_back_to_the_return_slip_in_plain_words(h: Harness) -> None:
+    h.shop.config({"rma": {"return_locker": "WAW999"}})
+    try:
+        rma_id = h.rma()
+        outcome = h.run("rma.process", rma_id)
+    finally:
+        h.shop.config({"rma": {"return_locker": SHOP_LOCKER}})
+    rma = h.view(rma_id)
+    assert h.shipx.shipments(number(rma_id)) == []
+    assert (
+        "InPost refused the locker code WAW999 (the shop's return locker): does_not_exist" in outcome.message
+    )
+    assert "PDF return slip" in outcome.message
+    assert rma["status"] == "label_ready"
+    assert rma["label"] == {"carrier": "return_slip", "tracking_number": number(rma_id), "url": ""}
+    assert rma["meta"]["_bpm_carrier"] == "return_slip"
+    assert "WAW999" in rma["meta"]["_bpm_carrier_error"]
+    assert rma["meta"].get("_bpm_shipment_id", "") == ""
+    assert base64.b64decode(rma["_pdf"]).startswith(b"%PDF-")
+    assert any(t["event"] == "carrier_error" and not t["public"] for t in rma["timeline"])
+    assert h.run("rma.process", rma_id).status == "skipped"
+
+
+def test_a_refused_token_falls_back_to_the_slip(h: Harness) -> None:
+    h.carrier("inpost", api_token="wrong")
+    rma_id = h.rma()
+    outcome = h.run("rma.process", rma_id)
+    assert "InPost refused the API token (HTTP 401)" in outcome.message
+    assert h.view(rma_id)["label"]["carrier"] == "return_slip"
+    assert h.shipx.snapshot()["creates"] == 0
+
+
+def test_a_customer_phone_inpost_will_not_take_names_the_field_not_the_value(h: Harness) -> None:
+    rma_id = h.rma(billing={"phone": "12"})
+    outcome = h.run("rma.process", rma_id)
+    assert "the customer's phone number: invalid" in outcome.message
+    assert "12" not in outcome.message.split("invalid")[0].split("number")[0]
+    assert h.view(rma_id)["label"]["carrier"] == "return_slip"
+
+
+def test_no_carrier_and_own_shipments_get_the_slip(h: Harness) -> None:
+    h.carrier("none")
+    rma_id = h.rma()
+    outcome = h.run("rma.process", rma_id)
+    assert outcome.status == "done" and outcome.follow_up is None
+    assert h.view(rma_id)["label"]["carrier"] == "return_slip"
+    h.carrier("inpost")
+    own = h.rma(method="own")
+    h.run("rma.process", own)
+    assert h.view(own)["label"]["carrier"] == "return_slip"
+    assert h.shipx.snapshot()["creates"] == 0
+
+
+def test_a_courier_pickup_sends_the_customer_address_split_for_shipx(h: Harness) -> None:
+    h.shop.config({"rma": {"return_locker": ""}})
+    try:
+        rma_id = h.rma(method="courier")
+        h.settle(rma_id)
+    finally:
+        h.shop.config({"rma": {"return_locker": SHOP_LOCKER}})
+    shipment = h.shipx.shipments(number(rma_id))[0]
+    assert shipment["service"] == "inpost_courier_standard"
+    assert shipment["custom_attributes"] == {"sending_method": "dispatch_order"}
+    assert shipment["sender"]["address"] == {
+        "street": "ul. Długa",
+        "building_number": "3/5",
+        "city": "Kraków",
+        "post_code": "30-001",
+        "country_code": "PL",
+    }
+    assert shipment["receiver"]["address"]["city"] == "Łódź"
+    assert h.view(rma_id)["status"] == "label_ready"
+
+
+def test_a_parcel_returned_to_sender_stops_tracking_visibly(h: Harness) -> None:
+    rma_id = h.rma()
+    h.settle(rma_id)
+    shipment = h.shipx.shipments(number(rma_id))[0]
+    h.shipx.move(shipment["id"], "returned_to_sender")
+    with pytest.raises(PermanentError, match="returned to sender"):
+        h.run("rma.track", rma_id)
+    rma = h.view(rma_id)
+    assert rma["status"] == "label_ready"
+    assert rma["meta"]["_bpm_shipment_status"] == "returned_to_sender"
+    assert any(t["event"] == "parcel_stopped" and t["public"] for t in rma["timeline"])
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"mode": "503"},
+        {"mode": "empty", "status": 500},
+        {"mode": "200_error", "status": 500},
+        {"mode": "latency", "seconds": 0.1},
+    ],
+    ids=["503", "empty-500", "200-with-error-500", "latency"],
+)
+def test_transient_answers_while_polling_are_retried_not_failed(h: Harness, rule: dict) -> None:
+    rma_id = h.rma()
+    h.run("rma.process", rma_id)
+    h.shipx.fault(match="GET /v1/shipments", **rule)
+    if rule["mode"] != "latency":
+        with pytest.raises(TransientError):
+            h.run("rma.track", rma_id)
+    h.settle(rma_id)
+    assert h.view(rma_id)["status"] == "label_ready"
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+
+
+def test_returns_not_approved_are_left_alone(h: Harness) -> None:
+    rma_id = h.rma(status="requested")
+    outcome = h.run("rma.process", rma_id)
+    assert outcome.status == "skipped" and not outcome.report
+    assert h.shipx.snapshot()["creates"] == 0
+
+
+def test_the_actions_are_registered() -> None:
+    from sidecar.jobs import registry
+
+    assert registry.resolve("rma.process") is rma_jobs.process
+    assert registry.resolve("rma.track") is rma_jobs.track
+    assert "rma.process" in registry.actions_for("rma.created", {"rma_id": 1, "order_id": 1})
