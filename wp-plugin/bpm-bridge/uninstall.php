@@ -31,6 +31,9 @@ $bpm_bridge_uninstall_site = static function () {
 		delete_option( $name );
 	}
 	delete_option( \BPM_Bridge\Kick::PAUSE_OPTION );
+	delete_option( \BPM_Bridge\Returns\Account::REWRITE_OPTION );
+	// Complaint photos belong to the returns being dropped below.
+	\BPM_Bridge\Returns\Photos::remove_all();
 	delete_option( \BPM_Bridge\Crm\Consent::ENABLED_OPTION );
 	$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->options} WHERE option_name LIKE %s OR option_name LIKE %s", $wpdb->esc_like( '_transient_bpm_bridge_' ) . '%', $wpdb->esc_like( '_transient_timeout_bpm_bridge_' ) . '%' ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 

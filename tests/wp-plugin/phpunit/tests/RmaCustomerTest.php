@@ -1,0 +1,345 @@
+<?php
+/**
+ * The customer side of returns: eligibility, the form's checks, guests, photos, downloads.
+ *
+ * @package BPM_Bridge_Tests
+ */
+
+use BPM_Bridge\Options;
+use BPM_Bridge\Returns\Downloads;
+use BPM_Bridge\Returns\Eligibility;
+use BPM_Bridge\Returns\Form;
+use BPM_Bridge\Returns\Guest;
+use BPM_Bridge\Returns\Input;
+use BPM_Bridge\Returns\Photos;
+use BPM_Bridge\Rma;
+
+/**
+ * Customer returns.
+ */
+class RmaCustomerTest extends BPM_Test_Case {
+
+	const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+	/**
+	 * Returns on, default rules.
+	 */
+	protected function setUp(): void {
+		parent::setUp();
+		if ( ! self::real_woocommerce() ) {
+			$this->markTestSkipped( 'needs real WooCommerce orders with items' );
+		}
+		Options::set( 'rma', array( 'enabled' => true ) );
+		Form::reset();
+		global $wpdb;
+		// The guest limits are counted in transients: every test starts uncounted.
+		foreach ( (array) $wpdb->get_col( $wpdb->prepare( "SELECT option_name FROM {$wpdb->options} WHERE option_name LIKE %s", $wpdb->esc_like( '_transient_bpm_bridge_rl_' ) . '%' ) ) as $name ) {
+			delete_transient( substr( $name, strlen( '_transient_' ) ) );
+		}
+		$_SERVER['REMOTE_ADDR'] = '192.0.2.1';
+	}
+
+	/**
+	 * A completed order of a customer with 2 × the test product, completed $days_ago days ago.
+	 *
+	 * @param int    $customer Customer id.
+	 * @param int    $days_ago Days since completion.
+	 * @param string $payment  Payment method.
+	 * @return array{0: WC_Order, 1: int} The order and its item id.
+	 */
+	private function order( int $customer, int $days_ago = 1, string $payment = 'bacs' ): array {
+		$order = wc_create_order( array( 'customer_id' => $customer ) );
+		$item  = $order->add_product( self::test_product(), 2 );
+		$order->set_billing_email( 'anna@example.com' );
+		$order->set_payment_method( $payment );
+		$order->calculate_totals();
+		$order->set_status( 'completed' );
+		$order->set_date_completed( time() - $days_ago * DAY_IN_SECONDS );
+		$order->save();
+		return array( wc_get_order( $order->get_id() ), (int) $item );
+	}
+
+	/**
+	 * A POST of the form.
+	 *
+	 * @param WC_Order $order Order.
+	 * @param array    $lines item id => [quantity, reason].
+	 * @param array    $more  More fields.
+	 */
+	private function post( WC_Order $order, array $lines, array $more = array() ): array {
+		$post = array(
+			'bpm_order_id' => $order->get_id(),
+			'_bpm_nonce'   => wp_create_nonce( Form::nonce_action( $order->get_id() ) ),
+			'bpm_method'   => 'own',
+		);
+		foreach ( $lines as $item_id => $line ) {
+			$post['bpm_qty'][ $item_id ]    = $line[0];
+			$post['bpm_reason'][ $item_id ] = $line[1];
+		}
+		return array_merge( $post, $more );
+	}
+
+	/**
+	 * A file for the photo field.
+	 *
+	 * @param string $name    Name.
+	 * @param string $content Content.
+	 */
+	private function upload( string $name, string $content ): array {
+		$tmp = (string) tempnam( sys_get_temp_dir(), 'bpm-photo' );
+		file_put_contents( $tmp, $content );
+		return array(
+			'bpm_photos' => array(
+				'name'     => array( $name ),
+				'tmp_name' => array( $tmp ),
+				'size'     => array( strlen( $content ) ),
+				'error'    => array( UPLOAD_ERR_OK ),
+			),
+		);
+	}
+
+	public function test_windows_and_quantities(): void {
+		$customer = $this->make_user( 'customer' );
+		list( $fresh, $item ) = $this->order( $customer, 3 );
+		$open = Eligibility::for_order( $fresh );
+		$this->assertTrue( $open['returnable'] && $open['withdrawal_open'] && $open['complaint_open'] );
+		$this->assertSame( 2, $open['items'][ $item ]['returnable'] );
+		$this->assertCount( 4, Eligibility::reasons( $open ) );
+
+		list( $late ) = $this->order( $customer, 20 );
+		$complaint_only = Eligibility::for_order( $late );
+		$this->assertFalse( $complaint_only['withdrawal_open'] );
+		$this->assertSame( array( 'Damaged in transit', 'Defect (reklamacja)' ), Eligibility::reasons( $complaint_only ) );
+
+		list( $old ) = $this->order( $customer, 800 );
+		$closed = Eligibility::for_order( $old );
+		$this->assertFalse( $closed['returnable'] );
+		$this->assertStringContainsString( 'ended on', $closed['why'] );
+		$this->assertSame( array(), Eligibility::reasons( $closed ) );
+
+		// The carrier's delivery date wins over the completed date.
+		$old->update_meta_data( '_bpm_delivered_at', gmdate( 'c', time() - 2 * DAY_IN_SECONDS ) );
+		$old->save();
+		$this->assertTrue( Eligibility::for_order( $old )['withdrawal_open'] );
+
+		$processing = wc_create_order();
+		$processing->set_status( 'processing' );
+		$processing->save();
+		$this->assertFalse( Eligibility::for_order( $processing )['returnable'], 'not delivered yet' );
+
+		// A WooCommerce refund of one piece leaves one to return.
+		wc_create_refund(
+			array(
+				'order_id'   => $fresh->get_id(),
+				'amount'     => 0,
+				'line_items' => array(
+					$item => array(
+						'qty'          => 1,
+						'refund_total' => 0,
+					),
+				),
+			)
+		);
+		$this->assertSame( 1, Eligibility::for_order( wc_get_order( $fresh->get_id() ) )['items'][ $item ]['returnable'] );
+
+		Options::set( 'rma', array( 'enabled' => false ) );
+		$this->assertFalse( Eligibility::for_order( $fresh )['returnable'], 'returns switched off' );
+	}
+
+	public function test_iban_and_locker_code(): void {
+		$this->assertSame( 'PL61109010140000071219812874', Input::iban( 'PL61 1090 1014 0000 0712 1981 2874' ) );
+		$this->assertSame( 'PL61109010140000071219812874', Input::iban( '61109010140000071219812874' ) );
+		$this->assertNull( Input::iban( 'PL62109010140000071219812874' ), 'checksum' );
+		$this->assertNull( Input::iban( 'DE89370400440532013000' ), 'Polish accounts only' );
+		$this->assertNull( Input::iban( 'PL6110901014000007121981287' ), 'length' );
+		$this->assertSame( 'WAW123M', Input::point( ' waw123m ' ) );
+		$this->assertSame( 'POP-KRA12', Input::point( 'POP-KRA12' ) );
+		foreach ( array( '', 'WA', 'WAWABC', '123ABC', 'WAW 1<script>', 'WAW123MMMMMMMMM' ) as $bad ) {
+			$this->assertNull( Input::point( $bad ), $bad );
+		}
+	}
+
+	public function test_a_withdrawal_of_one_of_two_then_no_second_return_of_the_same(): void {
+		$customer = $this->make_user( 'customer' );
+		wp_set_current_user( $customer );
+		list( $order, $item ) = $this->order( $customer );
+		$seen = array();
+		$hook = static function ( $id ) use ( &$seen ) {
+			$seen[] = $id;
+		};
+		add_action( 'bpm_bridge_rma_created', $hook );
+		$result = Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ), array( 'bpm_note' => "<b>Za duże</b>" ) ), array(), false );
+		remove_action( 'bpm_bridge_rma_created', $hook );
+		$this->assertIsArray( $result, wp_json_encode( Form::state() ) );
+		$this->assertSame( array( $result['rma_id'] ), $seen );
+		$this->assertStringContainsString( 'bpm_rma=' . $result['rma_id'], $result['redirect'] );
+		$rma = Rma::get( $result['rma_id'] );
+		$this->assertSame( array( 'withdrawal', 'own', $customer, 'anna@example.com', 'Za duże', 'requested' ), array( $rma['kind'], $rma['method'], $rma['customer_id'], $rma['email'], $rma['customer_note'], $rma['status'] ) );
+		$this->assertSame( 1, $rma['items'][0]['quantity'] );
+
+		// The second piece may go; the first may not go twice.
+		$this->assertNull( Form::handle_submit( $this->post( $order, array( $item => array( 2, 'Wrong item' ) ) ), array(), false ) );
+		$this->assertStringContainsString( 'At most 1 piece', Form::state()['errors'][ 'item_' . $item ] );
+		$this->assertSame( 2, (int) Form::state()['values']['qty'][ $item ], 'the input is kept' );
+		$this->assertIsArray( Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ) ), array(), false ) );
+		$this->assertNull( Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ) ), array(), false ) );
+		$this->assertSame( 'Every item of this order has already been returned or refunded.', Form::state()['errors']['items'] );
+		$this->assertSame( 2, Rma::query( array( 'order_id' => $order->get_id() ) )['total'] );
+	}
+
+	public function test_refused_requests(): void {
+		$anna  = $this->make_user( 'customer' );
+		$brian = $this->make_user( 'customer' );
+		list( $order, $item ) = $this->order( $anna );
+		list( $cod, $cod_item ) = $this->order( $anna, 1, 'cod' );
+		$line = array( $item => array( 1, 'Wrong item' ) );
+		$refused = function ( array $post, string $field, string $expect, int $user ) {
+			wp_set_current_user( $user );
+			Form::reset();
+			$this->assertNull( Form::handle_submit( $post, array(), false ), $expect );
+			$this->assertStringContainsString( $expect, (string) ( Form::state()['errors'][ $field ] ?? '' ), wp_json_encode( Form::state() ) );
+		};
+		wp_set_current_user( $brian );
+		$someone_elses = $this->post( $order, $line );
+		$refused( $someone_elses, 'form', 'You cannot return items of this order.', $brian );
+		wp_set_current_user( 0 );
+		$refused( $this->post( $order, $line ), 'form', 'You cannot return items of this order.', 0 );
+		wp_set_current_user( $anna );
+		$refused( array( '_bpm_nonce' => '' ) + $this->post( $order, $line ), 'form', 'expired', $anna );
+		$refused( array( '_bpm_nonce' => 'abcdef1234' ) + $this->post( $order, $line ), 'form', 'expired', $anna );
+		$refused( $this->post( $order, array( $item => array( 3, 'Wrong item' ) ) ), 'item_' . $item, 'At most 2 pieces', $anna );
+		$refused( $this->post( $order, array( $item => array( -1, 'Wrong item' ) ) ), 'item_' . $item, 'not part of the order', $anna );
+		$refused( $this->post( $order, array( 999999 => array( 1, 'Wrong item' ) ) ), 'item_999999', 'not part of the order', $anna );
+		$refused( $this->post( $order, array( $item => array( 1, 'I just felt like it' ) ) ), 'item_' . $item, 'choose a reason', $anna );
+		$refused( $this->post( $order, array( $item => array( 0, 'Wrong item' ) ) ), 'items', 'at least one item', $anna );
+		$refused( $this->post( $order, $line, array( 'bpm_method' => 'drone' ) ), 'method', 'how you will send', $anna );
+		$refused( $this->post( $order, $line, array( 'bpm_method' => 'locker', 'bpm_point' => 'x' ) ), 'point', 'parcel locker code', $anna );
+		$refused( $this->post( $cod, array( $cod_item => array( 1, 'Wrong item' ) ) ), 'iban', 'bank account', $anna );
+		$refused( $this->post( $cod, array( $cod_item => array( 1, 'Wrong item' ) ), array( 'bpm_iban' => 'PL62109010140000071219812874' ) ), 'iban', 'bank account', $anna );
+		$this->assertSame( 0, Rma::query( array( 'customer_id' => $anna ) )['total'], 'nothing was created' );
+
+		$ok = Form::handle_submit( $this->post( $cod, array( $cod_item => array( 1, 'Wrong item' ) ), array( 'bpm_iban' => 'PL61 1090 1014 0000 0712 1981 2874', 'bpm_method' => 'locker', 'bpm_point' => 'waw123m' ) ), array(), false );
+		$this->assertIsArray( $ok, wp_json_encode( Form::state() ) );
+		$this->assertSame( 'PL61109010140000071219812874', Rma::iban( $ok['rma_id'] ) );
+		$this->assertSame( 'WAW123M', Rma::get( $ok['rma_id'] )['point'] );
+	}
+
+	public function test_complaint_photos_must_be_images(): void {
+		$customer = $this->make_user( 'customer' );
+		wp_set_current_user( $customer );
+		list( $order, $item ) = $this->order( $customer, 40 );
+		$post = $this->post( $order, array( $item => array( 1, 'Defect (reklamacja)' ) ) );
+		// Outside the withdrawal window only complaints are taken.
+		$this->assertNull( Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ) ), array(), false ) );
+		$bad = array(
+			'shell.jpg' => "<?php system(\$_GET['c']); ?>",
+			'logo.svg'  => '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>',
+			'logo.png'  => '<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+		);
+		foreach ( $bad as $name => $content ) {
+			Form::reset();
+			$this->assertNull( Form::handle_submit( $post, $this->upload( $name, $content ), false ), $name );
+			$this->assertStringContainsString( 'is not a photo', Form::state()['errors']['photos'], $name );
+		}
+		Options::set( 'rma', array( 'max_photo_mb' => 1 ) );
+		$big = $this->upload( 'big.png', base64_decode( self::PNG ) . str_repeat( "\0", MB_IN_BYTES ) );
+		if ( isset( Options::get_rma()['max_photo_mb'] ) ) {
+			$this->assertNull( Form::handle_submit( $post, $big, false ) );
+			$this->assertStringContainsString( 'larger than 1 MB', Form::state()['errors']['photos'] );
+		}
+		$this->assertSame( 0, Rma::query( array( 'order_id' => $order->get_id() ) )['total'] );
+
+		$ok = Form::handle_submit( $post, $this->upload( 'defect.png', base64_decode( self::PNG ) ), false );
+		$this->assertIsArray( $ok, wp_json_encode( Form::state() ) );
+		$rma = Rma::get( $ok['rma_id'] );
+		$this->assertSame( 'complaint', $rma['kind'] );
+		$this->assertCount( 1, $rma['photos'] );
+		$this->assertMatchesRegularExpression( '/^[a-f0-9]{32}\.png$/', $rma['photos'][0] );
+		$path = Photos::path( $rma['photos'][0] );
+		$this->assertFileExists( $path );
+		$this->assertFileExists( dirname( $path ) . '/.htaccess' );
+		$this->assertStringContainsString( 'Require all denied', file_get_contents( dirname( $path ) . '/.htaccess' ) );
+		$this->assertSame( '', Photos::path( '../../wp-config.php' ) );
+		Photos::delete( $rma['photos'] );
+	}
+
+	public function test_auto_approved_withdrawal(): void {
+		$customer = $this->make_user( 'customer' );
+		wp_set_current_user( $customer );
+		list( $order, $item ) = $this->order( $customer );
+		Options::set( 'rma', array( 'auto_approve_withdrawals' => true ) );
+		if ( ! isset( Options::get_rma()['auto_approve_withdrawals'] ) ) {
+			$this->markTestSkipped( 'the settings section has no auto_approve_withdrawals yet' );
+		}
+		$ok = Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ) ), array(), false );
+		$this->assertSame( 'approved', Rma::get( $ok['rma_id'] )['status'] );
+		$steps = array_values( array_intersect( array_column( Rma::timeline( $ok['rma_id'], true ), 'event' ), array( 'requested', 'approved' ) ) );
+		$this->assertSame( array( 'requested', 'approved' ), $steps );
+	}
+
+	public function test_guest_lookup_has_one_answer_and_a_limit(): void {
+		list( $order, $item ) = $this->order( 0 );
+		$number = (string) $order->get_order_number();
+		$wrong_email  = Guest::find( $number, 'someone@example.com' );
+		$wrong_number = Guest::find( '999999999', 'anna@example.com' );
+		$this->assertInstanceOf( WP_Error::class, $wrong_email );
+		$this->assertSame( $wrong_email->get_error_code(), $wrong_number->get_error_code() );
+		$this->assertSame( $wrong_email->get_error_message(), $wrong_number->get_error_message() );
+		$this->assertSame( $order->get_id(), Guest::find( '#' . $number, ' ANNA@example.com ' )->get_id() );
+
+		// The token carries the match: the form works without a login, for this order only.
+		$token = Guest::token( $order->get_id() );
+		$this->assertSame( $order->get_id(), Guest::order_from_token( $token ) );
+		$this->assertSame( 0, Guest::order_from_token( ( $order->get_id() + 1 ) . substr( $token, strlen( (string) $order->get_id() ) ) ), 'another order id' );
+		$this->assertSame( 0, Guest::order_from_token( $token, time() + 2 * HOUR_IN_SECONDS ), 'expired' );
+		$ok = Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ), array( 'bpm_token' => $token, 'bpm_page' => home_url( '/zwroty/' ) ) ), array(), false );
+		$this->assertIsArray( $ok, wp_json_encode( Form::state() ) );
+		$this->assertStringContainsString( 'bpm_sig=' . Guest::signature( $ok['rma_id'] ), $ok['redirect'] );
+		$this->assertTrue( Guest::verify( $ok['rma_id'], Guest::signature( $ok['rma_id'] ) ) );
+		$this->assertFalse( Guest::verify( $ok['rma_id'] + 1, Guest::signature( $ok['rma_id'] ) ) );
+		list( $other ) = $this->order( 0 );
+		$this->assertNull( Form::handle_submit( $this->post( $other, array( $item => array( 1, 'Wrong item' ) ), array( 'bpm_token' => $token ) ), array(), false ), "a token is for its order" );
+
+		// Flooding from one address: the 6th attempt in 15 minutes is refused, right or wrong.
+		$_SERVER['REMOTE_ADDR'] = '198.51.100.7';
+		for ( $i = 0; $i < 5; $i++ ) {
+			$this->assertSame( 'bpm_bridge_order_not_found', Guest::find( (string) ( 800000 + $i ), 'x@example.com' )->get_error_code() );
+		}
+		$this->assertSame( 'bpm_bridge_rate_limited', Guest::find( $number, 'anna@example.com' )->get_error_code() );
+		// Per order number: 10 a day, whichever address asks.
+		for ( $i = 0; $i < 10; $i++ ) {
+			$_SERVER['REMOTE_ADDR'] = '203.0.113.' . $i;
+			$this->assertSame( 'bpm_bridge_order_not_found', Guest::find( '777777', 'x@example.com' )->get_error_code() );
+		}
+		$_SERVER['REMOTE_ADDR'] = '203.0.113.200';
+		$this->assertSame( 'bpm_bridge_rate_limited', Guest::find( '777777', 'x@example.com' )->get_error_code() );
+	}
+
+	public function test_files_only_for_their_owner_and_staff(): void {
+		$anna  = $this->make_user( 'customer' );
+		$brian = $this->make_user( 'customer' );
+		list( $order, $item ) = $this->order( $anna );
+		$id  = Rma::create( $order->get_id(), array( array( 'order_item_id' => $item, 'quantity' => 1 ) ), array( 'customer_id' => $anna ) );
+		$rma = Rma::get( $id );
+		$as  = function ( int $user, array $query ) use ( $rma ) {
+			wp_set_current_user( $user );
+			$_GET = $query;
+			$ok   = Downloads::allowed( 'bpm_bridge_return_label', $rma );
+			$_GET = array();
+			return $ok;
+		};
+		wp_set_current_user( $anna );
+		$nonce = wp_create_nonce( 'bpm_bridge_return_label_' . $id );
+		$this->assertTrue( $as( $anna, array( '_wpnonce' => $nonce ) ) );
+		$this->assertFalse( $as( $anna, array() ), 'no nonce' );
+		$this->assertFalse( $as( $anna, array( '_wpnonce' => 'forged123' ) ) );
+		wp_set_current_user( $brian );
+		$this->assertFalse( $as( $brian, array( '_wpnonce' => wp_create_nonce( 'bpm_bridge_return_label_' . $id ) ) ), "someone else's return" );
+		$manager = $this->make_user( 'shop_manager' );
+		wp_set_current_user( $manager );
+		$this->assertTrue( $as( $manager, array( '_wpnonce' => wp_create_nonce( 'bpm_bridge_return_label_' . $id ) ) ) );
+		$this->assertTrue( $as( 0, array( 'sig' => Guest::signature( $id ) ) ) );
+		$this->assertFalse( $as( 0, array( 'sig' => Guest::signature( $id + 1 ) ) ) );
+		$this->assertStringContainsString( 'sig=', Downloads::label_url( $id, true ) );
+	}
+}
