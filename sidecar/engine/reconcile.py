@@ -35,7 +35,7 @@ import redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from sidecar.engine import queueing, reconcile_crm
+from sidecar.engine import queueing, reconcile_crm, rma_deadlines
 from sidecar.errors import PermanentError
 from sidecar.invoicing import rules
 from sidecar.jobs import synthetic
@@ -332,4 +332,5 @@ def run_scheduled() -> dict[str, Any]:
     now = datetime.now(UTC)
     report = sweep(conn, settings, store, get_config(conn, settings, store), now - WINDOW - OVERLAP, now=now)
     log.info("reconciliation sweep: %s", report.render().replace("\n", " | "))
+    rma_deadlines.refresh(conn, store, now)  # the returns' deadline gauges ride on the same schedule
     return report.to_dict()
