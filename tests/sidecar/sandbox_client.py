@@ -167,12 +167,18 @@ class HubspotSandbox(InvoicingSandbox):
 
     def limit_stats(self) -> dict[str, Any]:
         """``requests``, ``served``, ``rejected_429``, ``by_policy``, ``max_in_window`` (most requests served
-        in any rolling 10 s), ``max_attempts_in_window``, ``in_window``, ``daily_used``, ``settings``."""
+        in any rolling 10 s), ``max_attempts_in_window``, ``in_window``, ``daily_used``, ``buckets`` (served
+        per consecutive 10 s since the first request), ``load_errors``, ``settings``, ``load``."""
         return self._call("GET", "/limits")
 
     def limits(self, **values: Any) -> dict[str, Any]:
         """``ten_second_max``, ``daily_max``, ``search_per_second``."""
         return self.setting("limits", **values)
+
+    def load(self, error_rate: float, above: float = 0.8, seed: int = 0) -> dict[str, Any]:
+        """Transient 500s: once the 10-second window is ``above`` full, each request fails with
+        ``error_rate`` (dice seeded with ``seed``)."""
+        return self.setting("load", error_rate=error_rate, above=above, seed=seed)
 
     def search_lag(self, seconds: float) -> dict[str, Any]:
         """A write is found by search only ``seconds`` after it."""

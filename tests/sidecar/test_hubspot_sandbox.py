@@ -476,6 +476,7 @@ def test_rate_limit_headers_and_429(url: str, sandbox: HubspotSandbox) -> None:
     stats = sandbox.limit_stats()
     assert (stats["requests"], stats["served"], stats["rejected_429"]) == (6, 5, 1)
     assert stats["max_in_window"] == 5 and stats["by_policy"]["TEN_SECONDLY_ROLLING"] == 1
+    assert stats["buckets"] == [5]  # served per consecutive 10 s
 
 
 def test_daily_limit(url: str, sandbox: HubspotSandbox) -> None:
@@ -501,11 +502,26 @@ def test_rolling_window_counts() -> None:
     assert stats["max_in_window"] == 3 and stats["rejected_429"] == 2 and stats["served"] == 6
 
 
-def test_search_has_its_own_per_second_limit(url: str, sandbox: HubspotSandbox) -> None:
+def test_search_has_its_own_per_token_limit(url: str, sandbox: HubspotSandbox) -> None:
+    assert sandbox.limits()["search_per_second"] == 4  # HubSpot changelog: four a second per token
     sandbox.limits(search_per_second=2)
-    answers = [call(url, "POST", "/crm/v3/objects/contacts/search", {}).status_code for _ in range(3)]
-    assert answers == [200, 200, 429]
+    answers = [call(url, "POST", "/crm/v3/objects/contacts/search", {}) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].json()["errorType"] == "RATE_LIMIT"
     assert call(url, "GET", "/crm/v3/pipelines/deals").status_code == 200
+    other = {"Authorization": f"Bearer {OTHER_TOKEN}"}
+    assert call(url, "POST", "/crm/v3/objects/contacts/search", {}, headers=other).status_code == 200
+
+
+def test_transient_500s_under_load(url: str, sandbox: HubspotSandbox) -> None:
+    sandbox.limits(ten_second_max=10)
+    sandbox.load(error_rate=1.0, above=0.5)
+    answers = [upsert(url, "contacts", "email", (f"l{i}@example.pl", {})) for i in range(6)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 500, 500]
+    assert answers[4].json()["status"] == "error" and UUID.match(answers[4].json()["correlationId"])
+    assert sandbox.counts()["contacts"] == 4  # a 500 under load wrote nothing
+    stats = sandbox.limit_stats()
+    assert stats["load_errors"] == 2 and stats["buckets"] == [6]
 
 
 def test_faults(url: str, sandbox: HubspotSandbox) -> None:

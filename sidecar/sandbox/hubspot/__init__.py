@@ -11,7 +11,8 @@ What it checks and answers as the notes document (choices where they say UNCONFI
   through the control API answers 403 ``MISSING_SCOPES``;
 - per-account limits: a rolling 10-second window (100 by default) and a daily budget, the
   ``X-HubSpot-RateLimit-*`` headers on every answer, 429 ``{errorType: RATE_LIMIT, policyName:
-  TEN_SECONDLY_ROLLING | DAILY}``; the Search API's own per-second limit;
+  TEN_SECONDLY_ROLLING | DAILY}``; the Search API's own per-token limit (4 a second); transient 500s under
+  load when asked;
 - contacts, deals and line items: create (201; a taken unique value — a contact's e-mail, a deal's
   ``woo_order_id`` — is 409 ``"<Object> already exists. Existing ID: <id>"``), read/update by id or by
   ``idProperty``, archive, batch create (all or nothing), read, update and upsert (207 with ``numErrors``
@@ -25,7 +26,8 @@ What it checks and answers as the notes document (choices where they say UNCONFI
 
 Sandbox-only endpoints under ``/_sandbox/``: ``GET documents`` (contacts, deals, line items, associations,
 custom properties, blocklist, counts, limit counters), ``GET limits``, ``POST faults`` (500/503, latency,
-``drop_after_commit``), ``POST limits`` (ten_second_max, daily_max, search_per_second), ``POST search``
+``drop_after_commit``), ``POST limits`` (ten_second_max, daily_max, search_per_second), ``POST load``
+(error_rate, above, seed: transient 500s once the 10-second window is that full), ``POST search``
 (lag_seconds), ``POST batch`` (errors: multi_status | whole_batch, max_inputs), ``POST account``
 (currencies, scopes_missing), ``POST pipelines``, ``POST reset``.
 """
@@ -47,6 +49,12 @@ from sidecar.sandbox.hubspot.state import State
 SETTINGS = (
     Setting(
         "limits", lambda state: state.limits.settings, ("ten_second_max", "daily_max", "search_per_second")
+    ),
+    Setting(
+        "load",
+        lambda state: state.limits.load,
+        ("error_rate", "above", "seed"),
+        changed=lambda s: s.limits.reseed(),
     ),
     Setting("search", lambda state: state.search, ("lag_seconds",)),
     Setting(

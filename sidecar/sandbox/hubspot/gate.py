@@ -1,5 +1,6 @@
-"""What every HubSpot API request passes before its route: faults, the Bearer token, the app's scopes and
-the account's rate limits; and the ``X-HubSpot-RateLimit-*`` headers on the way out."""
+"""What every HubSpot API request passes before its route: faults, the Bearer token, the app's scopes,
+the account's rate limits, transient 500s under load; and the ``X-HubSpot-RateLimit-*`` headers on the
+way out."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import secrets
 from flask import Flask, Response, g, request
 
 from sidecar.sandbox.hubspot import rules
-from sidecar.sandbox.hubspot.errors import missing_scopes, rate_limited, unauthenticated
+from sidecar.sandbox.hubspot.errors import error, missing_scopes, rate_limited, unauthenticated
 from sidecar.sandbox.hubspot.state import State
 
 
@@ -42,10 +43,13 @@ def install(app: Flask, state: State) -> None:
         scope = required_scope(request.method, request.path)
         if scope and scope in state.account["scopes_missing"]:
             return missing_scopes(scope)
-        policy, headers = state.limits.admit(search=request.path.endswith("/search"))
+        policy, headers = state.limits.admit(search=request.path.endswith("/search"), token=token)
         g.hubspot_headers = headers
         if policy is not None:
             return rate_limited(policy)
+        if state.limits.overloaded():
+            # HubSpot "sometimes throws transient 500s under load" (returns_crm.md 2.1); nothing is written.
+            return error("An internal error occurred. Please try again.", 500)  # UNCONFIRMED wording
         return None
 
     @app.after_request
