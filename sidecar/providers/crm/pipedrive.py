@@ -1,0 +1,513 @@
+"""Pipedrive (API v2) with a company API token.
+
+Pipedrive has no upsert and its search index lags behind writes, so "search, then create" alone can create
+a buyer twice: the second order of a buyer minutes after the first (another order, so another lock) or the
+retry of a create whose answer was lost both search, find nothing yet, and create. The guards, in order:
+
+1. the ids stored on the order (:class:`Known`: ``_bpm_crm_contact_id``, ``_bpm_crm_id``), read back
+   (``GET``) before use so a person merged or deleted in Pipedrive is not written to;
+2. a short-lived shared record per buyer (the e-mail's SHA-256, never the address), per organization name
+   and per order in the worker's Redis (:class:`RedisMemory`): ``pending:<time>`` while a create is on the
+   wire (``SET NX``: one creator per key across every worker), then the new id for a day. A second sync
+   finding ``pending`` waits (TransientError) for at most ``search_lag_seconds`` (default 60 s) — the time
+   the search index is allowed to take — and then trusts the search; a create whose answer was lost is
+   found by the retry in the search (deals: exact title match *and* the same person);
+3. the exact search (``persons/search?fields=email&exact_match=true``, the oldest match wins).
+
+Honest limit: when Pipedrive's index takes longer than ``search_lag_seconds`` *and* the creator's answer
+was lost (or Redis was wiped in between), a second person can still be created; nothing else can.
+
+Deal status follows the order: completed → won, cancelled / refunded / failed → lost, everything else open
+(a lost deal re-opens when the order comes back). The stage is the mapped stage id; a stage Pipedrive does
+not know (or one of another pipeline) is a permanent error in plain words. Line items become products
+(found by SKU, else by exact name, created when missing) attached to the deal and reconciled on every sync
+(changed rows patched, missing added, extra removed). A B2B buyer's company becomes an organization
+(exact name search, the same guards) linked to the person and the deal; the NIP is not sent (Pipedrive keeps
+tax ids only in custom fields, whose keys differ per account).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, ClassVar, Protocol
+
+import requests
+
+from sidecar.errors import PermanentError, TransientError
+from sidecar.http import HttpClient, classify, retry_after_seconds
+from sidecar.providers.crm.base import Contact, Deal, Known, LineItem, Pipeline, Stage, Synced
+from sidecar.providers.crm.limits import Budget, LocalLimiter, RateLimiter
+
+PREFIX = "bpm:crm:pipedrive:"
+RECORD_TTL = 86400  # a created id is remembered for a day: far longer than any index lag
+CLAIM_TTL = 300  # a create on the wire; after this a crashed creator's claim lapses on its own
+DEFAULT_SEARCH_LAG = 60.0  # UNCONFIRMED: Pipedrive documents no figure (HubSpot's is ~30 s)
+RATE_LIMIT_TRIES = 3
+WON, LOST = ("completed",), ("cancelled", "refunded", "failed")
+SETTINGS_PATH = "WooCommerce → Settings → BPM Bridge → CRM"
+
+
+class Memory(Protocol):
+    def get(self, key: str) -> str | None: ...
+    def claim(self, key: str, value: str, ttl: int) -> bool: ...
+    def put(self, key: str, value: str, ttl: int) -> None: ...
+    def forget(self, key: str) -> None: ...
+
+
+class RedisMemory:
+    """The record every worker shares (the job's Redis)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def get(self, key: str) -> str | None:
+        value = self.conn.get(key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def claim(self, key: str, value: str, ttl: int) -> bool:
+        return bool(self.conn.set(key, value, nx=True, ex=ttl))
+
+    def put(self, key: str, value: str, ttl: int) -> None:
+        self.conn.set(key, value, ex=ttl)
+
+    def forget(self, key: str) -> None:
+        self.conn.delete(key)
+
+
+class LocalMemory:
+    """The same within one provider object (a direct call outside a worker)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[str, float]] = {}
+
+    def get(self, key: str) -> str | None:
+        value, until = self.values.get(key, ("", 0.0))
+        return value if until > time.time() else None
+
+    def claim(self, key: str, value: str, ttl: int) -> bool:
+        if self.get(key) is not None:
+            return False
+        self.put(key, value, ttl)
+        return True
+
+    def put(self, key: str, value: str, ttl: int) -> None:
+        self.values[key] = (value, time.time() + ttl)
+
+    def forget(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.strip().lower().encode()).hexdigest()[:32]
+
+
+def deal_status(order_status: str) -> str:
+    return "won" if order_status in WON else "lost" if order_status in LOST else "open"
+
+
+def _money(value: Decimal) -> float:
+    return float(value.quantize(Decimal("0.01")))
+
+
+def _body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def plain(error: str) -> str:
+    return error.removeprefix("Validation failed: ").strip() or "no reason given"
+
+
+class PipedriveProvider:
+    name: ClassVar[str] = "pipedrive"
+    label: ClassVar[str] = "Pipedrive"
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        http: HttpClient,
+        *,
+        limiter: Budget | None = None,
+        memory: Memory | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        block = settings.get("pipedrive") or {}
+        self.token = str(block.get("api_token") or "")
+        self.domain = str(block.get("company_domain") or "").strip().removesuffix(".pipedrive.com")
+        base = str(block.get("base_url") or "")
+        if not self.token:
+            raise PermanentError(f"Pipedrive has no API token: paste it in {SETTINGS_PATH}")
+        if not base and not self.domain:
+            raise PermanentError(
+                f"Pipedrive has no company domain (the part before .pipedrive.com): {SETTINGS_PATH}"
+            )
+        self.base = (base or f"https://{self.domain}.pipedrive.com").rstrip("/")
+        self.pipeline = str(settings.get("pipeline") or "")
+        self.lag = float(block.get("search_lag_seconds") or DEFAULT_SEARCH_LAG)
+        self.http = http
+        self.limiter: Budget = limiter if limiter is not None else LocalLimiter()
+        if memory is None:
+            memory = (
+                RedisMemory(self.limiter.conn) if isinstance(self.limiter, RateLimiter) else LocalMemory()
+            )
+        self.memory = memory
+        self.sleep = sleep
+        self.account = digest(f"{self.base}|{self.token}")[:16]
+
+    # -- the interface ------------------------------------------------------------------------------
+    def sync_order(self, contact: Contact, deal: Deal, known: Known) -> Synced:
+        stage_id = self._stage_id(deal)
+        org_id = self._organization(contact.company) if contact.company else None
+        person_id = self._person(contact, known, org_id)
+        record = self._deal(deal, known, person_id, org_id, stage_id)
+        deal_id = int(record["id"])
+        if deal.line_items:
+            self._products(deal_id, deal)
+        url = f"https://{self.domain}.pipedrive.com/deal/{deal_id}" if self.domain else ""
+        return Synced(str(person_id), str(deal_id), url, str(record.get("stage_id") or ""))
+
+    def sync_contact(self, contact: Contact, known: Known) -> str:
+        org_id = self._organization(contact.company) if contact.company else None
+        return str(self._person(contact, known, org_id, consent_changed=True))
+
+    def erase(self, email: str) -> str:
+        key = self._key("person", email)
+        ids = {int(i["item"]["id"]) for i in self._search("persons", email, "email")}
+        remembered = self.memory.get(key)
+        if remembered and remembered.isdigit():
+            ids.add(int(remembered))  # created moments ago, not in the index yet
+        deleted = [
+            i
+            for i in sorted(ids)
+            if self._call("DELETE", f"/persons/{i}", what="the person", missing_ok=True)
+        ]
+        self.memory.forget(key)
+        if not deleted:
+            return "Pipedrive has no person with this e-mail address: nothing to delete."
+        which = ", ".join(str(i) for i in deleted)
+        return (
+            f"Pipedrive deleted person {which} (their deals stay, without the person). Pipedrive keeps no "
+            "do-not-import list: do not import this e-mail address into Pipedrive again."
+        )
+
+    def pipelines(self) -> tuple[Pipeline, ...]:
+        pipelines = self._all("/pipelines", "the pipelines")
+        stages = self._all("/stages", "the pipeline stages")
+        return tuple(
+            Pipeline(
+                str(p["id"]),
+                str(p.get("name") or p["id"]),
+                tuple(
+                    Stage(str(s["id"]), str(s.get("name") or s["id"]))
+                    for s in sorted(stages, key=lambda s: s.get("order_nr") or 0)
+                    if s.get("pipeline_id") == p["id"] and not s.get("is_deleted")
+                ),
+            )
+            for p in sorted(pipelines, key=lambda p: p.get("order_nr") or 0)
+            if not p.get("is_deleted")
+        )
+
+    # -- persons and organizations ------------------------------------------------------------------
+    def _person(
+        self, contact: Contact, known: Known, org_id: int | None, consent_changed: bool = False
+    ) -> int:
+        body: dict[str, Any] = {"name": f"{contact.first_name} {contact.last_name}".strip() or contact.email}
+        if org_id:
+            body["org_id"] = org_id
+        if contact.marketing:
+            body["marketing_status"] = "subscribed"
+        elif consent_changed:
+            body["marketing_status"] = "unsubscribed"
+
+        def has_email(record: Mapping[str, Any]) -> bool:
+            emails = record.get("emails") or ()
+            values = {str(e.get("value") if isinstance(e, Mapping) else e).lower() for e in emails}
+            return contact.email.lower() in values
+
+        def create() -> dict[str, Any]:
+            email = [{"value": contact.email, "primary": True, "label": "work"}]
+            return self._write("POST", "/persons", {**body, "emails": email}, "the new person")
+
+        found = self._resolve(
+            "persons",
+            self._key("person", contact.email),
+            [known.contact_id],
+            has_email,
+            lambda: [i for i in self._search("persons", contact.email, "email") if has_email(i["item"])],
+            create,
+        )
+        if not found.created:
+            self._write("PATCH", f"/persons/{found.id}", body, "the person")
+        return found.id
+
+    def _write(self, method: str, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
+        """A person write; an account without Pipedrive Campaigns may refuse ``marketing_status``
+        (UNCONFIRMED), and then the person is written without it."""
+        try:
+            return dict(self._call(method, path, body, what=what))
+        except PermanentError as exc:
+            if "marketing_status" not in exc.reason or "marketing_status" not in body:
+                raise
+            return dict(
+                self._call(
+                    method, path, {k: v for k, v in body.items() if k != "marketing_status"}, what=what
+                )
+            )
+
+    def _organization(self, company: str) -> int:
+        def named(record: Mapping[str, Any]) -> bool:
+            return str(record.get("name") or "").lower() == company.lower()
+
+        found = self._resolve(
+            "organizations",
+            self._key("org", company),
+            [],
+            named,
+            lambda: [i for i in self._search("organizations", company, "name") if named(i["item"])],
+            lambda: dict(
+                self._call("POST", "/organizations", {"name": company}, what="the new organization")
+            ),
+        )
+        return found.id
+
+    # -- deals -------------------------------------------------------------------------------------
+    def _stage_id(self, deal: Deal) -> int | None:
+        if not deal.stage:
+            return None
+        if not deal.stage.isdigit():
+            raise PermanentError(
+                f'the stage "{deal.stage}" mapped to order status "{deal.status}" is not a Pipedrive stage: '
+                f'load the stages ("Test connection") in {SETTINGS_PATH} and map the statuses again'
+            )
+        return int(deal.stage)
+
+    def _deal(
+        self, deal: Deal, known: Known, person_id: int, org_id: int | None, stage_id: int | None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "title": deal.name,
+            "value": _money(deal.amount),
+            "currency": deal.currency,
+            "person_id": person_id,
+            "status": deal_status(deal.status),
+        }
+        if org_id:
+            body["org_id"] = org_id
+        if self.pipeline.isdigit():
+            body["pipeline_id"] = int(self.pipeline)
+        if stage_id is not None:
+            body["stage_id"] = stage_id
+        if deal.close_date:
+            body["expected_close_date"] = deal.close_date[:10]
+
+        def ours(item: Mapping[str, Any]) -> bool:
+            # Exact title and the same buyer: another shop on the account may have its own "Order #12".
+            owner = (item.get("person") or {}).get("id")
+            return item.get("title") == deal.name and owner in (person_id, None)
+
+        found = self._resolve(
+            "deals",
+            self._key("deal", str(deal.order_id)),
+            [known.deal_id],
+            lambda record: True,  # an id stored for this very order is its deal, whatever its title now
+            lambda: [i for i in self._search("deals", deal.name, "title") if ours(i["item"])],
+            lambda: dict(self._call("POST", "/deals", body, what="the new deal", stage=deal)),
+        )
+        if found.created:
+            return found.record
+        return dict(self._call("PATCH", f"/deals/{found.id}", body, what="the deal", stage=deal))
+
+    def _products(self, deal_id: int, deal: Deal) -> None:
+        wanted = [(self._product(item, deal.currency), item) for item in deal.line_items]
+        path = f"/deals/{deal_id}/products"
+        rows = self._all(path, "the deal's products")
+        for product_id, item in wanted:
+            row = next((r for r in rows if r.get("product_id") == product_id), None)
+            price = _money(item.unit_price)
+            change = {"product_id": product_id, "item_price": price, "quantity": item.quantity}
+            if row is None:
+                self._call("POST", path, change, what="a product of the deal")
+                continue
+            rows.remove(row)
+            if (float(row.get("item_price") or 0), row.get("quantity")) != (price, item.quantity):
+                self._call("PATCH", f"{path}/{row['id']}", change, what="a product of the deal")
+        for extra in rows:  # a line no longer on the order, or a second copy from a lost answer
+            self._call("DELETE", f"{path}/{extra['id']}", what="a product of the deal", missing_ok=True)
+
+    def _product(self, item: LineItem, currency: str) -> int:
+        field, term = ("code", item.sku) if item.sku else ("name", item.name)
+        body: dict[str, Any] = {
+            "name": item.name,
+            "prices": [{"price": _money(item.unit_price), "currency": currency}],
+        }
+        if item.sku:
+            body["code"] = item.sku
+
+        def same(record: Mapping[str, Any]) -> bool:
+            return str(record.get(field) or "").lower() == term.lower()
+
+        found = self._resolve(
+            "products",
+            self._key("product", f"{field}:{term}"),
+            [],
+            same,
+            lambda: [i for i in self._search("products", term, field) if same(i["item"])],
+            lambda: dict(self._call("POST", "/products", body, what="the new product")),
+        )
+        return found.id
+
+    # -- find or create, guarded ---------------------------------------------------------------------
+    def _resolve(
+        self,
+        kind: str,
+        key: str,
+        ids: list[str],
+        usable: Callable[[Mapping[str, Any]], bool],
+        search: Callable[[], list[dict[str, Any]]],
+        create: Callable[[], dict[str, Any]],
+    ) -> Found:
+        """The record: a stored or remembered id that still exists (and is ``usable``), else the oldest
+        exact search hit, else a new one — created by one worker at a time (module docstring)."""
+        what = kind[:-1]
+        remembered = self.memory.get(key) or ""
+        for candidate in dict.fromkeys((*ids, remembered)):
+            if candidate.isdigit():
+                record = self._call("GET", f"/{kind}/{candidate}", what=f"the {what}", missing_ok=True)
+                if record is not None and usable(record):
+                    return Found(int(candidate), False, dict(record))
+        hits = sorted(int(hit["item"]["id"]) for hit in search())
+        if hits:
+            self.memory.put(key, str(hits[0]), RECORD_TTL)
+            return Found(hits[0], False, {})
+        if not self.memory.claim(key, f"pending:{time.time():.3f}", CLAIM_TTL):
+            held = self.memory.get(key) or ""
+            if held.isdigit():  # another worker finished its create meanwhile
+                return Found(int(held), False, {})
+            started = float(held.partition(":")[2] or 0) if held.startswith("pending:") else 0.0
+            waited = time.time() - started
+            if held.startswith("pending:") and waited < self.lag:
+                raise TransientError(
+                    f"Pipedrive may still be adding this {what} (an earlier attempt's answer was lost, or "
+                    "another sync is creating it); BPM Bridge looks again once Pipedrive's search has it",
+                    round(min(max(1.0, self.lag - waited), 30.0)),
+                )
+            self.memory.put(key, f"pending:{time.time():.3f}", CLAIM_TTL)  # a stale claim: take it over
+        try:
+            record = create()
+        except PermanentError:
+            self.memory.forget(key)  # refused: nothing was created, the next attempt may create
+            raise
+        self.memory.put(key, str(record["id"]), RECORD_TTL)
+        return Found(int(record["id"]), True, record)
+
+    def _key(self, kind: str, value: str) -> str:
+        return f"{PREFIX}{self.account}:{kind}:{digest(value)}"
+
+    # -- HTTP ----------------------------------------------------------------------------------------
+    def _search(self, kind: str, term: str, field: str) -> list[dict[str, Any]]:
+        params = {"term": term, "fields": field, "exact_match": "true", "limit": "100"}
+        data = self._call("GET", f"/{kind}/search", what=f"the {kind} search", params=params)
+        return [i for i in (data or {}).get("items") or () if isinstance(i, dict) and i.get("item")]
+
+    def _all(self, path: str, what: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
+            body = self._envelope("GET", path, None, what, params)
+            rows += list(body.get("data") or ())
+            cursor = (body.get("additional_data") or {}).get("next_cursor")
+            if not cursor:
+                return rows
+
+    def _call(self, method: str, path: str, body: Any = None, *, what: str, missing_ok: bool = False,
+              params: Mapping[str, str] | None = None, stage: Deal | None = None) -> Any:  # fmt: skip
+        """The answer's ``data``; None for a 404 with ``missing_ok``; the error vocabulary otherwise."""
+        try:
+            answer = self._envelope(method, path, body, what, params, stage)
+        except _Missing:
+            if missing_ok:
+                return None
+            raise PermanentError(f"Pipedrive does not know {what} ({path})") from None
+        return answer.get("data") if answer.get("data") is not None else {}
+
+    def _envelope(self, method: str, path: str, body: Any, what: str, params: Mapping[str, str] | None = None,
+                  stage: Deal | None = None) -> dict[str, Any]:  # fmt: skip
+        headers = {"x-api-token": self.token, "Accept": "application/json"}
+        for attempt in range(1, RATE_LIMIT_TRIES + 1):
+            self.limiter.acquire()
+            response = self.http.request(
+                method, f"{self.base}/api/v2{path}", json=body, params=params, headers=headers
+            )
+            self._observe(response)
+            if response.status_code != 429:
+                break
+            delay = retry_after_seconds(response) or _seconds(response, "x-ratelimit-reset") or 2.0
+            self.limiter.pause(delay)
+            if attempt == RATE_LIMIT_TRIES:
+                raise TransientError(
+                    "Pipedrive's request limit was reached; the sync waits and tries again", delay
+                )
+        if response.status_code < 300:
+            return _body(response)
+        self._raise(response, what, stage)
+        raise AssertionError("not reached")
+
+    def _observe(self, response: requests.Response) -> None:
+        if response.headers.get("x-ratelimit-remaining") == "0":
+            self.limiter.pause(_seconds(response, "x-ratelimit-reset") or 1.0)
+
+    def _raise(self, response: requests.Response, what: str, stage: Deal | None) -> None:
+        status = response.status_code
+        answer = _body(response)
+        message = str(answer.get("error") or "")
+        if status == 404:
+            raise _Missing(what)
+        if status == 401:
+            raise PermanentError(f"Pipedrive refused the API token (HTTP 401): check it in {SETTINGS_PATH}")
+        if status == 403 and answer.get("code") == "feature_capping_deals_limit":
+            raise PermanentError(
+                "Pipedrive refused the new deal: the account's plan allows no more open deals "
+                "(feature_capping_deals_limit); close deals or upgrade the plan, then retry"
+            )
+        if status == 403:
+            raise PermanentError(
+                f"Pipedrive refused {what}: {message or 'HTTP 403'} (check the API user's permissions)"
+            )
+        if status == 400 and stage is not None and ("stage_id" in message or "pipeline_id" in message):
+            raise PermanentError(
+                f'Pipedrive has no stage {stage.stage} in pipeline "{self.pipeline or "default"}" (mapped to '
+                f'order status "{stage.status}"): {plain(message)}. Load the stages in {SETTINGS_PATH} and '
+                "map again"
+            )
+        if 400 <= status < 500 and status not in (408, 425, 429):
+            raise PermanentError(
+                f"Pipedrive refused {what}: {plain(message) if message else f'HTTP {status}'}"
+            )
+        classify(response, "Pipedrive", f"Pipedrive answered HTTP {status} to {what}")
+
+
+class Found:
+    __slots__ = ("created", "id", "record")
+
+    def __init__(self, record_id: int, created: bool, record: dict[str, Any]) -> None:
+        self.id = record_id
+        self.created = created
+        self.record = record
+
+
+class _Missing(Exception):
+    """A 404: the caller decides whether that is an answer or an error."""
+
+
+def _seconds(response: requests.Response, header: str) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get(header, "")))
+    except ValueError:
+        return None
