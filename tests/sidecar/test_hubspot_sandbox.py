@@ -535,3 +535,37 @@ def test_faults(url: str, sandbox: HubspotSandbox) -> None:
     (kept,) = sandbox.contacts()  # the write happened; only its answer was lost
     retried = upsert(url, "contacts", "email", ("f@example.pl", {})).json()["results"][0]
     assert retried["id"] == kept["id"] and retried["new"] is False
+
+
+def test_missing_object_is_404_in_hubspot_words(url: str) -> None:
+    missing = call(url, "GET", "/crm/v3/objects/contacts/nobody@example.pl?idProperty=email")
+    body = missing.json()
+    assert missing.status_code == 404 and body["category"] == "OBJECT_NOT_FOUND"
+    assert body["message"] == "Object not found.  objectId are usually numeric."
+    assert body["context"] == {"id": ["nobody@example.pl"]}
+
+
+def test_v4_batch_associations(url: str, sandbox: HubspotSandbox) -> None:
+    with_order_property(url)
+    contact = upsert(url, "contacts", "email", ("b@example.pl", {})).json()["results"][0]["id"]
+    deals = [deal(url, str(n)).json()["results"][0]["id"] for n in (1, 2)]
+
+    def typed(type_id: int, *ids: str) -> dict[str, Any]:
+        specs = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]
+        return {"inputs": [{"from": {"id": d}, "to": {"id": contact}, "types": specs} for d in ids]}
+
+    wrong = call(url, "POST", "/crm/v4/associations/deals/contacts/batch/create", typed(20, *deals))
+    assert wrong.status_code == 400 and sandbox.associations() == []
+    half = call(url, "POST", "/crm/v4/associations/deals/contacts/batch/create", typed(3, deals[0], "999"))
+    assert half.status_code == 404 and sandbox.associations() == []  # checked before anything is written
+    made = call(url, "POST", "/crm/v4/associations/deals/contacts/batch/create", typed(3, *deals))
+    assert made.status_code == 201 and [r["toObjectId"] for r in made.json()["results"]] == [int(contact)] * 2
+    listed = call(url, "GET", f"/crm/v4/objects/contacts/{contact}/associations/deals").json()["results"]
+    assert [r["toObjectId"] for r in listed] == [int(d) for d in deals]
+    gone = {"inputs": [{"from": {"id": deals[0]}, "to": [{"id": contact}]}]}
+    assert call(url, "POST", "/crm/v4/associations/deals/contacts/batch/archive", gone).status_code == 204
+    default = {"inputs": [{"from": {"id": deals[0]}, "to": {"id": contact}}]}
+    again = call(url, "POST", "/crm/v4/associations/deals/contacts/batch/associate/default", default)
+    assert again.status_code == 200 and again.json()["status"] == "COMPLETE"
+    assert {r["associationSpec"]["associationTypeId"] for r in again.json()["results"]} == {3, 4}
+    assert len(sandbox.associations()) == 4  # two deals, both directions

@@ -56,6 +56,13 @@ def not_found(message: str = "Resource not found") -> Response:
     return error(message, 404, "OBJECT_NOT_FOUND")
 
 
+def object_missing(key: str) -> Response:
+    """A record that is not there, as HubSpot words it (hubspot-api-nodejs issue #669)."""
+    return error(
+        "Object not found.  objectId are usually numeric.", 404, "OBJECT_NOT_FOUND", context={"id": [key]}
+    )
+
+
 def unauthenticated() -> Response:
     return error(AUTH_MESSAGE, 401, "INVALID_AUTHENTICATION")
 

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from sidecar.sandbox.faults import lost_response
 from sidecar.sandbox.hubspot import rules
-from sidecar.sandbox.hubspot.errors import Refusal, error, not_found, validation
+from sidecar.sandbox.hubspot.errors import Refusal, error, object_missing, validation
 from sidecar.sandbox.hubspot.search import search_view
 from sidecar.sandbox.hubspot.state import State
 
@@ -119,7 +119,7 @@ def api_blueprint(state: State) -> Blueprint:
         with state.lock:
             record = state.get(kind, oid, request.args.get("idProperty"))
             if record is None:
-                return not_found()
+                return object_missing(oid)
             payload = state.public(record, wanted_properties())
             asked = [
                 rules.OBJECT_TYPES.get(t.strip()) for t in request.args.get("associations", "").split(",")
@@ -144,7 +144,7 @@ def api_blueprint(state: State) -> Blueprint:
         with state.lock:
             record = state.get(kind, oid, request.args.get("idProperty"))
             if record is None:
-                return not_found()
+                return object_missing(oid)
             try:
                 state.update(record, body.get("properties") or {})
             except Refusal as exc:
@@ -253,7 +253,9 @@ def api_blueprint(state: State) -> Blueprint:
                 try:
                     record = state.get(kind, key, id_property)
                     if record is None and not upsert:
-                        raise Refusal(404, "Object not found.", "OBJECT_NOT_FOUND", id=key)
+                        raise Refusal(
+                            404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND"
+                        )
                     if record is None and id_property == "hs_object_id":
                         raise Refusal(
                             404, f"No {rules.SINGULAR[kind]} with id {key}", "OBJECT_NOT_FOUND", id=key
@@ -298,7 +300,7 @@ def api_blueprint(state: State) -> Blueprint:
             elif id_property in (None, "", "hs_object_id"):
                 record = state.objects["contacts"].get(key)
                 if record is None:
-                    return not_found()
+                    return object_missing(key)
                 state.gdpr_delete(str(record["properties"].get("email") or ""))
                 state.archive("contacts", key)
             else:

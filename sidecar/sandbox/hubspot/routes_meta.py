@@ -15,6 +15,11 @@ from sidecar.sandbox.hubspot.routes import answer, body_object
 from sidecar.sandbox.hubspot.state import State
 
 
+def spec(f: str, t: str) -> dict[str, Any]:
+    """The unlabelled HUBSPOT_DEFINED association from type ``f`` to type ``t``."""
+    return {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": rules.ASSOCIATION_TYPES[(f, t)]}
+
+
 def meta_blueprint(state: State) -> Blueprint:
     api = Blueprint("hubspot_meta", __name__)
 
@@ -107,12 +112,6 @@ def meta_blueprint(state: State) -> Blueprint:
                 return missing
             state.associate(kind, oid, to_kind, to_id)
 
-        def spec(f: str, t: str) -> dict[str, Any]:
-            return {
-                "associationCategory": "HUBSPOT_DEFINED",
-                "associationTypeId": rules.ASSOCIATION_TYPES[(f, t)],
-            }
-
         results = [
             {"from": {"id": oid}, "to": {"id": to_id}, "associationSpec": spec(kind, to_kind)},
             {"from": {"id": to_id}, "to": {"id": oid}, "associationSpec": spec(to_kind, kind)},
@@ -182,44 +181,97 @@ def meta_blueprint(state: State) -> Blueprint:
         ]
         return jsonify({"results": results})
 
+    def batch_pairs(kind: str, to_kind: str, labelled: bool) -> list[tuple[str, str, list[int]]] | Response:
+        """Each input as (from id, to id, type ids), every one checked before anything is written."""
+        inputs = (body_object() or {}).get("inputs")
+        if not isinstance(inputs, list) or len(inputs) > int(state.batch["max_inputs"]):
+            return validation("inputs must be a list of at most 100 associations")  # UNCONFIRMED limit
+        default = rules.ASSOCIATION_TYPES[(kind, to_kind)]
+        pairs = []
+        for item in inputs:
+            item = item if isinstance(item, dict) else {}
+            oid = str((item.get("from") or {}).get("id") or "")
+            to_id = str((item.get("to") or {}).get("id") or "")
+            types = []
+            for given in (item.get("types") or []) if labelled else []:
+                type_id = str((given or {}).get("associationTypeId"))
+                if not type_id.isdigit() or rules.TYPE_TARGETS.get((kind, int(type_id))) != to_kind:
+                    return validation(f"{type_id} is not a valid association type from {kind} to {to_kind}")
+                types.append(int(type_id))
+            missing = existing(kind, oid, to_kind, to_id)
+            if missing:
+                return missing  # UNCONFIRMED: one missing record refuses the batch, nothing is written
+            pairs.append((oid, to_id, types or [default]))
+        return pairs
+
     @api.post("/crm/v4/associations/<from_type>/<to_type>/batch/create")
     def associate_batch(from_type: str, to_type: str) -> Response:
         kinds = pair(from_type, to_type)
         if isinstance(kinds, Response):
             return kinds
         kind, to_kind = kinds
-        inputs = (body_object() or {}).get("inputs")
-        if not isinstance(inputs, list) or len(inputs) > int(state.batch["max_inputs"]):
-            return validation("inputs must be a list of at most 100 associations")  # UNCONFIRMED limit
         started = rules.now_iso()
-        results = []
         with state.lock:
-            for item in inputs:
-                oid = str(((item or {}).get("from") or {}).get("id") or "")
-                to_id = str(((item or {}).get("to") or {}).get("id") or "")
-                missing = existing(kind, oid, to_kind, to_id)
-                if missing:
-                    return missing
-                types = [
-                    int(t["associationTypeId"])
-                    for t in (item.get("types") or [])
-                    if str((t or {}).get("associationTypeId")).isdigit()
-                ]
-                for type_id in types or [rules.ASSOCIATION_TYPES[(kind, to_kind)]]:
+            pairs = batch_pairs(kind, to_kind, labelled=True)
+            if isinstance(pairs, Response):
+                return pairs
+            for oid, to_id, types in pairs:
+                for type_id in types:
                     state.associate(kind, oid, to_kind, to_id, type_id)
-                results.append(
-                    {
-                        "fromObjectTypeId": rules.TYPE_IDS[kind],
-                        "fromObjectId": int(oid),
-                        "toObjectTypeId": rules.TYPE_IDS[to_kind],
-                        "toObjectId": int(to_id),
-                        "labels": [],
-                    }
-                )
+        results = [
+            {
+                "fromObjectTypeId": rules.TYPE_IDS[kind],
+                "fromObjectId": int(oid),
+                "toObjectTypeId": rules.TYPE_IDS[to_kind],
+                "toObjectId": int(to_id),
+                "labels": [],
+            }
+            for oid, to_id, _ in pairs
+        ]
         return answer(
             {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": rules.now_iso()},
             201,
         )
+
+    @api.post("/crm/v4/associations/<from_type>/<to_type>/batch/associate/default")
+    def associate_batch_default(from_type: str, to_type: str) -> Response:
+        kinds = pair(from_type, to_type)
+        if isinstance(kinds, Response):
+            return kinds
+        kind, to_kind = kinds
+        started = rules.now_iso()
+        with state.lock:
+            pairs = batch_pairs(kind, to_kind, labelled=False)
+            if isinstance(pairs, Response):
+                return pairs
+            for oid, to_id, _ in pairs:
+                state.associate(kind, oid, to_kind, to_id)
+        results = [
+            {"from": {"id": a}, "to": {"id": b}, "associationSpec": spec(f, t)}
+            for oid, to_id, _ in pairs
+            for a, b, f, t in ((oid, to_id, kind, to_kind), (to_id, oid, to_kind, kind))
+        ]
+        return jsonify(
+            {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": rules.now_iso()}
+        )
+
+    @api.post("/crm/v4/associations/<from_type>/<to_type>/batch/archive")
+    def dissociate_batch(from_type: str, to_type: str) -> Response:
+        kinds = pair(from_type, to_type)
+        if isinstance(kinds, Response):
+            return kinds
+        inputs = (body_object() or {}).get("inputs")
+        if not isinstance(inputs, list):
+            return validation("inputs must be a list")
+        with state.lock:
+            for item in inputs:
+                item = item if isinstance(item, dict) else {}
+                oid = str((item.get("from") or {}).get("id") or "")
+                given = item.get("to")
+                targets: list[Any] = given if isinstance(given, list) else [given or {}]
+                for target in targets:
+                    state.dissociate(kinds[0], oid, kinds[1], str((target or {}).get("id") or ""))
+        return Response(status=204)
 
     # -- account -----------------------------------------------------------------------------------
     @api.get("/account-info/v3/api-usage/daily/private-apps")
