@@ -13,4 +13,5 @@ SIMULATORS: dict[str, str] = {
     "inpost": "sidecar.sandbox.shipx:create_app",
     "hubspot": "sidecar.sandbox.hubspot:create_app",
     "pipedrive": "sidecar.sandbox.pipedrive:create_app",
+    "webhook": "sidecar.sandbox.webhook_sink:create_app",
 }
