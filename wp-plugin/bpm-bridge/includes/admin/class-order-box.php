@@ -77,6 +77,7 @@ final class Order_Box {
 				'meta'        => $meta,
 				'corrections' => is_array( $corrections ) ? $corrections : array(),
 				'events'      => Runtime::order_events( (int) $order->get_id() ),
+				'returns'     => class_exists( '\\BPM_Bridge\\Rma' ) ? \BPM_Bridge\Rma::query( array( 'order_id' => (int) $order->get_id() ) )['items'] : array(),
 				// The consent in force for the buyer (the CRM gets marketing data only with it).
 				'consent'     => class_exists( \BPM_Bridge\Crm\Consent::class ) ? \BPM_Bridge\Crm\Consent::for_rest( $order ) : null,
 			)

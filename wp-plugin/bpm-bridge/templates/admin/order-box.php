@@ -4,7 +4,7 @@
  *
  * @package BPM_Bridge
  *
- * @var array<string, mixed> $args {meta: array<string,string>, corrections: array, events: array}.
+ * @var array<string, mixed> $args {meta: array<string,string>, corrections: array, events: array, returns: array}.
  */
 
 use BPM_Bridge\Admin\Screens;
@@ -120,7 +120,19 @@ $bpm_url    = $bpm_meta['_bpm_invoice_url'];
 		</dd>
 
 		<dt><?php esc_html_e( 'Return', 'bpm-bridge' ); ?></dt>
-		<dd class="bpm-bridge-rma"><?php echo esc_html( '' === $bpm_meta['_bpm_rma_state'] ? $bpm_dash : $bpm_meta['_bpm_rma_state'] ); ?></dd>
+		<dd class="bpm-bridge-rma">
+			<?php if ( empty( $args['returns'] ) ) : ?>
+				<?php echo esc_html( '' === $bpm_meta['_bpm_rma_state'] ? $bpm_dash : $bpm_meta['_bpm_rma_state'] ); ?>
+			<?php else : ?>
+				<?php foreach ( (array) $args['returns'] as $bpm_rma ) : ?>
+					<span class="bpm-bridge-order-rma" data-rma="<?php echo esc_attr( (string) $bpm_rma['id'] ); ?>">
+						<a href="<?php echo esc_url( \BPM_Bridge\Admin\Returns_Page::url( (int) $bpm_rma['id'] ) ); ?>"><?php echo esc_html( (string) $bpm_rma['number'] ); ?></a>
+						<?php echo esc_html( \BPM_Bridge\Rma::status_label( (string) $bpm_rma['status'] ) ); ?>
+						<br /><span class="bpm-bridge-muted"><?php esc_html_e( 'due', 'bpm-bridge' ); ?> <?php echo wp_kses_post( \BPM_Bridge\Admin\Returns_Page::due_html( $bpm_rma ) ); ?></span>
+					</span><br />
+				<?php endforeach; ?>
+			<?php endif; ?>
+		</dd>
 
 		<?php if ( '' !== $bpm_meta['_bpm_last_error'] ) : ?>
 			<dt><?php esc_html_e( 'Last error', 'bpm-bridge' ); ?></dt>
