@@ -186,7 +186,8 @@ class HubspotSandbox(InvoicingSandbox):
 
     def batch(self, **values: Any) -> dict[str, Any]:
         """``errors``: ``multi_status`` (207, per-input errors) | ``whole_batch`` (one bad input refuses the
-        batch); ``max_inputs``."""
+        batch); ``max_inputs``; ``conflict_seconds`` (an upsert finding a record younger than that answers
+        409 "… already exists. Existing ID: …", as a create it raced would)."""
         return self.setting("batch", **values)
 
     def account(self, **values: Any) -> dict[str, Any]:

@@ -569,3 +569,25 @@ def test_v4_batch_associations(url: str, sandbox: HubspotSandbox) -> None:
     assert again.status_code == 200 and again.json()["status"] == "COMPLETE"
     assert {r["associationSpec"]["associationTypeId"] for r in again.json()["results"]} == {3, 4}
     assert len(sandbox.associations()) == 4  # two deals, both directions
+
+
+def test_fault_429_storm_in_hubspot_shape(url: str, sandbox: HubspotSandbox) -> None:
+    sandbox.fault(mode="429", count=2)
+    sandbox.fault(mode="429", policy="DAILY", retry_after=30)
+    answers = [call(url, "GET", "/crm/v3/pipelines/deals") for _ in range(4)]
+    assert [a.status_code for a in answers] == [429, 429, 429, 200]
+    assert [a.json().get("policyName") for a in answers[:3]] == ["TEN_SECONDLY_ROLLING"] * 2 + ["DAILY"]
+    assert "Retry-After" not in answers[0].headers and answers[2].headers["Retry-After"] == "30"
+    assert answers[0].json()["errorType"] == "RATE_LIMIT"
+
+
+def test_upsert_racing_a_create_can_conflict(url: str, sandbox: HubspotSandbox) -> None:
+    sandbox.batch(conflict_seconds=5)
+    first = upsert(url, "contacts", "email", ("race@example.pl", {}))
+    assert first.status_code == 200
+    raced = upsert(url, "contacts", "email", ("race@example.pl", {"firstname": "Second"}))
+    body = raced.json()
+    assert raced.status_code == 409 and body["category"] == "CONFLICT"
+    assert body["message"] == f"Contact already exists. Existing ID: {first.json()['results'][0]['id']}"
+    sandbox.batch(conflict_seconds=0)
+    assert upsert(url, "contacts", "email", ("race@example.pl", {})).json()["results"][0]["new"] is False

@@ -28,7 +28,8 @@ Sandbox-only endpoints under ``/_sandbox/``: ``GET documents`` (contacts, deals,
 custom properties, blocklist, counts, limit counters), ``GET limits``, ``POST faults`` (500/503, latency,
 ``drop_after_commit``), ``POST limits`` (ten_second_max, daily_max, search_per_second), ``POST load``
 (error_rate, above, seed: transient 500s once the 10-second window is that full), ``POST search``
-(lag_seconds), ``POST batch`` (errors: multi_status | whole_batch, max_inputs), ``POST account``
+(lag_seconds), ``POST batch`` (errors: multi_status | whole_batch, max_inputs, conflict_seconds: an
+upsert finding a record that young answers 409 as a racing create would), ``POST account``
 (currencies, scopes_missing), ``POST pipelines``, ``POST reset``.
 """
 
@@ -60,7 +61,7 @@ SETTINGS = (
     Setting(
         "batch",
         lambda state: state.batch,
-        ("errors", "max_inputs"),
+        ("errors", "max_inputs", "conflict_seconds"),
         {"errors": ("multi_status", "whole_batch")},
     ),
     Setting("account", lambda state: state.account, ("currencies", "scopes_missing")),

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
+from sidecar.sandbox.faults import Faults
 from sidecar.sandbox.hubspot import rules
 
 AUTH_MESSAGE = (
@@ -118,3 +120,25 @@ def invalid_values(results: list[dict[str, Any]], **context: Any) -> Refusal:
     return Refusal(
         400, rules.property_values_message(results), "VALIDATION_ERROR", propertyName=names, **context
     )
+
+
+class HubspotFaults(Faults):
+    """The shared faults, with HubSpot's 429: ``{"mode": "429", "policy": "DAILY"}`` picks the policy
+    (default TEN_SECONDLY_ROLLING), and ``Retry-After`` is sent only when the rule gives ``retry_after``
+    (UNCONFIRMED whether HubSpot ever sends one)."""
+
+    def before(self) -> Response | None:
+        if request.path.startswith("/_sandbox/"):
+            return None
+        rule = self.take(("latency",))
+        if rule:
+            time.sleep(float(rule.get("seconds") or 1))
+        rule = self.take(("503", "500", "429"))
+        if rule is None:
+            return None
+        if rule["mode"] != "429":
+            return error("simulated fault", int(rule["mode"]))
+        response = rate_limited(str(rule.get("policy") or "TEN_SECONDLY_ROLLING"))
+        if rule.get("retry_after") is not None:
+            response.headers["Retry-After"] = str(rule["retry_after"])
+        return response

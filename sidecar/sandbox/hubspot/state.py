@@ -16,7 +16,7 @@ from typing import Any
 
 from sidecar.sandbox.faults import Faults
 from sidecar.sandbox.hubspot import rules
-from sidecar.sandbox.hubspot.errors import Refusal, error, invalid_values
+from sidecar.sandbox.hubspot.errors import HubspotFaults, Refusal, error, invalid_values
 from sidecar.sandbox.hubspot.limits import Limits
 
 CURRENCIES = ["PLN", "EUR", "USD", "GBP", "CZK"]
@@ -27,7 +27,7 @@ class State:
         self.tokens = dict(tokens)  # token → account ("portal"); every token of one portal shares limits
         self.portal_id = portal_id
         self.lock = threading.Lock()
-        self.faults = Faults(error)
+        self.faults: Faults = HubspotFaults(error)
         self.limits = Limits()
         self.reset()
 
@@ -46,7 +46,12 @@ class State:
         self.blocklist: set[str] = set()
         self.gdpr_deleted: list[str] = []
         self.search: dict[str, Any] = {"lag_seconds": 2.0}
-        self.batch: dict[str, Any] = {"errors": "multi_status", "max_inputs": rules.MAX_BATCH}
+        # conflict_seconds: an upsert that finds a record created less than that ago answers 409 (a quirk).
+        self.batch: dict[str, Any] = {
+            "errors": "multi_status",
+            "max_inputs": rules.MAX_BATCH,
+            "conflict_seconds": 0.0,
+        }
         self.account: dict[str, Any] = {"currencies": list(CURRENCIES), "scopes_missing": []}
         self.counts = {"creates": {t: 0 for t in rules.FIRST_IDS}, "updates": {t: 0 for t in rules.FIRST_IDS}}
         self.faults.clear()
@@ -220,6 +225,7 @@ class State:
             stored["amount"] = rules.line_amount(stored)
         stored.update({"hs_object_id": oid, "createdate": at, rules.MODIFIED[kind]: at})
         record = {
+            "_created": time.monotonic(),
             "_type": kind,
             "id": oid,
             "properties": stored,
@@ -234,6 +240,9 @@ class State:
             self.associate(kind, oid, to_kind, to_id, type_id)
         self.counts["creates"][kind] += 1
         return record
+
+    def just_created(self, record: Mapping[str, Any]) -> bool:
+        return time.monotonic() - record["_created"] < float(self.batch.get("conflict_seconds") or 0)
 
     def check_update(self, record: Mapping[str, Any], props: Any) -> dict[str, str | None]:
         kind = record["_type"]
