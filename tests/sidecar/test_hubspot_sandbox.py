@@ -236,6 +236,8 @@ def test_property_values_are_checked_by_type(url: str) -> None:
         "closedate": "INVALID_DATE",
         "hs_object_id": "READ_ONLY_VALUE",
     }
+    spaced = deal(url, "7", closedate="2026-12-03 10:00:00").json()  # ISO 8601 or epoch ms only
+    assert validation_results(spaced["errors"][0]["message"])[0]["error"] == "INVALID_DATE"
     ok = deal(url, "7", amount="12.50", closedate="2026-12-03T10:00:00Z", deal_currency_code="PLN")
     assert ok.status_code == 200, ok.json()
     assert ok.json()["results"][0]["properties"]["amount"] == "12.50"
@@ -591,3 +593,26 @@ def test_upsert_racing_a_create_can_conflict(url: str, sandbox: HubspotSandbox) 
     assert body["message"] == f"Contact already exists. Existing ID: {first.json()['results'][0]['id']}"
     sandbox.batch(conflict_seconds=0)
     assert upsert(url, "contacts", "email", ("race@example.pl", {})).json()["results"][0]["new"] is False
+
+
+def test_search_filters_sorts_and_pages(url: str, sandbox: HubspotSandbox) -> None:
+    for i, city in enumerate(("Kraków", "Gdańsk", "Kraków")):
+        upsert(url, "contacts", "email", (f"s{i}@example.pl", {"city": city, "firstname": f"N{i}"}))
+    krakow = {"propertyName": "city", "operator": "EQ", "value": "kraków"}
+    query = {
+        "filterGroups": [{"filters": [krakow]}],
+        "sorts": ["-email"],
+        "limit": 1,
+        "properties": ["email"],
+    }
+    page = call(url, "POST", "/crm/v3/objects/contacts/search", query).json()
+    assert page["total"] == 2 and [r["properties"]["email"] for r in page["results"]] == ["s2@example.pl"]
+    rest = call(
+        url, "POST", "/crm/v3/objects/contacts/search", {**query, "after": page["paging"]["next"]["after"]}
+    )
+    assert [r["properties"]["email"] for r in rest.json()["results"]] == ["s0@example.pl"]
+    assert "paging" not in rest.json()
+    either = {"filterGroups": [{"filters": [krakow]}, {"filters": [{**krakow, "value": "Gdańsk"}]}]}
+    assert call(url, "POST", "/crm/v3/objects/contacts/search", either).json()["total"] == 3
+    none = {"filterGroups": [{"filters": [{"propertyName": "phone", "operator": "NOT_HAS_PROPERTY"}]}]}
+    assert call(url, "POST", "/crm/v3/objects/contacts/search", none).json()["total"] == 3

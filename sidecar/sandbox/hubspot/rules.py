@@ -46,6 +46,7 @@ MAX_BATCH = 100  # commonly cited; UNCONFIRMED in a primary doc (returns_crm.md 
 MAX_STRING = 65536  # UNCONFIRMED: HubSpot's documented string limit is 65,536 characters
 EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$")
 VALUE_TYPES = ("string", "number", "date", "datetime", "enumeration", "bool")
 FIELD_TYPES = (
     "text",
@@ -282,6 +283,8 @@ def _is_datetime(text: str, date_only: bool) -> bool:
         if not date_only:
             return True
         return int(text) % 86_400_000 == 0  # date properties take midnight UTC only
+    if not ISO_DATE.match(text):  # ISO 8601 only (Python alone would also take "2026-12-03 10:00")
+        return False
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -128,13 +128,17 @@ def search_view(state: State) -> Callable[[str], Response]:
                 found.append(shown)
             for sort in reversed(body.get("sorts") or []):
                 key = str(sort.get("propertyName") if isinstance(sort, Mapping) else sort)
+                descending = key.startswith("-") or (
+                    isinstance(sort, Mapping) and sort.get("direction") == "DESCENDING"
+                )
+                key = key.lstrip("-")
 
                 def by(record: Mapping[str, Any], name: str = key) -> str:
                     return str(record["properties"].get(name) or "")
 
                 found.sort(
                     key=by,
-                    reverse=isinstance(sort, Mapping) and sort.get("direction") == "DESCENDING",
+                    reverse=descending,
                 )
             page = found[after : after + limit]
             payload: dict[str, Any] = {"total": len(found), "results": page}
