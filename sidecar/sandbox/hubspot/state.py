@@ -185,8 +185,12 @@ class State:
     # -- writing -----------------------------------------------------------------------------------
     def _index(self, record: dict[str, Any]) -> None:
         """Search sees this version of the record only after ``search.lag_seconds``."""
-        visible = time.monotonic() + float(self.search["lag_seconds"])
-        record["_index"].append((visible, copy.deepcopy(record["properties"])))
+        now = time.monotonic()
+        versions = record["_index"]
+        seen = [i for i, (at, _) in enumerate(versions) if at <= now]
+        if seen:
+            del versions[: seen[-1]]  # older versions than the newest one search already sees are moot
+        versions.append((now + float(self.search["lag_seconds"]), copy.deepcopy(record["properties"])))
 
     def indexed(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
         now = time.monotonic()
