@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +192,7 @@ def _run(redis_url: str, procs: Processes, tl: Timeline, keep: bool) -> None:
     print("_bpm_* meta:")
     for key, value in sorted(shown["meta"].items()):
         print(f"  {key} = {value}")
+    _return_journey(ctx, procs, tl, urls, order)
     if keep:
         tl.say("everything keeps running; Ctrl-C stops it")
         while True:
@@ -215,8 +217,17 @@ def _configure_store(woo: str, urls: dict[str, str]) -> None:
         requests.put(f"{woo}/sandbox/config", json={"invoicing": invoicing}, timeout=10).raise_for_status()
 
 
-def _story(ctx: dict[str, Any], procs: Processes, tl: Timeline, type_: str, data: dict[str, Any]) -> None:
-    """Send one signed event the way the plugin's outbox does and narrate what happens to it."""
+def _story(
+    ctx: dict[str, Any],
+    procs: Processes,
+    tl: Timeline,
+    type_: str,
+    data: dict[str, Any],
+    during: Callable[[], None] | None = None,
+) -> None:
+    """Send one signed event the way the plugin's outbox does and narrate what happens to it.
+
+    ``during`` runs on every look at the outcomes: what the outside world does meanwhile (a parcel moves)."""
     intake, woo, secret = ctx["intake"], ctx["woo"], ctx["secret"]
     conn, queue_name = ctx["conn"], ctx["queue"]
     table = requests.get(f"{intake}/v1/meta", timeout=10).json()["event_types"]
@@ -262,6 +273,91 @@ def _story(ctx: dict[str, Any], procs: Processes, tl: Timeline, type_: str, data
             break
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up waiting for the outcome of {type_}")
+        if during is not None:
+            during()
         procs.check()
         time.sleep(0.3)
     tl.say(f"outbox row {row['status']}")
+
+
+def _return_journey(
+    ctx: dict[str, Any], procs: Processes, tl: Timeline, urls: dict[str, str], order: dict[str, Any]
+) -> None:
+    """A return of the order's second item from the customer's request to the refund: approved → an InPost
+    label (the ShipX simulator; the PDF slip without it) → the parcel delivered to the shop → arrived →
+    received → refunded, and the correction invoice of the refund. Staff's clicks in wp-admin are the
+    simulator's sandbox routes."""
+    woo = ctx["woo"]
+
+    def call(method: str, path: str, body: Any = None) -> Any:
+        response = requests.request(method, f"{woo}/sandbox{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    shipx = urls.get("inpost")
+    carrier: dict[str, Any] = {"provider": "none"}
+    if shipx:
+        carrier = {
+            "provider": "inpost",
+            "inpost": {"api_token": os.environ.get("BPM_SANDBOX_INPOST_TOKEN", "sandbox-inpost-token"),
+                       "organization_id": os.environ.get("BPM_SANDBOX_INPOST_ORGANIZATION", "1234"),
+                       "base_url": shipx, "parcel_template": "small", "poll_seconds": 1, "track_seconds": 1},
+        }  # fmt: skip
+    shop = {"enabled": True, "return_name": "Sklep Demo Sp. z o.o.", "return_street": "Piotrkowska",
+            "return_building": "100", "return_postcode": "90-001", "return_city": "Łódź",
+            "return_phone": "600700800", "return_email": "zwroty@sklep.example",
+            "return_locker": "WAW123"}  # fmt: skip
+    call("PUT", "/config", {"carrier": carrier, "rma": shop})
+    print("\n— a return —")
+    item = order["line_items"][1]
+    rma = call("POST", "/rmas", {
+        "order_id": order["id"], "status": "requested", "kind": "withdrawal", "method": "locker",
+        "point": "KRA010",
+        "items": [{"order_item_id": item["id"], "product_id": item["product_id"], "quantity": 1,
+                   "reason": "Withdrawal within 14 days (odstąpienie od umowy)"}],
+    })  # fmt: skip
+    number = f"RMA-{rma['id']:06d}"
+    ids = {"rma_id": rma["id"], "order_id": order["id"]}
+    tl.say(f"the customer asks to return 1 x {item['name']}: {number}, to be posted at locker KRA010")
+    _story(ctx, procs, tl, "rma.created", {**ids, "status": "requested"})
+    call("POST", f"/rmas/{rma['id']}/status", {"status": "approved", "note": "Approved by staff."})
+    tl.say(f"staff approve {number}")
+    moved: list[str] = []
+
+    def parcel_travels() -> None:
+        """Once the label is there, the customer posts the parcel and InPost delivers it to the shop."""
+        shown = call("GET", f"/rmas/{rma['id']}")
+        shipment = (shown.get("meta") or {}).get("_bpm_shipment_id", "")
+        if moved or not shipx or shown["status"] != "label_ready" or not shipment.isdigit():
+            return
+        moved.append(shipment)
+        tl.say(
+            f"  the customer downloads the label and posts the parcel; InPost delivers shipment {shipment}"
+        )
+        for status in ("dispatched_by_sender", "delivered"):
+            requests.post(
+                f"{shipx}/_sandbox/shipments/{shipment}/status", json={"status": status}, timeout=10
+            )
+
+    _story(ctx, procs, tl, "rma.updated", {**ids, "status": "approved"}, during=parcel_travels)
+    words = "staff check the parcel and mark it received"
+    call("POST", f"/rmas/{rma['id']}/status", {"status": "received", "note": words})
+    tl.say(f"{number}: {words}")
+    lines = {"items": [{"line_item_id": item["id"], "qty": 1}], "reason": f"Return {number}"}
+    refund = call("POST", f"/orders/{order['id']}/refunds", lines)
+    tl.say(f"staff refund {number}: refund #{refund['id']} of {refund['amount']} PLN")
+    _story(ctx, procs, tl, "order.refunded", {"order_id": order["id"], "refund_id": refund["id"],
+                                              "amount": refund["amount"]})  # fmt: skip
+    call("POST", f"/rmas/{rma['id']}/status", {"status": "refunded", "note": f"Refund #{refund['id']}."})
+    final = call("GET", f"/rmas/{rma['id']}")
+    label = final.get("label") or {}
+    print(
+        f"\nreturn {number}: {final['status']}; label {label.get('carrier')} {label.get('tracking_number')}"
+    )
+    if label.get("url"):
+        print(f"  tracking: {label['url']}")
+    print("timeline (what the customer and the shop see):")
+    for step in final.get("timeline") or ():
+        print(f"  - [{step['actor']}] {step['message']}{'' if step['public'] else '  (staff only)'}")
+    meta = {k: v for k, v in (final.get("meta") or {}).items() if v}
+    print("return meta: " + ", ".join(f"{k} = {v}" for k, v in sorted(meta.items())))

@@ -26,6 +26,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sidecar import privacy
@@ -140,7 +141,8 @@ def process(ctx: JobContext) -> Outcome:
     rma = routes.get(_rma_id(ctx))
     number, status, meta = _number(rma), str(rma["status"]), rma["meta"]
     if status != "approved":
-        return Outcome("skipped", f"Return {number} is {status}: no label to make.", note=False, report=False)
+        # Reported all the same: the event's outbox row waits for this action's outcome.
+        return Outcome("skipped", f"Return {number} is {status}: no label to make.", note=False)
     if rma.get("label"):
         # The label is stored but the return did not move (a run stopped in between): finish that step.
         return _label_ready(ctx, routes, rma, str(rma["label"].get("carrier") or meta.get(CARRIER) or SLIP))
@@ -154,9 +156,18 @@ def process(ctx: JobContext) -> Outcome:
     except CarrierRefused as exc:
         return _refused(ctx, routes, rma["id"], carrier, exc.reason)
     try:
-        return _advance(ctx, routes, routes.get(rma["id"]), carrier, shipment_id)
+        outcome = _advance(ctx, routes, routes.get(rma["id"]), carrier, shipment_id)
     except CarrierRefused as exc:
         return _refused(ctx, routes, rma["id"], carrier, exc.reason)
+    if not outcome.report:  # still being made: rma.process's own outcome tells the shop it is on the way
+        return replace(
+            outcome,
+            message=f"Return label for {number} ordered from {carrier.label} (shipment {shipment_id}); "
+            "waiting for it to be confirmed.",
+            report=True,
+            details={"rma_id": rma["id"], "shipment_id": shipment_id},
+        )
+    return outcome
 
 
 def _claim_shipment(
@@ -258,6 +269,7 @@ def _label_ready(ctx: JobContext, routes: RmaRoutes, rma: Mapping[str, Any], nam
 
 
 def track(ctx: JobContext) -> Outcome:
+    """Follow the shipment (polls are not reported: only a label, an arrival or a stop is news)."""
     routes = RmaRoutes(ctx.store)
     rma = routes.get(_rma_id(ctx))
     meta, status = rma["meta"], str(rma["status"])

@@ -74,6 +74,7 @@ def test_the_shipment_id_is_stored_before_any_polling(h: Harness) -> None:
     rma_id = h.rma()
     outcome = h.run("rma.process", rma_id)
     assert outcome.follow_up and outcome.follow_up[0] == "rma.track"
+    assert outcome.report and "ordered from InPost" in outcome.message  # the event's row hears of it
     meta = h.view(rma_id)["meta"]
     assert meta["_bpm_shipment_id"] == str(h.shipx.shipments(number(rma_id))[0]["id"])
     assert h.view(rma_id)["label"] is None
@@ -257,7 +258,7 @@ def test_transient_answers_while_polling_are_retried_not_failed(h: Harness, rule
 def test_returns_not_approved_are_left_alone(h: Harness) -> None:
     rma_id = h.rma(status="requested")
     outcome = h.run("rma.process", rma_id)
-    assert outcome.status == "skipped" and not outcome.report
+    assert outcome.status == "skipped" and outcome.report and not outcome.note
     assert h.shipx.snapshot()["creates"] == 0
 
 

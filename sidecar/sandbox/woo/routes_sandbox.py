@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask, Response, jsonify, request
 
+from sidecar.sandbox.woo import routes_rma
 from sidecar.sandbox.woo.orders import gmt
 from sidecar.sandbox.woo.state import Shop, deep_merge
 from sidecar.sandbox.woo.wp import WpError
@@ -134,12 +135,24 @@ def register(app: Flask, shop: Shop) -> None:
                 "meta": dict(data.get("meta") or {}),
                 "timeline": [],
             }
+            routes_rma.log(shop.rmas[rma_id], "requested", "Return requested.", "customer")
             return jsonify(shop.rmas[rma_id]), 201
 
     @app.get("/sandbox/rmas/<int:rma_id>")
     def sb_rma_get(rma_id: int) -> Response:
         with shop.lock:
             return jsonify(shop.rma(rma_id))
+
+    @app.post("/sandbox/rmas/<int:rma_id>/status")
+    def sb_rma_status(rma_id: int) -> Response:
+        """Staff move a return in wp-admin (approve, mark received, refunded): ``{"status", "note"}``."""
+        data = request.get_json(force=True) or {}
+        to, note = str(data.get("status") or ""), str(data.get("note") or "")
+        with shop.lock:
+            rma = shop.rma(rma_id)
+            result = shop.rma_status(rma_id, rma["status"], to, note)
+            routes_rma.log(rma, to, note or f"Status changed to {to}.", "staff")
+            return jsonify(result)
 
     @app.route("/sandbox/config", methods=["GET", "PUT"])
     def sb_config() -> Response:
