@@ -187,7 +187,8 @@ class HubspotSandbox(InvoicingSandbox):
     def batch(self, **values: Any) -> dict[str, Any]:
         """``errors``: ``multi_status`` (207, per-input errors) | ``whole_batch`` (one bad input refuses the
         batch); ``max_inputs``; ``conflict_seconds`` (an upsert finding a record younger than that answers
-        409 "… already exists. Existing ID: …", as a create it raced would)."""
+        409 "… already exists. Existing ID: …", as a create it raced would); ``order``: ``input`` |
+        ``reversed`` (batch results in reverse, for a client that pairs results with inputs by position)."""
         return self.setting("batch", **values)
 
     def account(self, **values: Any) -> dict[str, Any]:

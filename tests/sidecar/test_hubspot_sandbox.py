@@ -616,3 +616,9 @@ def test_search_filters_sorts_and_pages(url: str, sandbox: HubspotSandbox) -> No
     assert call(url, "POST", "/crm/v3/objects/contacts/search", either).json()["total"] == 3
     none = {"filterGroups": [{"filters": [{"propertyName": "phone", "operator": "NOT_HAS_PROPERTY"}]}]}
     assert call(url, "POST", "/crm/v3/objects/contacts/search", none).json()["total"] == 3
+
+
+def test_batch_results_in_reversed_order_on_request(url: str, sandbox: HubspotSandbox) -> None:
+    sandbox.batch(order="reversed")
+    answer = upsert(url, "contacts", "email", ("r1@example.pl", {}), ("r2@example.pl", {}))
+    assert [r["properties"]["email"] for r in answer.json()["results"]] == ["r2@example.pl", "r1@example.pl"]

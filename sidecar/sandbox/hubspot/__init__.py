@@ -29,7 +29,8 @@ custom properties, blocklist, counts, limit counters), ``GET limits``, ``POST fa
 ``drop_after_commit``), ``POST limits`` (ten_second_max, daily_max, search_per_second), ``POST load``
 (error_rate, above, seed: transient 500s once the 10-second window is that full), ``POST search``
 (lag_seconds), ``POST batch`` (errors: multi_status | whole_batch, max_inputs, conflict_seconds: an
-upsert finding a record that young answers 409 as a racing create would), ``POST account``
+upsert finding a record that young answers 409 as a racing create would; order: input | reversed),
+``POST account``
 (currencies, scopes_missing), ``POST pipelines``, ``POST reset``.
 """
 
@@ -61,8 +62,8 @@ SETTINGS = (
     Setting(
         "batch",
         lambda state: state.batch,
-        ("errors", "max_inputs", "conflict_seconds"),
-        {"errors": ("multi_status", "whole_batch")},
+        ("errors", "max_inputs", "conflict_seconds", "order"),
+        {"errors": ("multi_status", "whole_batch"), "order": ("input", "reversed")},
     ),
     Setting("account", lambda state: state.account, ("currencies", "scopes_missing")),
 )

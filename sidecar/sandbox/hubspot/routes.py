@@ -50,11 +50,13 @@ def batch_inputs(body: Mapping[str, Any] | None, limit: int) -> list[Any] | Resp
 
 
 def batch_answer(
-    results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str, ok: int
+    results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str, ok: int, order: str = "input"
 ) -> Response:
+    # HubSpot does not promise results in input order (UNCONFIRMED either way): "reversed" shows a client
+    # that matches results to inputs by position.
     payload: dict[str, Any] = {
         "status": "COMPLETE",
-        "results": results,
+        "results": results[::-1] if order == "reversed" else results,
         "requestedAt": started,
         "startedAt": started,
         "completedAt": rules.now_iso(),
@@ -187,7 +189,7 @@ def api_blueprint(state: State) -> Blueprint:
                         seen[key] = index
                 prepared.append((values, links, item.get("properties") or {}))
             results = [state.written(state.insert(kind, v, links), sent) for v, links, sent in prepared]
-        return delivered(batch_answer(results, [], started, 201))
+        return delivered(batch_answer(results, [], started, 201, state.batch["order"]))
 
     @api.post(f"{OBJECTS}/batch/archive")
     @typed
@@ -226,7 +228,7 @@ def api_blueprint(state: State) -> Blueprint:
                     )
                 else:
                     results.append(state.public(record, names))
-        return batch_answer(results, errors, started, 200)
+        return batch_answer(results, errors, started, 200, state.batch["order"])
 
     @api.post(f"{OBJECTS}/batch/update")
     @typed
@@ -289,7 +291,7 @@ def api_blueprint(state: State) -> Blueprint:
                     continue
                 shown = state.written(record, props)
                 results.append({**shown, "new": created} if upsert else shown)
-        return delivered(batch_answer(results, errors, started, 200))
+        return delivered(batch_answer(results, errors, started, 200, state.batch["order"]))
 
     @api.post("/crm/v3/objects/contacts/gdpr-delete")
     def gdpr_delete() -> Response:

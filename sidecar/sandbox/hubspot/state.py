@@ -51,6 +51,7 @@ class State:
             "errors": "multi_status",
             "max_inputs": rules.MAX_BATCH,
             "conflict_seconds": 0.0,
+            "order": "input",
         }
         self.account: dict[str, Any] = {"currencies": list(CURRENCIES), "scopes_missing": []}
         self.counts = {"creates": {t: 0 for t in rules.FIRST_IDS}, "updates": {t: 0 for t in rules.FIRST_IDS}}
