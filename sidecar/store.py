@@ -537,3 +537,72 @@ class RmaRoutes:
             if page >= batch.total_pages or not batch.rmas:
                 return
             page += 1
+
+
+# -- erasure requests (docs/contract.md §3.7) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """``GET erasures/{id}``: a WordPress erasure request and what the sidecar reported for it so far."""
+
+    request_id: int
+    email: str
+    status: str  # pending | confirmed | failed | completed
+    # destination → {"status", "message", "at"}; empty from a plugin that does not return them.
+    outcomes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+class ErasureGone(PermanentError):
+    """The store has no such open request (deleted, or completed more than 30 days ago)."""
+
+
+class ErasureRoutes:
+    """The erasure routes (the plugin's Privacy_Controller) over a :class:`StoreClient`'s connection."""
+
+    def __init__(self, store: StoreClient) -> None:
+        self.store = store
+
+    def read_erasure(self, request_id: int) -> Erasure:
+        route = f"{NS}/erasures/{int(request_id)}"
+        what = f"erasure request {request_id}"
+        response = self.store._request("GET", route)
+        if response.status_code == 404 and _wp_error(response)[0] == "bpm_bridge_erasure_not_found":
+            raise ErasureGone(
+                f"{what} is no longer open in WordPress (deleted, or completed more than 30 days ago)"
+            )
+        if response.status_code >= 300:
+            self.store._raise(response, what)
+        body = self.store._json(response, what)
+        if not isinstance(body, dict) or not body.get("email"):
+            raise TransientError(f"the store's answer for {what} has no e-mail address in it")
+        raw = body.get("outcomes")
+        outcomes = {
+            str(k): {str(f): str(v.get(f) or "") for f in ("status", "message", "at")}
+            for k, v in (raw.items() if isinstance(raw, dict) else ())
+            if isinstance(v, dict)
+        }
+        return Erasure(
+            int(body.get("request_id") or request_id),
+            str(body["email"]),
+            str(body.get("status") or ""),
+            outcomes,
+        )
+
+    def record_erasure_outcome(
+        self, request_id: int, destination: str, status: str, message: str
+    ) -> dict[str, dict[str, str]]:
+        """One destination's result (``done`` | ``failed`` | ``skipped``); answers every outcome now."""
+        body = {"destination": destination, "status": status, "message": _clip_to(message, 1000)}
+        found = self.store._call(
+            "POST",
+            f"{NS}/erasures/{int(request_id)}/outcome",
+            body,
+            what=f"the {destination} outcome of erasure request {request_id}",
+        )
+        raw = found.get("outcomes") if isinstance(found, dict) else None
+        return {str(k): dict(v) for k, v in (raw or {}).items() if isinstance(v, dict)}
+
+
+def _clip_to(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"

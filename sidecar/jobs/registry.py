@@ -30,6 +30,7 @@ ACTIONS: dict[str, str] = {
     "crm.sync_contact": "sidecar.jobs.crm:sync_contact",
     "rma.process": "sidecar.jobs.rma:process",
     "rma.track": "sidecar.jobs.rma:track",
+    "privacy.erase": "sidecar.jobs.erase:erase",
 }
 
 # A view of the contract's routing (event type → every action it routes, registered or not).

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from sidecar import contract
-from sidecar.sandbox.woo import routes_rma
+from sidecar.sandbox.woo import routes_privacy, routes_rma
 from sidecar.sandbox.woo.guard import NAMESPACE, REST_PREFIX, permission
 from sidecar.sandbox.woo.state import Shop
 from sidecar.sandbox.woo.wp import Schema, WpError, check_args, invalid, parse_rest_date, strip_tags
@@ -322,6 +322,7 @@ def register(app: Flask, shop: Shop) -> None:
         return jsonify({"event_id": prepared["event_id"], "status": row["status"]})
 
     routes_rma.register(route, shop)
+    routes_privacy.register(app, route, shop)
 
 
 def _body() -> dict[str, Any]:
