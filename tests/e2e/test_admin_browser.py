@@ -335,9 +335,46 @@ def test_invalid_input_is_refused_with_a_notice(page, site):
 def test_returns_section_saves(page, site):
     open_section(page, site, "returns")
     page.check("#bpm_bridge_rma_enabled")
+    page.fill("#bpm_bridge_rma_complaints_email", "reklamacje@sklep.example")
+    page.fill("#bpm_bridge_rma_withdrawal_days", "30")
+    page.fill("#bpm_bridge_rma_reasons", "Za mały rozmiar\nUszkodzony w transporcie\nWada (reklamacja)")
+    page.fill("#bpm_bridge_rma_complaint_reasons", "Wada (reklamacja)")
+    page.fill("#bpm_bridge_rma_return_locker", "KRA01M")
+    page.select_option("#bpm_bridge_rma_order_status", "return-requested")
+    page.select_option("#bpm_bridge_carrier_provider", "inpost")
+    page.select_option("#bpm_bridge_carrier_inpost_parcel_template", "medium")
+    page.fill("#bpm_bridge_carrier_inpost_organization_id", "1234")
     save(page)
     assert page.is_checked("#bpm_bridge_rma_enabled")
-    assert site.php_json("echo wp_json_encode( \\BPM_Bridge\\Options::get_rma() );")["enabled"] is True
+    rma = site.php_json("echo wp_json_encode( \\BPM_Bridge\\Options::get_rma() );")
+    assert rma["enabled"] is True
+    assert rma["complaints_email"] == "reklamacje@sklep.example"
+    assert rma["withdrawal_days"] == 30
+    assert rma["reasons"] == ["Za mały rozmiar", "Uszkodzony w transporcie", "Wada (reklamacja)"]
+    assert rma["complaint_reasons"] == ["Wada (reklamacja)"]
+    assert (rma["return_locker"], rma["order_status"], rma["complaint_days"]) == ("KRA01M", "return-requested", 730)
+    carrier = site.php_json("echo wp_json_encode( \\BPM_Bridge\\Options::config_payload()['carrier'] );")
+    assert carrier["provider"] == "inpost"
+    assert carrier["inpost"]["parcel_template"] == "medium"
+    assert carrier["inpost"]["organization_id"] == 1234
+
+    # Refused values keep the saved ones and say why; the valid ones of the same form are kept. (The
+    # browser itself refuses them first — type=email, min — so its own check is switched off here.)
+    page.eval_on_selector("#bpm_bridge_rma_enabled", "el => { el.form.noValidate = true; }")
+    page.fill("#bpm_bridge_rma_complaints_email", "not an address")
+    page.fill("#bpm_bridge_rma_withdrawal_days", "7")
+    page.fill("#bpm_bridge_rma_return_city", "Kraków")
+    save(page)
+    shown = notices(page)
+    assert any("is not an e-mail address" in n for n in shown), shown
+    assert any("must be a whole number from 14 to 365" in n for n in shown), shown
+    rma = site.php_json("echo wp_json_encode( \\BPM_Bridge\\Options::get_rma() );")
+    assert (rma["complaints_email"], rma["withdrawal_days"], rma["return_city"]) == (
+        "reklamacje@sklep.example",
+        30,
+        "Kraków",
+    )
+    assert page.input_value("#bpm_bridge_rma_withdrawal_days") == "30"
     shot(page, "returns")
 
 
