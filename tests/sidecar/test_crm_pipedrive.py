@@ -305,3 +305,40 @@ def test_erase_deletes_the_person_even_before_the_index_has_it(make: Any, sandbo
     assert "deleted person" in make().erase("jan@example.com")
     assert sandbox.records("persons") == [] and sandbox.records("deals")[0]["person_id"] is None
     assert "no person with this e-mail" in make().erase("jan@example.com")
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[Any]:
+    from pipedrive_harness import Shop
+
+    from sidecar.signing import new_secret
+
+    secret = new_secret()
+    with ServedApp(load_factory("woo")([secret], "bpm-api", Shop.PASSWORD, "http://127.0.0.1")) as served:
+        yield Shop(served.url, secret)
+
+
+def test_an_order_through_the_sync_job_moves_its_one_deal(
+    shop: Any, served: ServedApp, sandbox: PipedriveSandbox
+) -> None:
+    """crm.sync_order on a WooCommerce order: created, paid, completed, replayed — one person, one deal."""
+    from sidecar.jobs import crm
+
+    stages = {"pending": "1", "processing": "4", "completed": "5"}
+    shop.admin.config({"crm": settings(served.url) | {"stages": stages}})
+    coffee = {"name": "Kawa", "price": "89.99", "qty": 2, "tax": "23", "sku": "KAWA-1"}
+    order = shop.admin.create_order({"status": "pending", "items": [coffee]})
+    for status, stage, state in (("pending", 1, "open"), ("processing", 4, "open"), ("completed", 5, "won")):
+        shop.admin.set_status(order["id"], status)
+        outcome = shop.run(crm.sync_order, "order.status_changed", {"order_id": order["id"]})
+        assert outcome.status == "done", outcome.message
+        shop.store.apply(order["id"], meta=outcome.write.meta)  # what the runner's write-back does
+        [deal_record] = sandbox.records("deals")
+        assert (deal_record["stage_id"], deal_record["status"]) == (stage, state)
+    replay = shop.run(crm.sync_order, "order.status_changed", {"order_id": order["id"]})
+    assert replay.status == "skipped"  # nothing changed: no Pipedrive call at all
+    meta = shop.admin.meta(order["id"])
+    assert meta["_bpm_crm_provider"] == "pipedrive" and meta["_bpm_crm_stage"] == "5"
+    assert meta["_bpm_crm_url"] == f"https://sklep.pipedrive.com/deal/{deal_record['id']}"
+    assert len(sandbox.records("persons")) == 1 and sandbox.counts()["deals_created"] == 1
+    assert [r["quantity"] for r in sandbox.records("deal_products")] == [2]

@@ -175,3 +175,11 @@ def test_a_request_completed_long_ago_is_skipped(world: Servers) -> None:
     outcome = run(world, request_id)
     assert outcome.status == "skipped" and "no longer open" in outcome.message
     assert len(PipedriveSandbox(world.pipedrive.url).records("persons")) == 1
+
+
+def test_the_erasure_event_routes_to_this_job() -> None:
+    from sidecar.jobs import registry
+
+    data = {"email_hash": email_hash(EMAIL), "request_id": 9001}
+    assert registry.actions_for("customer.erasure_requested", data) == ("privacy.erase",)
+    assert registry.resolve("privacy.erase") is erase
