@@ -440,9 +440,9 @@ class HubSpotProvider:
         (``missing_ok``); the error vocabulary for everything else."""
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         for attempt in range(1, RATE_LIMIT_TRIES + 1):
-            self.limiter.acquire()
+            slot = self.limiter.acquire()
             response = self.http.request(method, self.base + path, json=body, headers=headers)
-            self.limiter.observe(response.headers)
+            self.limiter.observe(response.headers, slot)
             if response.status_code != 429:
                 break
             self._rate_limited(response, last=attempt == RATE_LIMIT_TRIES)

@@ -8,6 +8,10 @@ itself is learnt from the ``X-HubSpot-RateLimit-Max`` / ``-Interval-Milliseconds
 answer (the defaults only cover the first request), a few slots are kept in reserve for latency, and a
 429 or an exhausted ``-Remaining`` / ``-Daily-Remaining`` pauses the whole account, not one process.
 
+A slot is stamped with the time the request was sent and stamped again when its answer arrives: the CRM
+counted it somewhere in between, so a slot is never freed before the CRM's own window frees it, however
+slow the network.
+
 A caller waits in-process up to ``max_wait`` seconds (one window); a longer wait (a 429's Retry-After, a
 daily limit) becomes a :class:`TransientError` with that delay, so the job framework retries later
 instead of holding a worker.
@@ -56,6 +60,13 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return math.max(1, tonumber(oldest[2]) + interval + tonumber(ARGV[4]) - now)
 """
 
+_RESTAMP = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+return now
+"""
+
 _PAUSE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -70,8 +81,8 @@ return until_ms
 class Budget(Protocol):
     """What a provider needs from a limiter: :class:`RateLimiter`, or :class:`LocalLimiter` in one process."""
 
-    def acquire(self) -> None: ...
-    def observe(self, headers: Mapping[str, str]) -> None: ...
+    def acquire(self) -> str: ...
+    def observe(self, headers: Mapping[str, str], token: str = "") -> None: ...
     def pause(self, seconds: float) -> None: ...
     def remembered(self, name: str) -> bool: ...
     def remember(self, name: str, ttl: int) -> None: ...
@@ -114,12 +125,14 @@ class RateLimiter:
         self.sleep = sleep
         self._acquire = conn.register_script(_ACQUIRE)
         self._pause = conn.register_script(_PAUSE)
+        self._restamp = conn.register_script(_RESTAMP)
         self._ids = itertools.count()
         self._me = f"{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.waited = 0.0  # seconds this limiter made its caller wait (the benchmark reads it)
 
-    def acquire(self) -> None:
-        """Take one slot, waiting while the account's window is full (TransientError past ``max_wait``)."""
+    def acquire(self) -> str:
+        """Take one slot, waiting while the account's window is full (TransientError past ``max_wait``);
+        returns the slot's token for :meth:`observe`."""
         waited = 0.0
         while True:
             member = f"{self._me}:{next(self._ids)}"
@@ -136,7 +149,7 @@ class RateLimiter:
                 )
             )
             if wait_ms <= 0:
-                return
+                return member
             wait = wait_ms / 1000
             if waited + wait > self.max_wait:
                 raise TransientError(
@@ -148,8 +161,11 @@ class RateLimiter:
             waited += wait
             self.waited += wait
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn the limit from an answer's headers; pause the account when they say it is exhausted."""
+    def observe(self, headers: Mapping[str, str], token: str = "") -> None:
+        """Learn the limit from an answer's headers; pause the account when they say it is exhausted.
+        With the slot's ``token``, the slot counts from now (the answer's arrival) on."""
+        if token:
+            self._restamp(keys=[self.log_key], args=[token])
         most = _int(headers, "X-HubSpot-RateLimit-Max")
         interval = _int(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         if most and interval:
@@ -191,29 +207,32 @@ class LocalLimiter:
         self.interval = default_interval_ms / 1000
         self.max_wait = max_wait
         self.sleep = sleep
-        self.sent: list[float] = []
+        self.sent: dict[str, float] = {}
+        self._ids = itertools.count()
         self.paused_until = 0.0
         self.flags: dict[str, float] = {}
         self.lock = threading.Lock()
         self.waited = 0.0
 
-    def _wait(self, now: float) -> float:
+    def _wait(self, now: float, token: str) -> float:
         if self.paused_until > now:
             return self.paused_until - now
-        self.sent = [t for t in self.sent if t > now - self.interval - LATENCY_MARGIN_MS / 1000]
+        margin = LATENCY_MARGIN_MS / 1000
+        self.sent = {k: t for k, t in self.sent.items() if t > now - self.interval - margin}
         budget = max(1, self.most - max(1, math.ceil(self.most * RESERVE_SHARE)))
         if len(self.sent) < budget:
-            self.sent.append(now)
+            self.sent[token] = now
             return 0.0
-        return max(0.001, self.sent[0] + self.interval + LATENCY_MARGIN_MS / 1000 - now)
+        return max(0.001, min(self.sent.values()) + self.interval + margin - now)
 
-    def acquire(self) -> None:
+    def acquire(self) -> str:
         waited = 0.0
+        token = str(next(self._ids))
         while True:
             with self.lock:
-                wait = self._wait(time.monotonic())
+                wait = self._wait(time.monotonic(), token)
             if wait <= 0:
-                return
+                return token
             if waited + wait > self.max_wait:
                 raise TransientError(
                     f"the CRM's request limit for this account is used up for the next {math.ceil(wait)} s; "
@@ -224,7 +243,11 @@ class LocalLimiter:
             waited += wait
             self.waited += wait
 
-    def observe(self, headers: Mapping[str, str]) -> None:
+    def observe(self, headers: Mapping[str, str], token: str = "") -> None:
+        if token:
+            with self.lock:
+                if token in self.sent:
+                    self.sent[token] = time.monotonic()
         most = _int(headers, "X-HubSpot-RateLimit-Max")
         interval = _int(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         if most and interval:
