@@ -29,6 +29,16 @@ from sidecar.sandbox.woo.wp import Schema, WpError, parse_rest_date, strip_tags
 Route = Callable[[str, str, Mapping[str, Schema] | None], Callable[[Callable[..., Any]], Any]]
 ACTORS = ("system", "carrier")
 MAX_PDF_BYTES = 5 * 1024 * 1024
+# Rma::step_message(): what the customer reads for a status step.
+STEPS = {
+    "requested": "Return requested.",
+    "approved": "Return approved.",
+    "label_ready": "Return label ready.",
+    "arrived": "Parcel delivered to the shop.",
+    "received": "Return received and checked by the shop.",
+    "refunded": "Refund issued.",
+    "rejected": "Return rejected.",
+}
 # Returns_Controller::public_steps(): the steps a customer reads, in the shop's words (not the sidecar's).
 PUBLIC_STEPS = {
     "parcel_stopped": "The carrier reports that your return parcel will not reach us. We will contact you.",
@@ -194,10 +204,12 @@ def register(route: Route, shop: Shop) -> None:
     def set_rma_status(a: dict[str, Any]) -> Response:
         rma = shop.rma(a["rma_id"])
         before = rma["status"]
-        note = strip_tags(a["note"])
-        result = shop.rma_status(a["rma_id"], a["from"], a["to"], note)
+        result = shop.rma_status(a["rma_id"], a["from"], a["to"], "")
         if before != rma["status"]:
-            log(rma, a["to"], note or f"Status changed to {a['to']}.", a["actor"])
+            # The step in the shop's words for the customer; the sidecar's own note for staff only.
+            log(rma, a["to"], STEPS.get(a["to"], a["to"]), a["actor"])
+            if strip_tags(a["note"]):
+                log(rma, "note", strip_tags(a["note"]), a["actor"], public=False)
         return jsonify(result)
 
     search_args: dict[str, Schema] = {

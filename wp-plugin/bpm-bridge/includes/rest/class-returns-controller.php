@@ -573,14 +573,25 @@ final class Returns_Controller extends Controller {
 	}
 
 	/**
-	 * POST /rmas/{id}/status.
+	 * POST /rmas/{id}/status. The customer's timeline gets the step in the shop's words (Rma::step_message());
+	 * the sidecar's note, in its own words, is a staff-only step (the sidecar puts its outcome on the order).
 	 *
 	 * @param \WP_REST_Request $request Request.
 	 * @return \WP_REST_Response|\WP_Error
 	 */
 	public function set_status( $request ) {
-		$result = Rma::set_status( (int) $request['rma_id'], (string) $request['from'], (string) $request['to'], (string) $request['note'], (string) $request['actor'] );
-		return is_wp_error( $result ) ? $result : new \WP_REST_Response( $result, 200 );
+		$rma_id = (int) $request['rma_id'];
+		$before = Rma::get( $rma_id );
+		$actor  = (string) $request['actor'];
+		$result = Rma::set_status( $rma_id, (string) $request['from'], (string) $request['to'], '', $actor );
+		if ( is_wp_error( $result ) ) {
+			return $result;
+		}
+		$note = sanitize_textarea_field( (string) $request['note'] );
+		if ( '' !== $note && null !== $before && $before['status'] !== $result['status'] ) {
+			Rma::log( $rma_id, 'note', $note, $actor, false );
+		}
+		return new \WP_REST_Response( $result, 200 );
 	}
 
 	/**

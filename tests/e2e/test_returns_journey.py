@@ -1,0 +1,233 @@
+"""A return's whole journey on real WooCommerce (WordPress 7.0 + WooCommerce 9.2, HPOS, Apache + mod_php): the
+plugin, the real sidecar (gunicorn + an RQ worker on Redis), the InPost ShipX and Fakturownia simulators.
+
+A paid B2B order gets its invoice; the customer's return (BPM_Bridge\\Rma::create, what A's form calls) is
+approved by staff (Rma::set_status, what B's screen calls); the plugin's outbox tells the sidecar, which buys
+one InPost label, attaches it through the plugin's route and moves the return to label_ready; the ShipX
+simulator delivers the parcel and the sidecar marks the return arrived; staff mark it received and refund it
+(BPM_Bridge\\Returns\\Refund, B's class), and the correction invoice of that refund appears in Fakturownia.
+The pages people use for these steps are driven in a browser by the customer's and the shop's own tests
+(tests/e2e/test_returns_*browser*); here the steps go through the same PHP calls those pages make, so the
+whole run stays well under a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+
+import wordpress
+from support.processes import ProcessGroup, free_port, process_env, sidecar_cmd, wait_for_port, wait_until
+from wp_fixtures import wp_sites
+
+from sidecar.sandbox import ServedApp
+from sidecar.sandbox.fakturownia import create_app as fakturownia_app
+from sidecar.sandbox.shipx import create_app as shipx_app
+from sidecar.signing import new_secret
+
+pytestmark = [pytest.mark.wordpress]
+
+__all__ = ["wp_sites"]
+
+CONFIG = ("wp70-wc92", True)
+FAKTUROWNIA_TOKEN = "journey-fakturownia-token"
+INPOST_TOKEN, INPOST_ORG = "journey-inpost-token", 5150
+NIP = "5260250274"
+BUYER = {
+    "first_name": "Jan",
+    "last_name": "Kowalski",
+    "company": "Kowalski Sp. z o.o.",
+    "address_1": "ul. Polna 1",
+    "city": "Kraków",
+    "postcode": "30-001",
+    "country": "PL",
+    "email": "jan.kowalski@example.test",
+    "phone": "+48500100200",
+}
+
+
+@dataclass
+class Journey:
+    site: wordpress.Site
+    admin: tuple[str, str]
+    shipx: ServedApp
+    fakturownia: ServedApp
+    group: ProcessGroup
+
+    def php(self, code: str) -> Any:
+        return self.site.php_json(code)
+
+    def rma(self, rma_id: int) -> dict[str, Any]:
+        return self.php(f"echo wp_json_encode( \\BPM_Bridge\\Rma::get( {rma_id}, true ) );")
+
+    def wait_status(self, rma_id: int, status: str, timeout: float = 40) -> dict[str, Any]:
+        try:
+            return wait_until(
+                lambda: (r := self.rma(rma_id))["status"] == status and r, timeout=timeout, interval=0.5,
+                what=f"return {rma_id} {status}",
+            )  # fmt: skip
+        except TimeoutError:
+            pytest.fail(f"return {rma_id} never reached {status}: {self.rma(rma_id)}\n{self.logs()}")
+
+    def shipments(self, reference: str) -> list[dict[str, Any]]:
+        found = requests.get(f"{self.shipx.url}/_sandbox/documents", timeout=10).json()["shipments"]
+        return [s for s in found if s["reference"] == reference]
+
+    def documents(self) -> list[dict[str, Any]]:
+        return requests.get(f"{self.fakturownia.url}/_sandbox/documents", timeout=10).json()["documents"]
+
+    def logs(self) -> str:
+        return self.group.logs() + "\n----- WordPress debug.log -----\n" + self.site.php_errors()
+
+
+@pytest.fixture(scope="module")
+def journey(wp_sites, redis_url: str) -> Iterator[Journey]:
+    site = wp_sites.get(CONFIG[0], hpos=CONFIG[1], permalinks="pretty")
+    redis.Redis.from_url(redis_url).flushdb()
+    secret = new_secret()
+    sidecar_port = free_port()
+    shipx = ServedApp(shipx_app(INPOST_TOKEN, INPOST_ORG)).start()
+    fakturownia = ServedApp(fakturownia_app(token=FAKTUROWNIA_TOKEN)).start()
+    requests.post(f"{fakturownia.url}/_sandbox/ksef", json={"mode": "off"}, timeout=10).raise_for_status()
+    setup = site.php(
+        f"""
+        $api = \\BPM_Bridge\\Role::ensure_api_user();
+        if ( is_wp_error( $api ) ) {{ throw new Exception( $api->get_error_message() ); }}
+        $checks = array(
+            \\BPM_Bridge\\Options::set_secrets( '{secret}' ),
+            \\BPM_Bridge\\Options::set_sidecar_url( 'http://127.0.0.1:{sidecar_port}' ),
+            \\BPM_Bridge\\Options::set( 'invoicing', array(
+                'provider' => 'fakturownia',
+                'trigger' => array( 'default' => 'paid', 'by_payment_method' => array() ),
+                'b2c_document' => 'invoice',
+                'fakturownia' => array( 'domain' => 'sandbox', 'api_token' => '{FAKTUROWNIA_TOKEN}',
+                    'base_url' => '{fakturownia.url}' ) ) ),
+            \\BPM_Bridge\\Options::set( 'carrier', array(
+                'provider' => 'inpost',
+                'inpost' => array( 'api_token' => '{INPOST_TOKEN}', 'organization_id' => '{INPOST_ORG}',
+                    'parcel_template' => 'small', 'base_url' => '{shipx.url}' ) ) ),
+            \\BPM_Bridge\\Options::set( 'rma', array(
+                'enabled' => true, 'auto_approve_withdrawals' => false,
+                'return_name' => 'Sklep Testowy', 'return_street' => 'Piotrkowska',
+                'return_building' => '100', 'return_postcode' => '90-001', 'return_city' => 'Łódź',
+                'return_phone' => '600700800',
+                'return_email' => 'zwroty@sklep.example', 'return_locker' => 'WAW123' ), true ),
+        );
+        foreach ( $checks as $check ) {{
+            if ( is_wp_error( $check ) ) {{ throw new Exception( $check->get_error_message() ); }}
+        }}
+        echo wp_json_encode( $api );
+        """
+    )
+    api = json.loads(setup.strip().splitlines()[-1])
+    env = process_env(
+        redis_url, site.url, secret, api["password"], user=api["login"],
+        extra={
+            "BPM_BIND": f"127.0.0.1:{sidecar_port}",
+            "BPM_WEB_WORKERS": "1",
+            "BPM_RECONCILE_INTERVAL": "0",
+            # Poll ShipX every second (production: 5 s, then slower; every 30 min once the parcel travels).
+            "BPM_CONFIG__CARRIER__INPOST__POLL_SECONDS": "1",
+            "BPM_CONFIG__CARRIER__INPOST__TRACK_SECONDS": "1",
+        },
+    )  # fmt: skip
+    with ProcessGroup() as group:
+        group.start("web", sidecar_cmd("serve"), env)
+        group.start("worker", sidecar_cmd("worker", "--name", f"journey-{sidecar_port}"), env)
+        wait_for_port(sidecar_port, timeout=30)
+        try:
+            yield Journey(site, (site.admin_user, wp_sites.admin_password(site)), shipx, fakturownia, group)
+        finally:
+            shipx.stop()
+            fakturownia.stop()
+
+
+def test_a_return_from_approval_to_label_arrival_refund_and_correction(journey: Journey) -> None:
+    started = time.monotonic()
+    site = journey.site
+    body = {
+        "payment_method": "bacs",
+        "set_paid": True,
+        "billing": BUYER,
+        "shipping": {k: v for k, v in BUYER.items() if k not in ("email", "phone")},
+        "meta_data": [{"key": "_billing_nip", "value": NIP}],
+        "line_items": [
+            {"product_id": site.products["KUB-1"], "quantity": 2},
+            {"product_id": site.products["KSI-1"], "quantity": 1},
+        ],
+    }
+    made = requests.post(site.rest("/wc/v3/orders"), json=body, auth=journey.admin, timeout=60)
+    assert made.status_code == 201, made.text[:500]
+    order = made.json()
+    wait_until(lambda: [d for d in journey.documents() if d["kind"] == "vat"], timeout=40, what="the invoice")
+
+    item = order["line_items"][0]
+    rma_id = int(
+        journey.php(
+            f"""$id = \\BPM_Bridge\\Rma::create( {order["id"]}, array( array( 'order_item_id' => {item["id"]},
+                'product_id' => {item["product_id"]}, 'quantity' => 1, 'reason' => 'Wrong item' ) ),
+                array( 'kind' => 'withdrawal', 'method' => 'locker', 'point' => 'KRA010',
+                       'email' => '{BUYER["email"]}' ) );
+            if ( is_wp_error( $id ) ) {{ throw new Exception( $id->get_error_message() ); }}
+            $moved = \\BPM_Bridge\\Rma::set_status( $id, 'requested', 'approved', '', 'staff' );
+            if ( is_wp_error( $moved ) ) {{ throw new Exception( $moved->get_error_message() ); }}
+            echo wp_json_encode( $id );"""
+        )
+    )
+    number = f"RMA-{rma_id:06d}"
+
+    ready = journey.wait_status(rma_id, "label_ready")
+    shipments = journey.shipments(number)
+    assert len(shipments) == 1, shipments
+    shipment = shipments[0]
+    assert shipment["custom_attributes"]["target_point"] == "WAW123"
+    assert shipment["custom_attributes"]["dropoff_point"] == "KRA010"
+    assert set(shipment["sender"]) == {"first_name", "last_name", "email", "phone"}  # privacy.for_carrier
+    assert ready["label"]["carrier"] == "inpost"
+    assert ready["label"]["tracking_number"] == shipment["tracking_number"]
+    assert (
+        ready["label"]["url"] == f"https://inpost.pl/sledzenie-przesylek?number={shipment['tracking_number']}"
+    )
+    assert ready["meta"]["_bpm_shipment_id"] == str(shipment["id"])
+    pdf = journey.php(f"echo wp_json_encode( substr( \\BPM_Bridge\\Rma::label_pdf( {rma_id} ), 0, 8 ) );")
+    assert pdf.startswith("%PDF-"), pdf  # the PDF My Account serves
+    label_step = [t for t in ready["timeline"] if t["event"] == "label"]
+    assert label_step and label_step[0]["public"]
+
+    for status in ("dispatched_by_sender", "delivered"):
+        requests.post(f"{journey.shipx.url}/_sandbox/shipments/{shipment['id']}/status",
+                      json={"status": status}, timeout=10).raise_for_status()  # fmt: skip
+    arrived = journey.wait_status(rma_id, "arrived")
+    assert arrived["meta"]["_bpm_shipment_status"] == "delivered"
+    assert any(t["event"] == "arrived" and t["actor"] == "carrier" for t in arrived["timeline"])
+
+    refund = journey.php(
+        f"""$moved = \\BPM_Bridge\\Rma::set_status( {rma_id}, 'arrived', 'received', '', 'staff' );
+        if ( is_wp_error( $moved ) ) {{ throw new Exception( $moved->get_error_message() ); }}
+        $refund = \\BPM_Bridge\\Returns\\Refund::issue( {rma_id}, false );
+        if ( is_wp_error( $refund ) ) {{ throw new Exception( $refund->get_error_message() ); }}
+        echo wp_json_encode( $refund );"""
+    )
+    assert journey.rma(rma_id)["status"] == "refunded"
+    corrections = wait_until(
+        lambda: [d for d in journey.documents() if d["kind"] == "correction"],
+        timeout=40,
+        what="the correction",
+    )
+    assert len(corrections) == 1
+    assert abs(Decimal(str(corrections[0]["price_gross"]))) == Decimal(refund["amount"])
+    assert corrections[0]["oid"] == f"wc-{order['id']}-kor-{refund['refund_id']}"
+    assert len(journey.shipments(number)) == 1
+    print(f"return journey on real WooCommerce: {time.monotonic() - started:.1f} s")
