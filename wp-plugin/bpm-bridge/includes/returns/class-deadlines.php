@@ -92,7 +92,7 @@ final class Deadlines {
 		}
 		$now = $now ?? time();
 		if ( 'overdue' === $state['flag'] ) {
-			$late = max( 1, (int) ceil( ( $now - $state['due_at'] ) / DAY_IN_SECONDS ) );
+			$late = max( 1, (int) floor( ( $now - $state['due_at'] ) / DAY_IN_SECONDS ) );
 			/* translators: %d: number of days. */
 			return sprintf( _n( 'overdue by %d day', 'overdue by %d days', $late, 'bpm-bridge' ), $late );
 		}
