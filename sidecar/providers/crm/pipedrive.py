@@ -135,7 +135,6 @@ class PipedriveProvider:
         *,
         limiter: Budget | None = None,
         memory: Memory | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         block = settings.get("pipedrive") or {}
         self.token = str(block.get("api_token") or "")
@@ -157,7 +156,6 @@ class PipedriveProvider:
                 RedisMemory(self.limiter.conn) if isinstance(self.limiter, RateLimiter) else LocalMemory()
             )
         self.memory = memory
-        self.sleep = sleep
         self.account = digest(f"{self.base}|{self.token}")[:16]
 
     # -- the interface ------------------------------------------------------------------------------
@@ -178,7 +176,12 @@ class PipedriveProvider:
 
     def erase(self, email: str) -> str:
         key = self._key("person", email)
-        ids = {int(i["item"]["id"]) for i in self._search("persons", email, "email")}
+        hits = self._search("persons", email, "email")
+        ids = {
+            int(i["item"]["id"])
+            for i in hits
+            if email.lower() in [str(e).lower() for e in i["item"].get("emails") or ()]
+        }
         remembered = self.memory.get(key)
         if remembered and remembered.isdigit():
             ids.add(int(remembered))  # created moments ago, not in the index yet
