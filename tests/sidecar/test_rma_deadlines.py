@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import redis
@@ -74,3 +75,15 @@ def test_before_any_sweep_the_gauges_are_zero(redis_conn: redis.Redis) -> None:
     text = render(redis_conn).decode()
     assert gauge(text, "overdue", "complaint") == 0
     assert "bpm_rma_deadlines_refreshed_timestamp_seconds 0.0" in text
+
+
+def test_the_alert_rules_use_only_metrics_the_sidecar_exports(redis_conn: redis.Redis) -> None:
+    import yaml
+
+    rules = yaml.safe_load((Path(__file__).parents[2] / "deploy" / "alerts.yml").read_text())["groups"]
+    exported = set(re.findall(r"^# TYPE (\S+) ", render(redis_conn).decode(), re.M))
+    used = {
+        name for group in rules for rule in group["rules"] for name in re.findall(r"bpm_\w+", rule["expr"])
+    }
+    assert used and used <= exported, used - exported
+    assert {r["alert"] for g in rules for r in g["rules"]} >= {"BpmReturnsOverdue", "BpmReturnLabelsStuck"}
