@@ -35,6 +35,10 @@ $bpm_bridge_uninstall_site = static function () {
 	// Complaint photos belong to the returns being dropped below.
 	\BPM_Bridge\Returns\Photos::remove_all();
 	delete_option( \BPM_Bridge\Crm\Consent::ENABLED_OPTION );
+	// The settings WooCommerce keeps for the return e-mails (WooCommerce → Settings → Emails).
+	foreach ( array_keys( \BPM_Bridge\Returns\Emails::CLASSES ) as $bpm_email ) {
+		delete_option( 'woocommerce_' . $bpm_email . '_settings' );
+	}
 	$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->options} WHERE option_name LIKE %s OR option_name LIKE %s", $wpdb->esc_like( '_transient_bpm_bridge_' ) . '%', $wpdb->esc_like( '_transient_timeout_bpm_bridge_' ) . '%' ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 
 	$wpdb->query( 'DROP TABLE IF EXISTS ' . \BPM_Bridge\Installer::outbox_table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.NotPrepared
