@@ -342,3 +342,12 @@ def test_an_order_through_the_sync_job_moves_its_one_deal(
     assert meta["_bpm_crm_url"] == f"https://sklep.pipedrive.com/deal/{deal_record['id']}"
     assert len(sandbox.records("persons")) == 1 and sandbox.counts()["deals_created"] == 1
     assert [r["quantity"] for r in sandbox.records("deal_products")] == [2]
+
+
+def test_pipelines_load_from_v1_where_v2_has_none(make: Any, sandbox: PipedriveSandbox) -> None:
+    sandbox.add_pipeline("Ecommerce", ["Paid", "Shipped"])
+    from_v2 = make().pipelines()
+    sandbox.setting("api", v2_pipelines=False)
+    assert make().pipelines() == from_v2
+    assert [p.label for p in from_v2] == ["Pipeline", "Ecommerce"]
+    assert [s.label for s in from_v2[1].stages] == ["Paid", "Shipped"]

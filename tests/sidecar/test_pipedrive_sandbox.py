@@ -164,3 +164,14 @@ def test_faults_and_lost_response_after_commit(api: Api, sandbox: PipedriveSandb
     with pytest.raises(requests.ConnectionError):
         api("POST", "/api/v2/persons", {"name": "B"})
     assert [p["name"] for p in sandbox.records("persons")] == ["B"]  # created, though nobody heard of it
+
+
+def test_pipelines_and_stages_in_v2_and_v1_shapes(api: Api, sandbox: PipedriveSandbox) -> None:
+    v2 = api("GET", "/api/v2/pipelines").json()
+    assert v2["data"][0]["name"] == "Pipeline" and v2["additional_data"] == {"next_cursor": None}
+    v1 = api("GET", "/api/v1/stages", pipeline_id=1).json()
+    assert v1["additional_data"]["pagination"]["more_items_in_collection"] is False
+    assert v1["data"][0]["pipeline_name"] == "Pipeline" and v1["data"][0]["active_flag"] is True
+    sandbox.setting("api", v2_pipelines=False)
+    assert api("GET", "/api/v2/pipelines").status_code == 404
+    assert api("GET", "/api/v1/pipelines").json()["data"][0]["url_title"] == "pipeline"

@@ -200,8 +200,12 @@ class PipedriveProvider:
         )
 
     def pipelines(self) -> tuple[Pipeline, ...]:
-        pipelines = self._all("/pipelines", "the pipelines")
-        stages = self._all("/stages", "the pipeline stages")
+        try:
+            pipelines = self._all("/pipelines", "the pipelines")
+            stages = self._all("/stages", "the pipeline stages")
+        except _Missing:  # pipelines and stages joined v2 only in 2025: the v1 routes answer everywhere
+            pipelines = self._all("/pipelines", "the pipelines", version="v1")
+            stages = self._all("/stages", "the pipeline stages", version="v1")
         return tuple(
             Pipeline(
                 str(p["id"]),
@@ -418,19 +422,35 @@ class PipedriveProvider:
         data = self._call("GET", f"/{kind}/search", what=f"the {kind} search", params=params)
         return [i for i in (data or {}).get("items") or () if isinstance(i, dict) and i.get("item")]
 
-    def _all(self, path: str, what: str) -> list[dict[str, Any]]:
+    def _all(self, path: str, what: str, version: str = "v2") -> list[dict[str, Any]]:
+        """Every row of a listing: v2 pages by ``cursor``, v1 by ``start``; a 404 raises :class:`_Missing`."""
         rows: list[dict[str, Any]] = []
-        cursor: str | None = None
+        params = {"limit": "500"}
         while True:
-            params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
-            body = self._envelope("GET", path, None, what, params)
+            body = self._envelope("GET", path, None, what, params, version=version)
             rows += list(body.get("data") or ())
-            cursor = (body.get("additional_data") or {}).get("next_cursor")
-            if not cursor:
+            more = body.get("additional_data") or {}
+            if version == "v1":
+                page = more.get("pagination") or {}
+                if not page.get("more_items_in_collection"):
+                    return rows
+                params = {"limit": "500", "start": str(page.get("next_start") or len(rows))}
+            elif more.get("next_cursor"):
+                params = {"limit": "500", "cursor": str(more["next_cursor"])}
+            else:
                 return rows
 
-    def _call(self, method: str, path: str, body: Any = None, *, what: str, missing_ok: bool = False,
-              params: Mapping[str, str] | None = None, stage: Deal | None = None) -> Any:  # fmt: skip
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        what: str,
+        missing_ok: bool = False,
+        params: Mapping[str, str] | None = None,
+        stage: Deal | None = None,
+    ) -> Any:
         """The answer's ``data``; None for a 404 with ``missing_ok``; the error vocabulary otherwise."""
         try:
             answer = self._envelope(method, path, body, what, params, stage)
@@ -440,13 +460,21 @@ class PipedriveProvider:
             raise PermanentError(f"Pipedrive does not know {what} ({path})") from None
         return answer.get("data") if answer.get("data") is not None else {}
 
-    def _envelope(self, method: str, path: str, body: Any, what: str, params: Mapping[str, str] | None = None,
-                  stage: Deal | None = None) -> dict[str, Any]:  # fmt: skip
+    def _envelope(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        what: str,
+        params: Mapping[str, str] | None = None,
+        stage: Deal | None = None,
+        version: str = "v2",
+    ) -> dict[str, Any]:
         headers = {"x-api-token": self.token, "Accept": "application/json"}
         for attempt in range(1, RATE_LIMIT_TRIES + 1):
             self.limiter.acquire()
             response = self.http.request(
-                method, f"{self.base}/api/v2{path}", json=body, params=params, headers=headers
+                method, f"{self.base}/api/{version}{path}", json=body, params=params, headers=headers
             )
             self._observe(response)
             if response.status_code != 429:

@@ -12,7 +12,8 @@ What it checks and answers as the notes document:
 - ``GET /api/v2/{persons|organizations|deals|products}/search?term=&fields=&exact_match=`` →
   ``{success, data: {items: [{result_score, item}]}, additional_data: {next_cursor}}`` (exact matches are
   case-insensitive; ``person_id``/``organization_id``/``status`` filters on deals) with **search lag**: a
-  record created or changed less than ``search.lag_seconds`` ago is not found yet, as the index catches up;
+  record created less than ``search.lag_seconds`` ago is not found yet, as the index catches up (a changed
+  record is found at once, with its new values);
 - ``POST`` / ``GET`` / ``PATCH`` / ``DELETE`` on ``/api/v2/{kind}/{id}``: bodies validated against the v2
   schema (required fields, types, e-mail labels, unknown fields refused) → 400 ``success: false``; a deleted
   record is 404; deleting a person leaves its deals without a person;
@@ -21,8 +22,9 @@ What it checks and answers as the notes document:
   403 with ``code: "feature_capping_deals_limit"``;
 - products on a deal: ``GET|POST /api/v2/deals/{id}/products``, ``PATCH|DELETE …/products/{attachment}``
   (``product_id``, ``item_price``, ``quantity`` required; the product must exist);
-- ``GET /api/v2/pipelines``, ``/api/v2/stages?pipeline_id=`` (v2 has both since 2025; a new account has one
-  pipeline with five stages);
+- ``GET /api/v2/pipelines``, ``/api/v2/stages?pipeline_id=`` (v2 has both since 2025; older documentation
+  shows them in v1 only, so ``GET /api/v1/pipelines`` and ``/api/v1/stages`` answer too, in v1's shape; a new
+  account has one pipeline with five stages);
 - the burst limit per token: every answer carries ``x-ratelimit-limit``, ``x-ratelimit-remaining`` and
   ``x-ratelimit-reset`` (seconds), a request over it is 429 with ``Retry-After`` — the header names are the
   ones Pipedrive documented for its request-based limits and are **UNCONFIRMED** for the token-based
@@ -31,7 +33,8 @@ What it checks and answers as the notes document:
 Sandbox-only endpoints under ``/_sandbox/``: ``GET documents`` (every record incl. deleted ones, counts,
 what DELETE removed), ``POST faults`` (503, 500, 429, latency, ``drop_after_commit``), ``POST search``
 (lag_seconds), ``POST limits`` (max, window_seconds, daily_left), ``POST plan`` (deals_limit),
-``POST pipelines`` (``{"name", "stages": [names]}`` → a new pipeline), ``POST reset``.
+``POST api`` (v2_pipelines: false = pipelines and stages in v1 only), ``POST pipelines`` (``{"name",
+"stages": [names]}`` → a new pipeline), ``POST reset``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ SETTINGS = (
     Setting("search", lambda state: state.search, ("lag_seconds",)),
     Setting("limits", lambda state: state.limits, ("max", "window_seconds", "daily_left")),
     Setting("plan", lambda state: state.plan, ("deals_limit",)),
+    Setting("api", lambda state: state.api, ("v2_pipelines",)),
 )
 
 

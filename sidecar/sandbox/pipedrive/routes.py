@@ -311,31 +311,49 @@ def api_blueprint(state: State) -> Blueprint:
             del state.deal_products[row_id]
             return committed(ok({"id": row_id}))
 
-    # -- pipelines and stages ------------------------------------------------------------------------
+    # -- pipelines and stages (v2; v1 as older accounts' documentation shows, in v1's shape) ----------
+    def v2_off() -> Response | None:
+        return None if state.api["v2_pipelines"] else error("Unknown method .", 404)
+
     @api.get(f"{V2}/pipelines")
     def pipelines() -> Response:
         with state.lock:
             rows = sorted(state.pipelines.values(), key=lambda p: p["order_nr"])
-        return ok(rows, {"next_cursor": None})
-
-    @api.get(f"{V2}/pipelines/<int:pipeline_id>")
-    def pipeline(pipeline_id: int) -> Response:
-        with state.lock:
-            found = state.pipelines.get(pipeline_id)
-        return ok(found) if found else error("Pipeline not found", 404)
+        return v2_off() or ok(rows, {"next_cursor": None})
 
     @api.get(f"{V2}/stages")
     def stages() -> Response:
+        return v2_off() or ok(stage_rows(), {"next_cursor": None})
+
+    def stage_rows() -> list[dict[str, Any]]:
         wanted = request.args.get("pipeline_id")
         with state.lock:
             rows = [s for s in state.stages.values() if not wanted or str(s["pipeline_id"]) == wanted]
-        rows.sort(key=lambda s: (s["pipeline_id"], s["order_nr"]))
-        return ok(rows, {"next_cursor": None})
+        return sorted(rows, key=lambda s: (s["pipeline_id"], s["order_nr"]))
 
-    @api.get(f"{V2}/stages/<int:stage_id>")
-    def stage(stage_id: int) -> Response:
+    @api.get("/api/v1/pipelines")
+    def pipelines_v1() -> Response:
         with state.lock:
-            found = state.stages.get(stage_id)
-        return ok(found) if found else error("Stage not found", 404)
+            rows = [
+                {"id": p["id"], "name": p["name"], "url_title": p["name"].lower(), "order_nr": p["order_nr"],
+                 "active": not p["is_deleted"], "deal_probability": p["is_deal_probability_enabled"],
+                 "add_time": p["add_time"], "update_time": p["update_time"], "selected": p["is_selected"]}
+                for p in sorted(state.pipelines.values(), key=lambda p: p["order_nr"])
+            ]  # fmt: skip
+        return ok(rows)
+
+    @api.get("/api/v1/stages")
+    def stages_v1() -> Response:
+        with state.lock:
+            names = {pid: p["name"] for pid, p in state.pipelines.items()}
+        rows = [
+            {"id": s["id"], "order_nr": s["order_nr"], "name": s["name"], "active_flag": not s["is_deleted"],
+             "deal_probability": s["deal_probability"], "pipeline_id": s["pipeline_id"],
+             "pipeline_name": names.get(s["pipeline_id"]), "rotten_flag": False, "rotten_days": None,
+             "add_time": s["add_time"], "update_time": s["update_time"]}
+            for s in stage_rows()
+        ]  # fmt: skip
+        pagination = {"start": 0, "limit": 500, "more_items_in_collection": False}
+        return ok(rows, {"pagination": pagination})
 
     return api

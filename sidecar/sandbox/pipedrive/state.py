@@ -57,11 +57,13 @@ class State:
         self.stages: dict[int, dict[str, Any]] = {}
         for pipeline_id, name, stages in DEFAULT_PIPELINES:
             self.add_pipeline(name, [(s_name, probability) for _, s_name, probability in stages], pipeline_id)
-        # Search lag: a record created (or changed) less than ``lag_seconds`` ago is not found by search.
+        # Search lag: a record created less than ``lag_seconds`` ago is not found by search.
         self.search: dict[str, Any] = {"lag_seconds": 0.0}
         # Burst limit per token: ``max`` requests per ``window_seconds`` (0 = off). Header names UNCONFIRMED.
         self.limits: dict[str, Any] = {"max": 0, "window_seconds": 2.0, "daily_left": None}
         self.plan: dict[str, Any] = {"deals_limit": 0}  # open deals the plan allows (0 = no cap)
+        # v2_pipelines off: only v1 has pipelines and stages (as in documentation before 2025).
+        self.api: dict[str, Any] = {"v2_pipelines": True}
         self.sent: list[float] = []
         self.counts = {"persons_created": 0, "deals_created": 0, "requests": 0, "rate_limited": 0}
         self.deleted: list[dict[str, Any]] = []  # {"kind", "id", "at"}: what DELETE removed
@@ -134,7 +136,7 @@ class State:
             "visible_to": 3,
             "label_ids": [],
             "custom_fields": {},
-            "_changed": time.monotonic(),
+            "_born": time.monotonic(),
         }
         record.update(BUILDERS[kind](self, dict(body)))
         self.records[kind][record_id] = record
@@ -158,7 +160,6 @@ class State:
             changes["close_time"] = stamp if changes["status"] in ("won", "lost") else None
         record.update(changes)
         record["update_time"] = now_iso()
-        record["_changed"] = time.monotonic()
         return record
 
     def delete(self, kind: str, record: dict[str, Any]) -> None:
@@ -175,7 +176,9 @@ class State:
 
     # -- search ------------------------------------------------------------------------------------
     def indexed(self, record: Mapping[str, Any]) -> bool:
-        return time.monotonic() - float(record["_changed"]) >= float(self.search["lag_seconds"])
+        # Only a new record waits for the index; a changed one is found at once, with its new values (the
+        # real index may show the old values for a while: no client here searches by a changed value).
+        return time.monotonic() - float(record["_born"]) >= float(self.search["lag_seconds"])
 
     def find(
         self, kind: str, term: str, fields: tuple[str, ...], exact: bool, **filters: Any
