@@ -96,9 +96,11 @@ class PrivacyTest extends BPM_Test_Case {
 				'request_id' => $id,
 				'email'      => $email,
 				'status'     => 'confirmed',
+				'outcomes'   => array(),
 			),
-			$response->get_data()
+			json_decode( wp_json_encode( $response->get_data() ), true )
 		);
+		$this->assertStringContainsString( '"outcomes":{}', wp_json_encode( $response->get_data() ), 'an object, also when empty' );
 		$this->complete( $id, DAY_IN_SECONDS );
 		$this->assertSame( 'completed', $this->signed( 'GET', '/erasures/' . $id )->get_data()['status'] );
 		$this->complete( $id, 31 * DAY_IN_SECONDS );
@@ -156,6 +158,7 @@ class PrivacyTest extends BPM_Test_Case {
 		$this->assertSame( 'done', $outcomes['hubspot']['status'] );
 		$this->assertSame( 'Contact deleted', $outcomes['hubspot']['message'] );
 		$this->assertSame( $outcomes, Eraser::outcomes( $id ) );
+		$this->assertSame( $outcomes, json_decode( wp_json_encode( $this->signed( 'GET', '/erasures/' . $id )->get_data() ), true )['outcomes'] );
 
 		$this->assertRestError(
 			400,

@@ -47,6 +47,7 @@ final class Privacy_Controller extends Controller {
 						'type' => 'string',
 						'enum' => array( 'pending', 'confirmed', 'failed', 'completed' ),
 					),
+					'outcomes'   => array( 'type' => 'object' ),
 				),
 			)
 		);
@@ -104,7 +105,7 @@ final class Privacy_Controller extends Controller {
 	}
 
 	/**
-	 * GET /erasures/{id}: {request_id, email, status}.
+	 * GET /erasures/{id}: {request_id, email, status, outcomes}.
 	 *
 	 * @param \WP_REST_Request $request Request.
 	 * @return \WP_REST_Response|\WP_Error
@@ -119,6 +120,8 @@ final class Privacy_Controller extends Controller {
 				'request_id' => (int) $erasure->ID,
 				'email'      => strtolower( (string) $erasure->email ),
 				'status'     => (string) preg_replace( '/^request-/', '', (string) $erasure->status ),
+				// What was reported so far: a retried erasure skips the destinations already done.
+				'outcomes'   => (object) Eraser::outcomes( (int) $erasure->ID ),
 			),
 			200
 		);
