@@ -200,3 +200,34 @@ def test_an_order_reaches_the_flow_through_the_sync_job(shop: Shop, sink: Webhoo
     [delivery] = sink.deliveries()
     assert delivery["body"]["order"]["id"] == order["id"] and delivery["body"]["order"]["stage"] == "paid"
     assert outcome.write.meta["_bpm_crm_id"] == delivery["id"]
+
+
+def test_consent_on_or_off_changes_exactly_the_consent_fields() -> None:
+    from sidecar.providers.crm.webhook import order_message
+    from sidecar.store import OrderState
+
+    billing = {"first_name": "Ewa", "last_name": "Lis", "email": "ewa@example.com"}
+    order = {
+        "id": 8,
+        "number": "8",
+        "status": "processing",
+        "currency": "PLN",
+        "total": "10.00",
+        "billing": billing,
+    }
+    consent = {"marketing": True, "version": "v2", "at": "2026-12-01T10:00:00Z", "source": "checkout"}
+
+    def message(record: dict[str, Any]) -> dict[str, Any]:
+        payload = crm.build_payload(OrderState(order, {}, [], record), {"crm": {"provider": "webhook"}})
+        return order_message(payload.contact, payload.deal)
+
+    with_consent, without = message(consent), message({"marketing": False, "version": "v2", "at": None})
+    assert (
+        with_consent["customer"] | {"marketing_consent": False, "consent_version": None, "consent_at": None}
+        == (without["customer"])
+    )
+    assert (with_consent["customer"]["consent_version"], with_consent["customer"]["consent_at"]) == (
+        "v2",
+        "2026-12-01T10:00:00Z",
+    )
+    assert with_consent["order"] == without["order"]
