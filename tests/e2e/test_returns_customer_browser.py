@@ -212,6 +212,9 @@ def test_customer_and_guest_returns(shop, browser, tmp_path: Path) -> None:
         f" '{base64.b64encode(PDF).decode()}' ) );"
     )
     assert attached.strip() == "true", attached
+    a.reload()
+    assert row.locator(".bpm-return-label-download").count() == 1
+    assert row.locator(".bpm-return-tracking").get_attribute("href") == tracking
     with a.expect_navigation():
         row.get_by_role("link", name=rma["number"]).click()
     assert a.get_by_role("link", name="Track the parcel").get_attribute("href") == tracking

@@ -8,6 +8,7 @@
  */
 
 use BPM_Bridge\Returns\Account;
+use BPM_Bridge\Returns\Downloads;
 use BPM_Bridge\Rma;
 
 defined( 'ABSPATH' ) || exit;
@@ -24,6 +25,7 @@ defined( 'ABSPATH' ) || exit;
 					<th><?php esc_html_e( 'Requested', 'bpm-bridge' ); ?></th>
 					<th><?php esc_html_e( 'Status', 'bpm-bridge' ); ?></th>
 					<th><?php esc_html_e( 'Shop answers by', 'bpm-bridge' ); ?></th>
+					<th><?php esc_html_e( 'Label', 'bpm-bridge' ); ?></th>
 				</tr>
 			</thead>
 			<tbody>
@@ -34,6 +36,15 @@ defined( 'ABSPATH' ) || exit;
 					<td><?php echo esc_html( wp_date( get_option( 'date_format' ), strtotime( $bpm_rma['created_at'] ) ) ); ?></td>
 					<td class="bpm-return-status"><?php echo esc_html( Rma::status_label( $bpm_rma['status'] ) ); ?></td>
 					<td><?php echo esc_html( $bpm_rma['due_at'] ? wp_date( get_option( 'date_format' ), strtotime( $bpm_rma['due_at'] ) ) : '' ); ?></td>
+					<td>
+						<?php if ( $bpm_rma['has_label_pdf'] ) : ?>
+							<a class="bpm-return-label-download" href="<?php echo esc_url( Downloads::label_url( $bpm_rma['id'] ) ); ?>"><?php esc_html_e( 'Download the return label', 'bpm-bridge' ); ?></a>
+						<?php endif; ?>
+						<?php $bpm_track = (string) ( $bpm_rma['label']['url'] ?? '' ); ?>
+						<?php if ( '' !== $bpm_track && Rma::is_valid_label_url( $bpm_track ) ) : ?>
+							<a class="bpm-return-tracking" href="<?php echo esc_url( $bpm_track ); ?>" target="_blank" rel="noopener noreferrer"><?php esc_html_e( 'Track the parcel', 'bpm-bridge' ); ?></a>
+						<?php endif; ?>
+					</td>
 				</tr>
 			<?php endforeach; ?>
 			</tbody>
