@@ -1,14 +1,14 @@
-"""A return's whole journey on real WooCommerce (WordPress 7.0 + WooCommerce 9.2, HPOS, Apache + mod_php): the
-plugin, the real sidecar (gunicorn + an RQ worker on Redis), the InPost ShipX and Fakturownia simulators.
+r"""A return's whole journey on real WooCommerce (WordPress 7.0 + WooCommerce 9.2, HPOS, Apache + mod_php):
+the plugin, the real sidecar (gunicorn + an RQ worker on Redis), the InPost ShipX and Fakturownia
+simulators, and the shop's staff in a real browser (Playwright + Debian's chromium) on WooCommerce → Returns.
 
-A paid B2B order gets its invoice; the customer's return (BPM_Bridge\\Rma::create, what A's form calls) is
-approved by staff (Rma::set_status, what B's screen calls); the plugin's outbox tells the sidecar, which buys
-one InPost label, attaches it through the plugin's route and moves the return to label_ready; the ShipX
-simulator delivers the parcel and the sidecar marks the return arrived; staff mark it received and refund it
-(BPM_Bridge\\Returns\\Refund, B's class), and the correction invoice of that refund appears in Fakturownia.
-The pages people use for these steps are driven in a browser by the customer's and the shop's own tests
-(tests/e2e/test_returns_*browser*); here the steps go through the same PHP calls those pages make, so the
-whole run stays well under a minute.
+A paid B2B order gets its invoice; the customer's return (``BPM_Bridge\Rma::create``, what the customer's form
+calls — that form has its own browser test) is **approved** on the return's screen; the plugin's outbox tells
+the sidecar, which buys one InPost label, attaches it through the plugin's route and moves the return to
+label_ready (the screen shows the label and the tracking link); the ShipX simulator delivers the parcel and
+the sidecar marks the return arrived; staff **mark it received** and **refund** it on the same screen, and the
+correction invoice of that refund appears in Fakturownia. Without chromium the same three staff steps go
+through the PHP calls the screen makes (Rma::set_status, Returns\Refund::issue).
 """
 
 from __future__ import annotations
@@ -38,6 +38,15 @@ from sidecar.sandbox.shipx import create_app as shipx_app
 from sidecar.signing import new_secret
 
 pytestmark = [pytest.mark.wordpress]
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREEN = "/wp-admin/admin.php?page=bpm-bridge-returns&rma={rma}"
+# The staff steps without a browser: what the return screen's forms run.
+PHP_STEPS = {
+    "approve": "$r = \\BPM_Bridge\\Rma::set_status( {rma}, 'requested', 'approved', '', 'staff' );",
+    "receive": "$r = \\BPM_Bridge\\Rma::set_status( {rma}, 'arrived', 'received', '', 'staff' );",
+    "refund": "$r = \\BPM_Bridge\\Returns\\Refund::issue( {rma}, false );",
+}
 
 __all__ = ["wp_sites"]
 
@@ -90,6 +99,16 @@ class Journey:
 
     def logs(self) -> str:
         return self.group.logs() + "\n----- WordPress debug.log -----\n" + self.site.php_errors()
+
+    def staff(self, page: Any, rma_id: int, action: str) -> None:
+        """One click of staff on the return's screen (or, without a browser, the call behind it)."""
+        if page is None:
+            check = " if ( is_wp_error( $r ) ) { throw new Exception( $r->get_error_message() ); } echo 1;"
+            self.php(PHP_STEPS[action].format(rma=rma_id) + check)
+            return
+        page.goto(self.site.url + SCREEN.format(rma=rma_id))
+        with page.expect_navigation():
+            page.locator(f"form.bpm-bridge-rma-action--{action} button[type=submit]").click()
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +173,35 @@ def journey(wp_sites, redis_url: str) -> Iterator[Journey]:
             fakturownia.stop()
 
 
-def test_a_return_from_approval_to_label_arrival_refund_and_correction(journey: Journey) -> None:
+@pytest.fixture(scope="module")
+def page(journey: Journey) -> Iterator[Any]:
+    """The shop's administrator logged in, in chromium; None (the PHP calls instead) without one."""
+    try:
+        sync_api = __import__("playwright.sync_api", fromlist=["sync_playwright"])
+    except ImportError:
+        sync_api = None
+    if sync_api is None or not CHROMIUM.exists():
+        yield None
+        return
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="en-US")
+        context.set_default_timeout(20_000)
+        tab = context.new_page()
+        tab.goto(f"{journey.site.url}/wp-login.php")
+        tab.fill("#user_login", journey.site.admin_user)
+        tab.fill("#user_pass", journey.site.admin_password)
+        with tab.expect_navigation():
+            tab.click("#wp-submit")
+        yield tab
+        context.close()
+        browser.close()
+
+
+def test_a_return_from_approval_to_label_arrival_refund_and_correction(journey: Journey, page: Any) -> None:
     started = time.monotonic()
     site = journey.site
     body = {
@@ -181,12 +228,11 @@ def test_a_return_from_approval_to_label_arrival_refund_and_correction(journey: 
                 array( 'kind' => 'withdrawal', 'method' => 'locker', 'point' => 'KRA010',
                        'email' => '{BUYER["email"]}' ) );
             if ( is_wp_error( $id ) ) {{ throw new Exception( $id->get_error_message() ); }}
-            $moved = \\BPM_Bridge\\Rma::set_status( $id, 'requested', 'approved', '', 'staff' );
-            if ( is_wp_error( $moved ) ) {{ throw new Exception( $moved->get_error_message() ); }}
             echo wp_json_encode( $id );"""
         )
     )
     number = f"RMA-{rma_id:06d}"
+    journey.staff(page, rma_id, "approve")
 
     ready = journey.wait_status(rma_id, "label_ready")
     shipments = journey.shipments(number)
@@ -205,6 +251,10 @@ def test_a_return_from_approval_to_label_arrival_refund_and_correction(journey: 
     assert pdf.startswith("%PDF-"), pdf  # the PDF My Account serves
     label_step = [t for t in ready["timeline"] if t["event"] == "label"]
     assert label_step and label_step[0]["public"]
+    if page is not None:  # the return's screen shows the label the sidecar attached
+        page.goto(journey.site.url + SCREEN.format(rma=rma_id))
+        assert page.locator(f"a[href='{ready['label']['url']}']").count() == 1
+        assert shipment["tracking_number"] in page.content()
 
     for status in ("dispatched_by_sender", "delivered"):
         requests.post(f"{journey.shipx.url}/_sandbox/shipments/{shipment['id']}/status",
@@ -213,21 +263,22 @@ def test_a_return_from_approval_to_label_arrival_refund_and_correction(journey: 
     assert arrived["meta"]["_bpm_shipment_status"] == "delivered"
     assert any(t["event"] == "arrived" and t["actor"] == "carrier" for t in arrived["timeline"])
 
-    refund = journey.php(
-        f"""$moved = \\BPM_Bridge\\Rma::set_status( {rma_id}, 'arrived', 'received', '', 'staff' );
-        if ( is_wp_error( $moved ) ) {{ throw new Exception( $moved->get_error_message() ); }}
-        $refund = \\BPM_Bridge\\Returns\\Refund::issue( {rma_id}, false );
-        if ( is_wp_error( $refund ) ) {{ throw new Exception( $refund->get_error_message() ); }}
-        echo wp_json_encode( $refund );"""
+    journey.staff(page, rma_id, "receive")
+    journey.staff(page, rma_id, "refund")
+    refunded = journey.rma(rma_id)
+    assert refunded["status"] == "refunded" and refunded["refund_id"]
+    refund_id = refunded["refund_id"]
+    amount = journey.php(
+        f"echo wp_json_encode( wc_format_decimal( wc_get_order( {refund_id} )->get_amount(), 2 ) );"
     )
-    assert journey.rma(rma_id)["status"] == "refunded"
     corrections = wait_until(
         lambda: [d for d in journey.documents() if d["kind"] == "correction"],
         timeout=40,
         what="the correction",
     )
     assert len(corrections) == 1
-    assert abs(Decimal(str(corrections[0]["price_gross"]))) == Decimal(refund["amount"])
-    assert corrections[0]["oid"] == f"wc-{order['id']}-kor-{refund['refund_id']}"
+    assert abs(Decimal(str(corrections[0]["price_gross"]))) == Decimal(amount)
+    assert corrections[0]["oid"] == f"wc-{order['id']}-kor-{refund_id}"
     assert len(journey.shipments(number)) == 1
-    print(f"return journey on real WooCommerce: {time.monotonic() - started:.1f} s")
+    way = "in chromium" if page is not None else "through PHP (no chromium)"
+    print(f"return journey on real WooCommerce, staff {way}: {time.monotonic() - started:.1f} s")
