@@ -126,6 +126,9 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$processing->set_status( 'processing' );
 		$processing->save();
 		$this->assertFalse( Eligibility::for_order( $processing )['returnable'], 'not delivered yet' );
+		$processing->update_meta_data( '_bpm_delivered_at', gmdate( 'c', time() - DAY_IN_SECONDS ) );
+		$processing->save();
+		$this->assertTrue( Eligibility::for_order( $processing )['withdrawal_open'], 'the carrier delivered it' );
 
 		// A WooCommerce refund of one piece leaves one to return.
 		wc_create_refund(

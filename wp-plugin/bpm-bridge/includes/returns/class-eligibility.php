@@ -19,7 +19,8 @@ defined( 'ABSPATH' ) || exit;
 final class Eligibility {
 
 	/**
-	 * Order statuses (without "wc-") whose orders may be returned: delivered orders only.
+	 * Order statuses (without "wc-") whose orders may be returned: delivered orders only (a processing order also
+	 * when a carrier reported its delivery in `_bpm_delivered_at`).
 	 *
 	 * @return string[]
 	 */
@@ -75,7 +76,9 @@ final class Eligibility {
 			$result['why'] = __( 'This shop does not take return requests online.', 'bpm-bridge' );
 			return $result;
 		}
-		if ( ! in_array( $order->get_status(), self::statuses(), true ) || 0 === $start ) {
+		// A processing order the carrier reported delivered is returnable too: the customer has the goods.
+		$delivered = 'processing' === $order->get_status() && '' !== (string) $order->get_meta( '_bpm_delivered_at' );
+		if ( ( ! $delivered && ! in_array( $order->get_status(), self::statuses(), true ) ) || 0 === $start ) {
 			$result['why'] = __( 'A return can be requested once the order has been delivered.', 'bpm-bridge' );
 			return $result;
 		}
