@@ -35,7 +35,7 @@ from sidecar.signing import new_secret, request_signature_headers, signature_hea
 CASES: list[dict[str, Any]] = json.loads((Path(__file__).with_name("conformance_cases.json")).read_text())[
     "cases"
 ]
-PLACEHOLDERS = ("order", "other_order", "refund", "event", "rma")
+PLACEHOLDERS = ("order", "other_order", "refund", "event", "rma", "erasure")
 SIM_USER, SIM_PASSWORD = "bpm-api", "abcd EFGH ijkl MNOP qrst UVWX"
 SIM_NOCAP = ("shop-manager", "ManagerPassword000000000")
 
@@ -81,6 +81,9 @@ def _sim_world(url: str) -> list[dict[str, Any]]:
             ids["event"] = secrets.token_hex(16)
             call("POST", "/events", {"id": ids["event"], "actions": given["event"]["actions"],
                                      "order_id": ids[given["event"]["order"]]})  # fmt: skip
+        if "erasure" in given:
+            email = f"conformance-{secrets.token_hex(4)}@example.test"
+            ids["erasure"] = call("POST", "/erasures", {"email": email, **given["erasure"]})["request_id"]
         if "rma" in given:
             rma = {"order_id": ids["order"], **given["rma"]}
             ids["rma"] = call("POST", "/rmas", rma)["id"]
@@ -116,6 +119,18 @@ foreach ( $givens as $given ) {
         $row = \\BPM_Bridge\\Outbox::claim_one( $id );
         \\BPM_Bridge\\Outbox::mark_sent( $row, $given['event']['actions'] );
         $ids['event'] = $id;
+    }
+    if ( ! empty( $given['erasure'] ) ) {
+        $spec = $given['erasure'];
+        $id   = wp_create_user_request( 'conformance-' . wp_generate_password( 8, false ) . '@example.test',
+            'remove_personal_data', array(), 'confirmed' );
+        if ( is_wp_error( $id ) ) { throw new Exception( $id->get_error_message() ); }
+        if ( 'completed' === ( $spec['status'] ?? '' ) ) {
+            wp_update_post( array( 'ID' => $id, 'post_status' => 'request-completed' ) );
+            update_post_meta( $id, '_wp_user_request_completed_timestamp',
+                time() - (int) round( DAY_IN_SECONDS * (float) ( $spec['completed_days_ago'] ?? 0 ) ) );
+        }
+        $ids['erasure'] = $id;
     }
     if ( ! empty( $given['rma'] ) ) {
         global $wpdb;
