@@ -174,6 +174,7 @@ def _run(redis_url: str, procs: Processes, tl: Timeline, keep: bool) -> None:
     ctx = {"intake": intake, "woo": woo, "secret": secret, "conn": redis.Redis.from_url(redis_url),
            "queue": env["BPM_QUEUE"]}  # fmt: skip
     _story(ctx, procs, tl, "order.paid", {"order_id": order["id"], "from": "pending", "to": "processing"})
+    _crm_step(ctx, procs, tl, urls, order)
 
     refund_item = order["line_items"][0]
     refund = requests.post(
@@ -215,6 +216,49 @@ def _configure_store(woo: str, urls: dict[str, str]) -> None:
         invoicing["infakt"] = {"api_key": "sandbox-infakt-key", "base_url": urls["infakt"]}
     if invoicing:
         requests.put(f"{woo}/sandbox/config", json={"invoicing": invoicing}, timeout=10).raise_for_status()
+
+
+def _crm_step(
+    ctx: dict[str, Any], procs: Processes, tl: Timeline, urls: dict[str, str], order: dict[str, Any]
+) -> None:
+    """The shop connects HubSpot: the order becomes a contact and a deal, and its stage follows the order."""
+    hub = urls.get("hubspot")
+    if hub is None:
+        return
+    woo, oid = ctx["woo"], order["id"]
+    account: dict[str, Any] = {
+        "access_token": os.environ.get("BPM_SANDBOX_HUBSPOT_TOKEN", "pat-na1-sandbox-hubspot-token"),
+        "portal_id": os.environ.get("BPM_SANDBOX_HUBSPOT_PORTAL", "144000001"),
+        "base_url": hub,
+    }
+    crm: dict[str, Any] = {
+        "provider": "hubspot",
+        "line_items": True,
+        "pipeline": "default",
+        "hubspot": account,
+    }
+    requests.put(f"{woo}/sandbox/config", json={"crm": crm}, timeout=10).raise_for_status()
+    tl.say("HubSpot connected (WooCommerce → Settings → BPM Bridge → CRM); the order is sent to it")
+    _story(ctx, procs, tl, "order.created", {"order_id": oid, "status": order["status"]})
+
+    def deal() -> dict[str, Any]:
+        held = requests.get(f"{hub}/_sandbox/documents", timeout=10).json()
+        found = [d for d in held["deals"] if d["properties"].get("woo_order_id") == str(oid)]
+        contacts = {c["id"]: c["properties"] for c in held["contacts"]}
+        for d in found:
+            who = [contacts.get(c, {}).get("email") for c in d.get("associations", {}).get("contacts", [])]
+            tl.say(f"  HubSpot deal {d['id']} \"{d['properties'].get('dealname')}\" "
+                   f"{d['properties'].get('amount')} {d['properties'].get('deal_currency_code')}, stage "
+                   f"{d['properties'].get('dealstage')}, contact {', '.join(filter(None, who))}, "
+                   f"{len(d.get('associations', {}).get('line_items', []))} line item(s)")  # fmt: skip
+        return found[0] if found else {}
+
+    deal()
+    requests.post(f"{woo}/sandbox/orders/{oid}/status", json={"status": "completed"}, timeout=10)
+    tl.say(f"order #{oid} completed (shipped)")
+    completed = {"order_id": oid, "from": order["status"], "to": "completed"}
+    _story(ctx, procs, tl, "order.status_changed", completed)
+    deal()
 
 
 def _story(
