@@ -18,7 +18,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from sidecar.errors import PermanentError, TransientError
+from sidecar.errors import LockLost, PermanentError, TransientError
 from sidecar.jobs.base import JobContext, Outcome
 from sidecar.providers.crm import build_provider, provider_class
 from sidecar.providers.crm.limits import limiter_for
@@ -86,6 +86,8 @@ def erase(ctx: JobContext) -> Outcome:
             )
             ctx.ensure_lock()
             message = provider.erase(erasure.email)
+        except LockLost:
+            raise  # another run owns the request now: not this destination's failure
         except TransientError as exc:
             waiting[label] = exc
             said[name] = exc.reason
@@ -105,7 +107,7 @@ def erase(ctx: JobContext) -> Outcome:
         names, first = ", ".join(waiting), next(iter(waiting.values())).reason
         raise TransientError(
             f"erasure request {request_id}: {names} could not finish yet ({first}); the other destinations "
-            "are done",
+            "are recorded on the request",
             later,
         )
     if refused:
