@@ -231,3 +231,12 @@ def test_consent_on_or_off_changes_exactly_the_consent_fields() -> None:
         "2026-12-01T10:00:00Z",
     )
     assert with_consent["order"] == without["order"]
+
+
+def test_consent_flips_are_new_messages(sink: WebhookSink) -> None:
+    on = replace(JAN, marketing=True, consent_version="v1", consent_at="2026-12-01T10:00:00Z")
+    first = provider(sink).sync_contact(JAN, Known("", "msg_order"))
+    second = provider(sink).sync_contact(on, Known(first, "msg_order"))
+    third = provider(sink).sync_contact(JAN, Known(second, "msg_order"))  # withdrawn again
+    assert len({first, second, third}) == 3 and len(sink.deliveries()) == 3
+    assert [d["body"]["type"] for d in sink.deliveries()] == ["contact.synced"] * 3

@@ -126,7 +126,9 @@ class WebhookProvider:
 
     def sync_contact(self, contact: Contact, known: Known) -> str:
         body = encode(contact_message(contact))
-        msg_id = message_id("contact", email_hash(contact.email), hashlib.sha256(body).hexdigest())
+        # The ids of the messages before it make a withdrawal after a re-consent a new message, not a copy.
+        previous = (known.contact_id, known.deal_id)
+        msg_id = message_id("contact", email_hash(contact.email), hashlib.sha256(body).hexdigest(), *previous)
         self._send(body, msg_id, "the customer's consent")
         return msg_id
 
