@@ -332,5 +332,5 @@ def run_scheduled() -> dict[str, Any]:
     now = datetime.now(UTC)
     report = sweep(conn, settings, store, get_config(conn, settings, store), now - WINDOW - OVERLAP, now=now)
     log.info("reconciliation sweep: %s", report.render().replace("\n", " | "))
-    rma_deadlines.refresh(conn, store, now)  # the returns' deadline gauges ride on the same schedule
+    rma_deadlines.refresh(conn, store, now, settings)  # the returns' gauges and stalled labels, same schedule
     return report.to_dict()

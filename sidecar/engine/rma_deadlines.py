@@ -9,6 +9,14 @@ reconciliation sweep (sidecar/engine/reconcile.py), so the gauges are at most on
 ``bpm_rma_deadlines_refreshed_timestamp_seconds`` gauge says when.
 
 A return in ``received`` still counts: the refund is what the withdrawal deadline is about.
+
+The same sweep gives a return its job back when nothing is working on it any more (:func:`resume`): an
+approved return without a label, or a label_ready one whose parcel nobody follows, with no ``rma.process`` /
+``rma.track`` job of its own queued, scheduled or running. That happens when Redis lost its data while a
+label was being confirmed or a parcel followed — the event's outcome was reported already, so the plugin
+does not send it again. The job is queued with a synthetic event (sidecar/jobs/synthetic.py: no outbox row,
+its id fixed per order and day); the actions are state-based, so a return whose label is in fact there is
+only re-read. Returns older than :data:`RESUME_DAYS` are left to staff.
 """
 
 from __future__ import annotations
@@ -20,18 +28,26 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import redis
+from rq.job import Job
 
+from sidecar.engine import queueing
 from sidecar.errors import BridgeError
+from sidecar.jobs import synthetic
 from sidecar.metrics import RMA_KINDS, Metrics
 from sidecar.store import RmaRoutes
 
 if TYPE_CHECKING:
+    from sidecar.config import Settings
     from sidecar.store import StoreClient
 
 log = logging.getLogger(__name__)
 
 SOON = timedelta(days=3)
 OPEN = ("requested", "approved", "label_ready", "arrived", "received")
+RESUME_DAYS = 30
+# A return changed this recently still has its own event on the way.
+SETTLE = timedelta(minutes=10)
+RESUMED = {"approved": "rma.process", "label_ready": "rma.track"}
 
 
 @dataclass(frozen=True)
@@ -65,12 +81,17 @@ def count(store: StoreClient, now: datetime) -> Deadlines:
     return Deadlines(dict(counts))
 
 
-def refresh(conn: redis.Redis, store: StoreClient, now: datetime | None = None) -> Deadlines | None:
-    """Count and publish; None (gauges left as they were, their timestamp says how old) when the store
-    cannot answer — a failed count never shows as "nothing overdue"."""
+def refresh(
+    conn: redis.Redis, store: StoreClient, now: datetime | None = None, settings: Settings | None = None
+) -> Deadlines | None:
+    """Count and publish (and, given the settings, :func:`resume` stalled returns); None (gauges left as
+    they were, their timestamp says how old) when the store cannot answer — a failed count never shows as
+    "nothing overdue"."""
     moment = now or datetime.now(UTC)
     try:
         found = count(store, moment)
+        if settings is not None:
+            resume(conn, settings, store, moment)
     except BridgeError as exc:
         log.warning("return deadlines not refreshed: %s", exc.reason)
         return None
@@ -82,3 +103,54 @@ def refresh(conn: redis.Redis, store: StoreClient, now: datetime | None = None) 
         found.total("awaiting_label"),
     )
     return found
+
+
+def _busy(conn: redis.Redis, settings: Settings) -> set[int]:
+    """Returns that have an RMA job queued, scheduled (waiting for a retry or a follow-up) or running."""
+    queue = queueing.queue_for(conn, settings)
+    ids = [
+        *queue.job_ids,
+        *queue.scheduled_job_registry.get_job_ids(),
+        *queue.started_job_registry.get_job_ids(),
+    ]
+    wanted = [j for j in ids if j.endswith(tuple("_" + a.replace(".", "-") for a in RESUMED.values()))]
+    busy = set()
+    for job in Job.fetch_many(wanted, connection=conn):
+        if job is None:  # finished and expired between the listing and the fetch
+            continue
+        try:
+            busy.add(int(job.args[0]["data"]["rma_id"]))
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+            continue
+    return busy
+
+
+def resume(conn: redis.Redis, settings: Settings, store: StoreClient, now: datetime | None = None) -> int:
+    """Queue the job of every recent approved / label_ready return nothing works on; returns how many."""
+    moment = now or datetime.now(UTC)
+    busy = _busy(conn, settings)
+    routes, queued = RmaRoutes(store), 0
+    for status, action in RESUMED.items():
+        for rma in routes.iter_search((status,)):
+            created = _when(rma.get("created_at"))
+            if int(rma["id"]) in busy or created is None or created < moment - timedelta(days=RESUME_DAYS):
+                continue
+            if status == "approved" and rma.get("has_label"):
+                continue  # labelled, the status step follows with its own event
+            if created > moment - SETTLE:
+                continue
+            order_id = int(rma["order_id"])
+            occurred_at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+            envelope = {
+                "id": synthetic.event_id(settings.store_url, order_id, occurred_at[:10]),
+                "type": "rma.updated",
+                "occurred_at": occurred_at,
+                "store": settings.store_url.rstrip("/"),
+                "data": {"rma_id": int(rma["id"]), "order_id": order_id, "status": status},
+            }
+            queueing.enqueue_one(conn, settings, envelope, action)
+            queued += 1
+            log.info(
+                "return %s (%s): nothing worked on it, %s queued again", rma.get("number"), status, action
+            )
+    return queued

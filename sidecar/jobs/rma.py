@@ -317,6 +317,9 @@ def _advance(
             "return %s: unknown %s status %r (treated as on its way)", number, carrier.label, shipment.status
         )
     changed = shipment.status != meta.get(STATUS, "")
+    if progress == "stopped" and not changed:
+        # Told once already (a failed outcome and the customer's timeline); a later look stays quiet.
+        return Outcome("skipped", f"Return {number}: parcel {carrier.describe(shipment.status)}.", note=False)
     if progress == "stopped":
         _note_status(routes, rma, carrier, shipment, public=True)
         raise PermanentError(

@@ -108,6 +108,7 @@ class Harness:
             store_app_password=PASSWORD,
             allow_insecure_store=True,
         )
+        self.settings = settings
         self.store = StoreClient(settings, AuditLog(None))
         self.carrier("inpost")
         self.shop.config({"rma": {"enabled": True, **RETURN_ADDRESS}})

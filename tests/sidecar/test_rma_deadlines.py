@@ -87,3 +87,40 @@ def test_the_alert_rules_use_only_metrics_the_sidecar_exports(redis_conn: redis.
     }
     assert used and used <= exported, used - exported
     assert {r["alert"] for g in rules for r in g["rules"]} >= {"BpmReturnsOverdue", "BpmReturnLabelsStuck"}
+
+
+def test_the_sweep_gives_stalled_returns_their_job_back(servers: Servers, redis_conn: redis.Redis) -> None:
+    from rq import Queue
+
+    from sidecar.engine import queueing
+    from sidecar.jobs import synthetic
+
+    h = Harness(servers)
+    h.shipx.setting("confirmation", reads=0, seconds=0)  # the label stays unconfirmed: the chain is "lost"
+    stalled = h.rma(status="approved")
+    h.run("rma.process", stalled)  # shipment bought, its follow-up never ran (Redis lost it)
+    following = h.rma(
+        status="label_ready", label={"carrier": "inpost", "tracking_number": "6", "url": "https://x.test/6"}
+    )
+    busy = h.rma(status="approved")
+    labelled = h.rma(
+        status="approved", label={"carrier": "inpost", "tracking_number": "7", "url": "https://x.test/7"}
+    )
+    h.rma(status="requested")
+    queue = Queue(h.settings.queue, connection=redis_conn)
+    data = {"rma_id": busy, "order_id": 1, "status": "approved"}
+    envelope = {"id": "live-event", "type": "rma.updated", "occurred_at": "2026-12-03T10:00:00Z",
+                "store": h.settings.store_url, "data": data}  # fmt: skip
+    queueing.enqueue_one(redis_conn, h.settings, envelope, "rma.process", delay=600)  # its retry is waiting
+    later = datetime.now(UTC) + timedelta(hours=1)
+
+    mine = {stalled, following, busy, labelled}
+    assert rma_deadlines.resume(redis_conn, h.settings, h.store, later) >= 2
+    jobs = {(j.args[1], j.args[0]["data"]["rma_id"]) for j in queue.jobs}
+    assert {job for job in jobs if job[1] in mine} == {("rma.process", stalled), ("rma.track", following)}
+    assert all(synthetic.is_synthetic(j.args[0]) for j in queue.jobs)  # no outbox row to report to
+    assert rma_deadlines.resume(redis_conn, h.settings, h.store, later) == 0  # now they are queued
+    # Too recent (its own event is on the way) or too old (staff's) returns are left alone.
+    queue.empty()
+    assert rma_deadlines.resume(redis_conn, h.settings, h.store, datetime.now(UTC)) == 0
+    assert rma_deadlines.resume(redis_conn, h.settings, h.store, later + timedelta(days=31)) == 0

@@ -231,6 +231,8 @@ def test_a_parcel_returned_to_sender_stops_tracking_visibly(h: Harness) -> None:
     assert rma["status"] == "label_ready"
     assert rma["meta"]["_bpm_shipment_status"] == "returned_to_sender"
     assert any(t["event"] == "parcel_stopped" and t["public"] for t in rma["timeline"])
+    again = h.run("rma.track", rma_id)  # a later look (the sweep's) is quiet: told once is enough
+    assert again.status == "skipped" and again.follow_up is None
 
 
 @pytest.mark.parametrize(
