@@ -363,3 +363,54 @@ def test_crm_settings_consent_at_both_checkouts_and_withdrawal(shop, browser) ->
         f"echo wp_json_encode( \\BPM_Bridge\\Crm\\Consent::for_rest( wc_get_order( {block_order} ) ) );"
     )
     assert consent["marketing"] is False, "the customer's latest record wins over the order's"
+
+
+def test_load_stages_through_the_real_sidecar_and_hubspot_simulator(shop, redis_url: str) -> None:
+    """The same PHP the button calls, against gunicorn's sidecar (its POST /v1/crm/pipelines reads the saved
+    settings back through the API user) and the HubSpot simulator: no stand-in on the way."""
+    from support.processes import ProcessGroup, free_port, process_env, sidecar_cmd, wait_for_port
+
+    from sidecar.sandbox import ServedApp, load_factory
+
+    site, fake, _ = shop
+    token = "pat-na1-crm-browser-0001"
+    hub = ServedApp(load_factory("hubspot")(token=token, portal_id=4455667)).start()
+    port = free_port()
+    try:
+        api = site.php_json(
+            "$api = \\BPM_Bridge\\Role::ensure_api_user(); echo wp_json_encode( $api );"
+            f" \\BPM_Bridge\\Options::set_sidecar_url( 'http://127.0.0.1:{port}' );"
+            " \\BPM_Bridge\\Options::set( 'crm', array( 'provider' => 'hubspot', 'hubspot' => array("
+            f" 'access_token' => '{token}', 'base_url' => '{hub.url}' ) ) );"
+        )
+        env = process_env(
+            redis_url,
+            site.url,
+            fake.secret,
+            api["password"],
+            user=api["login"],
+            extra={"BPM_BIND": f"127.0.0.1:{port}", "BPM_WEB_WORKERS": "1"},
+        )
+        with ProcessGroup() as group:
+            group.start("web", sidecar_cmd("serve"), env)
+            try:
+                wait_for_port(port, timeout=30)
+            except TimeoutError:
+                pytest.fail(f"the sidecar did not start:\n{group.logs()}")
+            load = "echo wp_json_encode( \\BPM_Bridge\\Crm\\Pipelines::load() );"
+            result = site.php_json(load)
+            assert result["ok"], result["message"] + "\n" + group.logs()[-2000:]
+            assert re.fullmatch(r"Connected to HubSpot: \d+ pipelines?\.", result["message"])
+            default = next(p for p in result["pipelines"] if p["id"] == "default")
+            assert {"id": "closedwon", "label": "Closed Won"} in default["stages"]
+            site.php(
+                "\\BPM_Bridge\\Options::set( 'crm', array( 'hubspot' => array( 'access_token' =>"
+                " 'pat-na1-not-the-token' ) ) );"
+            )
+            refused = site.php_json(load)
+            assert refused["ok"] is False
+            assert refused["message"].startswith(
+                "The sidecar answered HTTP 502: HubSpot refused the access token"
+            )
+    finally:
+        hub.stop()
