@@ -35,6 +35,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 LIST = "/wp-admin/admin.php?page=bpm-bridge-returns"
 IBAN = "PL61109010140000071219812874"
 REASON = "The mug was used: the photos show coffee stains."
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PDF = "JVBERi0xLjQKMSAwIG9iajw8Pj5lbmRvYmoKdHJhaWxlcjw8Pj4KJSVFT0YK"
 
 SETUP = r"""
 global $wpdb;
@@ -42,7 +44,13 @@ $saved = get_option( 'bpm_bridge_rma' );
 \BPM_Bridge\Options::set( 'rma', array(
 	'enabled' => true, 'order_status' => 'return-requested', 'complaints_email' => 'team-%(s)s@example.test',
 ) );
-$make = function ( $who, $kind ) {
+$png = get_temp_dir() . 'bpm-shop-test-stain.png';
+file_put_contents( $png, base64_decode( '%(png)s' ) );
+$photos = \BPM_Bridge\Returns\Photos::store(
+	array( array( 'name' => 'stain.png', 'tmp_name' => $png, 'size' => filesize( $png ), 'error' => 0 ) ),
+	false
+);
+$make = function ( $who, $kind ) use ( $photos ) {
 	$order = wc_create_order();
 	$order->add_product( wc_get_product( wc_get_product_id_by_sku( 'KUB-1' ) ), 2 );
 	$order->add_product( wc_get_product( wc_get_product_id_by_sku( 'HER-1' ) ), 1 );
@@ -64,6 +72,7 @@ $make = function ( $who, $kind ) {
 		array(
 			'kind' => $kind, 'email' => $who . '-%(s)s@example.test', 'customer_note' => 'Note of ' . $who,
 			'iban' => 'refund' === $who ? '%(iban)s' : '',
+			'photos' => 'reject' === $who ? $photos : array(),
 		)
 	);
 	return array( 'order' => $order->get_id(), 'rma' => $rma );
@@ -108,7 +117,8 @@ def shop(wp_sites, request) -> Iterator[tuple[wordpress.Site, dict[str, Any]]]:
         pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
     site = wp_sites.get("wp70-wc92", hpos=True)
     suffix = re.sub(r"[^a-z0-9]", "", request.node.nodeid.lower())[-6:] + str(abs(hash(site.db)) % 10_000)
-    info = site.php_json(SETUP.replace("%(s)s", suffix).replace("%(iban)s", IBAN).replace("%%", "%"))
+    setup = SETUP.replace("%(s)s", suffix).replace("%(iban)s", IBAN).replace("%(png)s", PNG)
+    info = site.php_json(setup.replace("%%", "%"))
     info["suffix"] = suffix
     try:
         yield site, info
@@ -227,6 +237,19 @@ def test_staff_handle_returns_from_the_list_to_the_refund(shop, page) -> None:
 
     act(page, "approve")
     assert any(f'{number["refund"]} is now "Approved"' in n for n in notices(page)), notices(page)
+    # The sidecar's label (what POST rmas/{id}/label stores and announces): shown, downloadable, e-mailed.
+    tracking = "620000000000000000000777"
+    site.php(
+        f"\\BPM_Bridge\\Rma::set_label( {rid}, array( 'carrier' => 'inpost',"
+        f" 'tracking_number' => '{tracking}',"
+        f" 'url' => 'https://inpost.pl/sledzenie-przesylek?number={tracking}' ), '{PDF}' );"
+        f" do_action( 'bpm_bridge_rma_label_attached', {rid} );"
+    )
+    page.reload()
+    label = page.locator(".bpm-bridge-rma-label")
+    assert tracking in label.inner_text()
+    pdf = page.request.get(label.get_by_role("link", name="Download the label PDF").get_attribute("href"))
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF"), pdf.status
     act(page, "receive")
     assert page.locator(".bpm-bridge-return").get_attribute("data-status") == "received"
     assert re.search(r"Refund \D*30[.,]75", page.locator("form.bpm-bridge-rma-action--refund").inner_text())
@@ -264,10 +287,15 @@ def test_staff_handle_returns_from_the_list_to_the_refund(shop, page) -> None:
     subjects = [m["subject"] for m in mails(site, customer)]
     assert any(number["refund"] in s and "received" in s for s in subjects), subjects
     assert any(number["refund"] in s and "refund" in s.lower() and "issued" in s for s in subjects), subjects
+    assert any(number["refund"] in s and "approved" in s for s in subjects), subjects
     assert page.locator(".bpm-bridge-rma-actions form").count() == 0, "a refunded return offers nothing"
 
     # --- reject with the reason the customer reads ----------------------------------------------------
     page.goto(f"{site.url}{LIST}&rma={info['reject']['rma']}")
+    photo = page.locator(".bpm-bridge-rma-photos img")
+    assert photo.count() == 1
+    image = page.request.get(photo.get_attribute("src"))
+    assert image.status == 200 and image.headers["content-type"].startswith("image/png"), image.status
     page.fill("#bpm-bridge-reject-note", REASON)
     act(page, "reject")
     assert page.locator(".bpm-bridge-rma-decision").inner_text() == REASON

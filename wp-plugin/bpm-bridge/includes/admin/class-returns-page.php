@@ -61,7 +61,6 @@ final class Returns_Page {
 		}
 		add_action( 'admin_menu', array( self::class, 'add_page' ), 61 );
 		add_action( 'admin_post_bpm_bridge_rma', array( self::class, 'handle_action' ) );
-		add_action( 'admin_post_bpm_bridge_rma_file', array( self::class, 'handle_file' ) );
 	}
 
 	/**
@@ -152,7 +151,9 @@ final class Returns_Page {
 				'iban'        => '' === $iban ? '' : ( $shown ? self::format_iban( $iban ) : self::mask_iban( $iban ) ),
 				'iban_shown'  => $shown,
 				'reveal_url'  => wp_nonce_url( self::url( $rma_id, array( 'reveal_iban' => 1 ) ), 'bpm_bridge_rma_iban_' . $rma_id ),
-				'file_url'    => static fn( string $kind, string $name = '' ) => self::file_url( $rma_id, $kind, $name ),
+				// Photos and the label go through the customer side's handler, which lets shop staff in with a nonce.
+				'photo_url'   => static fn( string $name ) => \BPM_Bridge\Returns\Downloads::photo_url( $rma_id, $name ),
+				'label_url'   => \BPM_Bridge\Returns\Downloads::label_url( $rma_id ),
 				'can_refund'  => $order instanceof \WC_Order && Refund::gateway_refunds( $order ),
 				'refund_plan' => 'received' === $rma['status'] && $order instanceof \WC_Order ? Refund::plan( $order, $rma ) : null,
 				'back'        => self::url(),
@@ -181,67 +182,6 @@ final class Returns_Page {
 			);
 		}
 		return $items;
-	}
-
-	/**
-	 * A staff-only file link (photo or label PDF), nonce-protected.
-	 *
-	 * @param int    $rma_id RMA id.
-	 * @param string $kind   Either "photo" or "label".
-	 * @param string $name   Photo's stored name.
-	 */
-	public static function file_url( int $rma_id, string $kind, string $name = '' ): string {
-		return wp_nonce_url(
-			add_query_arg(
-				array(
-					'action' => 'bpm_bridge_rma_file',
-					'rma'    => $rma_id,
-					'kind'   => $kind,
-					'name'   => $name,
-				),
-				admin_url( 'admin-post.php' )
-			),
-			'bpm_bridge_rma_file_' . $rma_id
-		);
-	}
-
-	/**
-	 * Serves a return's photo or label PDF to staff.
-	 */
-	public static function handle_file(): void {
-		$rma_id = isset( $_GET['rma'] ) ? absint( $_GET['rma'] ) : 0;
-		if ( ! current_user_can( Capabilities::OPERATE ) || ! isset( $_GET['_wpnonce'] ) || ! wp_verify_nonce( sanitize_key( wp_unslash( $_GET['_wpnonce'] ) ), 'bpm_bridge_rma_file_' . $rma_id ) ) {
-			wp_die( esc_html__( 'This link has expired. Reload the return and try again.', 'bpm-bridge' ), 403 );
-		}
-		$rma  = Rma::get( $rma_id );
-		$kind = isset( $_GET['kind'] ) ? sanitize_key( wp_unslash( $_GET['kind'] ) ) : '';
-		$name = isset( $_GET['name'] ) ? sanitize_file_name( wp_unslash( $_GET['name'] ) ) : '';
-		if ( null === $rma ) {
-			wp_die( esc_html__( 'No return with this id.', 'bpm-bridge' ), 404 );
-		}
-		if ( 'label' === $kind ) {
-			$pdf = Rma::label_pdf( $rma_id );
-			if ( '' === $pdf ) {
-				wp_die( esc_html__( 'This return has no label PDF.', 'bpm-bridge' ), 404 );
-			}
-			nocache_headers();
-			header( 'Content-Type: application/pdf' );
-			header( 'Content-Disposition: inline; filename="' . $rma['number'] . '-label.pdf"' );
-			header( 'X-Content-Type-Options: nosniff' );
-			echo $pdf; // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- a PDF file.
-			exit;
-		}
-		$path = ( 'photo' === $kind && in_array( $name, (array) $rma['photos'], true ) && class_exists( '\BPM_Bridge\Returns\Photos' ) ) ? \BPM_Bridge\Returns\Photos::path( $name ) : '';
-		if ( '' === $path || ! is_readable( $path ) ) {
-			wp_die( esc_html__( 'This photo is not part of the return.', 'bpm-bridge' ), 404 );
-		}
-		$info = wp_check_filetype( $path, array( 'jpg|jpeg|jpe' => 'image/jpeg', 'png' => 'image/png', 'webp' => 'image/webp' ) );
-		nocache_headers();
-		header( 'Content-Type: ' . ( $info['type'] ? $info['type'] : 'application/octet-stream' ) );
-		header( 'X-Content-Type-Options: nosniff' );
-		header( 'Content-Security-Policy: default-src \'none\'' );
-		readfile( $path ); // phpcs:ignore WordPress.WP.AlternativeFunctions.file_system_operations_readfile -- streams a stored photo.
-		exit;
 	}
 
 	/**

@@ -4,7 +4,7 @@
  *
  * @package BPM_Bridge
  *
- * @var array<string, mixed> $args {rma, order, items, actions, iban, iban_shown, reveal_url, file_url, can_refund, refund_plan, back}.
+ * @var array<string, mixed> $args {rma, order, items, actions, iban, iban_shown, reveal_url, photo_url, label_url, can_refund, refund_plan, back}.
  */
 
 use BPM_Bridge\Admin\Notices;
@@ -18,7 +18,7 @@ $bpm_rma      = (array) $args['rma'];
 $bpm_order    = $args['order'];
 $bpm_id       = (int) $bpm_rma['id'];
 $bpm_label    = is_array( $bpm_rma['label'] ) ? $bpm_rma['label'] : array();
-$bpm_file_url = $args['file_url'];
+$bpm_photo_url = $args['photo_url'];
 $bpm_plan     = $args['refund_plan'];
 $bpm_actors   = array(
 	'customer' => __( 'customer', 'bpm-bridge' ),
@@ -151,8 +151,8 @@ $bpm_state    = Deadlines::state( $bpm_rma );
 				<h3><?php esc_html_e( 'Photos', 'bpm-bridge' ); ?></h3>
 				<p class="bpm-bridge-rma-photos">
 					<?php foreach ( (array) $bpm_rma['photos'] as $bpm_photo ) : ?>
-						<?php $bpm_photo_url = $bpm_file_url( 'photo', (string) $bpm_photo ); ?>
-						<a href="<?php echo esc_url( $bpm_photo_url ); ?>" target="_blank" rel="noopener"><img src="<?php echo esc_url( $bpm_photo_url ); ?>" alt="<?php echo esc_attr( (string) $bpm_photo ); ?>" loading="lazy" /></a>
+						<?php $bpm_src = $bpm_photo_url( (string) $bpm_photo ); ?>
+						<a href="<?php echo esc_url( $bpm_src ); ?>" target="_blank" rel="noopener"><img src="<?php echo esc_url( $bpm_src ); ?>" alt="<?php echo esc_attr( (string) $bpm_photo ); ?>" loading="lazy" /></a>
 					<?php endforeach; ?>
 				</p>
 			<?php endif; ?>
@@ -170,7 +170,7 @@ $bpm_state    = Deadlines::state( $bpm_rma );
 						<br /><a href="<?php echo esc_url( (string) $bpm_label['url'] ); ?>" target="_blank" rel="noopener noreferrer"><?php esc_html_e( 'Track the parcel', 'bpm-bridge' ); ?></a>
 					<?php endif; ?>
 					<?php if ( ! empty( $bpm_rma['has_label_pdf'] ) ) : ?>
-						<br /><a href="<?php echo esc_url( $bpm_file_url( 'label' ) ); ?>" target="_blank" rel="noopener"><?php esc_html_e( 'Download the label PDF', 'bpm-bridge' ); ?></a>
+						<br /><a href="<?php echo esc_url( (string) $args['label_url'] ); ?>" target="_blank" rel="noopener"><?php esc_html_e( 'Download the label PDF', 'bpm-bridge' ); ?></a>
 					<?php endif; ?>
 				<?php endif; ?>
 			</p>
