@@ -8,9 +8,12 @@ of its ``Outcome.write`` and note), and reads what HubSpot holds through the sim
 
 from __future__ import annotations
 
+import json
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,6 +95,8 @@ class CrmShop:
             allow_insecure_store=True,
         )
         self.store = StoreClient(self.settings, AuditLog(None))
+        # The sidecar's audit trail of HubSpot calls: bodies with personal values redacted, keys kept.
+        self.audit_dir = Path(tempfile.mkdtemp(prefix="bpm-crm-audit-"))
         self.configure(crm_config(hub.url))
 
     def configure(self, overrides: dict[str, Any]) -> None:
@@ -122,7 +127,7 @@ class CrmShop:
             action=action,
             store=self.store,
             config=self.store.get_config(),
-            audit=AuditLog(None),
+            audit=AuditLog(self.audit_dir),
             ensure_lock=lambda: None,
             fencing_token=1,
             attempt=1,
@@ -138,6 +143,13 @@ class CrmShop:
 
     def sync(self, order_id: int) -> Outcome:
         return self.run("crm.sync_order", order_id)
+
+    def sent(self, path: str) -> list[Any]:
+        """The bodies the sidecar sent to ``path`` on HubSpot, oldest first (from its audit trail)."""
+        records = [json.loads(line) for f in sorted(self.audit_dir.glob("*.jsonl")) for line in f.open()]
+        return [
+            r["request_body"] for r in records if r.get("provider") == "hubspot" and r["url"].endswith(path)
+        ]
 
 
 def crm_config(url: str, **more: Any) -> dict[str, Any]:

@@ -208,11 +208,15 @@ def test_consent_decides_exactly_which_contact_properties_are_sent(crm: CrmShop,
     consent = {"granted": granted, "version": "v2", "at": "2026-12-01T10:00:00Z", "source": "checkout"}
     order = crm.order(billing={"email": unique_email("consent"), "phone": "+48500100200"}, consent=consent)
     crm.sync(order["id"])
-    sent = stored_contact(crm)
-    assert set(sent) == TRANSACTIONAL | (MARKETING if granted else set())
-    assert sent["woo_marketing_consent"] == ("true" if granted else "false")
+    [upsert] = crm.sent("/crm/v3/objects/contacts/batch/upsert")
+    [contact] = upsert["inputs"]
+    assert set(contact) == {"idProperty", "id", "properties"}
+    assert set(contact["properties"]) == TRANSACTIONAL | (MARKETING if granted else set())
+    stored = stored_contact(crm)  # and HubSpot holds exactly that
+    assert set(stored) == TRANSACTIONAL | (MARKETING if granted else set())
+    assert stored["woo_marketing_consent"] == ("true" if granted else "false")
     if granted:
-        assert (sent["woo_consent_version"], sent["woo_consent_at"]) == ("v2", "2026-12-01T10:00:00Z")
+        assert (stored["woo_consent_version"], stored["woo_consent_at"]) == ("v2", "2026-12-01T10:00:00Z")
 
 
 def test_a_withdrawn_consent_updates_the_contact(crm: CrmShop) -> None:
@@ -225,6 +229,8 @@ def test_a_withdrawn_consent_updates_the_contact(crm: CrmShop) -> None:
     assert outcome.status == "done" and "withdrawn" in outcome.message
     [contact] = crm.hubspot.contacts()
     assert contact["properties"]["woo_marketing_consent"] == "false"
+    last = crm.sent("/crm/v3/objects/contacts/batch/upsert")[-1]["inputs"][0]["properties"]
+    assert set(last) == TRANSACTIONAL  # nothing of the old consent is sent again
 
 
 def test_a_refused_e_mail_is_told_in_plain_words(crm: CrmShop) -> None:

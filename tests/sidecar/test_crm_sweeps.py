@@ -150,16 +150,20 @@ def test_the_backfill_sends_an_existing_history_in_batches_and_resumes(
     assert f"order {bad['id']}: HubSpot refused the contact" in rendered
 
     # Run again: everything sent is skipped without a read; only the refused order is tried again.
+    config = crm.store.get_config()
+    seen = len(crm.shop.requests())
     again = crm_backfill.run(
         redis_conn,
         settings,
         crm.store,
-        crm.store.get_config(),
+        config,
         since,
         audit=AuditLog(None),
         out=io.StringIO(),
     )
     assert again.sent == 0 and [f[0] for f in again.failed] == [bad["id"]]
+    reads = [r["path"] for r in crm.shop.requests()[seen:] if r["method"] == "GET"]
+    assert [p.rsplit("/", 1)[-1] for p in reads] == [str(bad["id"])]
     assert again.already + again.unchanged == again.listed - 1
     assert [len(crm.hubspot.deals(oid)) for oid in ids if oid != orders[3]["id"]] == [
         1
