@@ -247,11 +247,14 @@ def test_injected_faults_hit_the_next_calls_only(woo: Woo) -> None:
 
 
 def test_the_rules_come_from_the_contract(woo: Woo) -> None:
-    """The drift issue 9 found: requested → rejected is refused, as by the plugin and docs/contract.json."""
+    """The drift issue 9 found: the simulator follows docs/contract.json's transitions, as the plugin does."""
     rid = WooSandbox(woo.url).create_rma(woo.admin.create_order()["id"])["id"]
-    assert "rejected" not in contract.load()["rma_transitions"]["requested"]
-    refused = bpm(woo, "POST", f"/rmas/{rid}/status", {"from": "requested", "to": "rejected"})
+    assert "received" not in contract.load()["rma_transitions"]["requested"]
+    refused = bpm(woo, "POST", f"/rmas/{rid}/status", {"from": "requested", "to": "received"})
     assert refused.status_code == 400 and refused.json()["code"] == "bpm_bridge_transition_not_allowed"
+    assert "rejected" in contract.load()["rma_transitions"]["requested"]
+    rejected = bpm(woo, "POST", f"/rmas/{rid}/status", {"from": "requested", "to": "rejected"})
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
     # The plugin checks the transition before the current status: a forbidden one is 400 even when done.
     oid = woo.admin.create_order({"items": [{"name": "A", "price": "10.00"}], "status": "completed"})["id"]
     done = bpm(woo, "POST", f"/orders/{oid}/status", {"from": "on-hold", "to": "completed"})
