@@ -147,8 +147,11 @@ def build_payload(state: OrderState, config: Mapping[str, Any]) -> Payload:
     return Payload(contact, deal, known, digest)
 
 
+def synced_now(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def result_meta(name: str, payload: Payload, synced: Synced, now: datetime | None = None) -> dict[str, str]:
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
     return {
         "_bpm_crm_id": synced.deal_id,
         "_bpm_crm_contact_id": synced.contact_id,
@@ -156,7 +159,7 @@ def result_meta(name: str, payload: Payload, synced: Synced, now: datetime | Non
         "_bpm_crm_url": synced.url,
         "_bpm_crm_stage": synced.stage,
         "_bpm_crm_hash": payload.digest,
-        "_bpm_crm_synced_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "_bpm_crm_synced_at": synced_now(now),
     }
 
 
@@ -190,11 +193,14 @@ def sync_order(ctx: JobContext) -> Outcome:
     state = ctx.store.read_order(order_id)
     payload = build_payload(state, ctx.config)
     if payload.digest == state.meta.get("_bpm_crm_hash") and payload.known.deal_id:
+        # The sync time moves on (in the request that reports the outcome anyway), so the sweep does not
+        # take an order changed in ways the CRM never sees (a private note) for one that is behind.
         return Outcome(
             "skipped",
             f"{label} already has this order as it is now (deal {payload.known.deal_id}).",
             {"deal_id": payload.known.deal_id},
             note=False,
+            write=MetaWrite({"_bpm_crm_synced_at": synced_now()}),
         )
     provider = provider_for(name, ctx.config, ctx.audit, ctx.observe)
     ctx.ensure_lock()
