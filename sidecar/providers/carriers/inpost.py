@@ -351,7 +351,7 @@ def _party_body(p: Party, *, address: bool) -> dict[str, Any]:
     out: dict[str, Any] = {k: v for k, v in (("first_name", p.first_name), ("last_name", p.last_name)) if v}
     if p.company_name:
         out["company_name"] = p.company_name
-    out["email"], out["phone"] = p.email, p.phone
+    out.update({k: v for k, v in (("email", p.email), ("phone", p.phone)) if v})  # absent, not ""
     if address:
         out["address"] = {
             "street": p.street,
