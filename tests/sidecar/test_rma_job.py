@@ -270,3 +270,17 @@ def test_the_actions_are_registered() -> None:
     assert registry.resolve("rma.process") is rma_jobs.process
     assert registry.resolve("rma.track") is rma_jobs.track
     assert "rma.process" in registry.actions_for("rma.created", {"rma_id": 1, "order_id": 1})
+
+
+def test_a_shipment_inpost_never_confirms_gets_the_slip_after_two_days(h: Harness) -> None:
+    h.shipx.setting("confirmation", reads=0, seconds=0)
+    rma_id = h.rma()
+    h.run("rma.process", rma_id)
+    assert h.run("rma.track", rma_id).follow_up  # still waiting
+    outcome = h.run("rma.track", rma_id, first_run_at=time.time() - 3 * 86400)
+    rma = h.view(rma_id)
+    assert "has not confirmed shipment" in outcome.message and "PDF return slip" in outcome.message
+    assert rma["label"]["carrier"] == "return_slip" and rma["status"] == "label_ready"
+    assert rma["meta"]["_bpm_shipment_id"] == str(
+        h.shipx.shipments(number(rma_id))[0]["id"]
+    )  # kept on record
