@@ -303,6 +303,7 @@ def test_crm_settings_consent_at_both_checkouts_and_withdrawal(shop, browser) ->
         target = form.locator(f"#billing-{field}")
         if target.count():
             target.fill(BUYER[field])
+    customer.get_by_label("NIP (tax id, for a company invoice)").fill("526-025-02-74")
     box = customer.get_by_label(CONSENT)
     assert box.is_checked() is False, "never pre-ticked"
     box.check()
@@ -330,6 +331,8 @@ def test_crm_settings_consent_at_both_checkouts_and_withdrawal(shop, browser) ->
         ) from None
     record = consent_of(site, block_order)
     assert record["granted"] is True and record["source"] == "checkout-block"
+    nip = site.php(f"echo wc_get_order( {block_order} )->get_meta( '_billing_nip' );").strip()
+    assert nip == "5260250274", "the block checkout's NIP is stored where the classic one goes"
     user_record = json.loads(
         site.php(f"echo get_user_meta( {info['user']}, '_bpm_marketing_consent', true );").strip()
     )

@@ -18,12 +18,72 @@ final class Nip {
 	const META  = '_billing_nip';
 
 	/**
+	 * The block checkout's field (WooCommerce's Additional Checkout Fields API, WooCommerce 8.9+).
+	 */
+	const BLOCK_FIELD = 'bpm-bridge/nip';
+
+	/**
 	 * Hooks.
 	 */
 	public static function register(): void {
 		add_filter( 'woocommerce_billing_fields', array( self::class, 'billing_fields' ), 10, 2 );
 		add_action( 'woocommerce_after_checkout_validation', array( self::class, 'validate_checkout' ), 10, 2 );
 		add_action( 'woocommerce_checkout_create_order', array( self::class, 'save_to_order' ), 10, 2 );
+		add_action( 'woocommerce_init', array( self::class, 'register_block_field' ) );
+		add_action( 'woocommerce_validate_additional_field', array( self::class, 'validate_block_field' ), 10, 3 );
+		add_action( 'woocommerce_store_api_checkout_update_order_from_request', array( self::class, 'save_from_block' ), 10, 2 );
+	}
+
+	/**
+	 * `woocommerce_init`: the NIP in the block checkout ("Additional order information"). WooCommerce before
+	 * 8.9 has no such API: there only the classic checkout asks.
+	 */
+	public static function register_block_field(): void {
+		if ( ! function_exists( 'woocommerce_register_additional_checkout_field' ) ) {
+			return;
+		}
+		woocommerce_register_additional_checkout_field(
+			array(
+				'id'         => self::BLOCK_FIELD,
+				'label'      => __( 'NIP (tax id, for a company invoice)', 'bpm-bridge' ),
+				'location'   => 'order',
+				'type'       => 'text',
+				'required'   => false,
+				'attributes' => array(
+					'autocomplete' => 'off',
+					'maxLength'    => 16,
+				),
+			)
+		);
+	}
+
+	/**
+	 * `woocommerce_validate_additional_field( $errors, $key, $value )`: the same checksum as the classic field.
+	 *
+	 * @param \WP_Error $errors Errors.
+	 * @param string    $key    Field id.
+	 * @param mixed     $value  Value.
+	 */
+	public static function validate_block_field( $errors, $key, $value ): void {
+		$value = is_scalar( $value ) ? trim( (string) $value ) : '';
+		if ( self::BLOCK_FIELD === $key && '' !== $value && ! self::is_valid( $value ) && $errors instanceof \WP_Error ) {
+			$errors->add( 'billing_nip_invalid', __( 'The NIP is not valid. Check the number or leave the field empty.', 'bpm-bridge' ) );
+		}
+	}
+
+	/**
+	 * `woocommerce_store_api_checkout_update_order_from_request( $order, $request )`: stores the block
+	 * checkout's NIP where the classic one goes (WooCommerce saves the order right after).
+	 *
+	 * @param \WC_Order        $order   Order.
+	 * @param \WP_REST_Request $request Checkout request.
+	 */
+	public static function save_from_block( $order, $request ): void {
+		$fields = is_object( $request ) ? $request['additional_fields'] : null;
+		$value  = is_array( $fields ) && isset( $fields[ self::BLOCK_FIELD ] ) && is_scalar( $fields[ self::BLOCK_FIELD ] ) ? trim( (string) $fields[ self::BLOCK_FIELD ] ) : '';
+		if ( '' !== $value && self::is_valid( $value ) ) {
+			$order->update_meta_data( self::META, self::normalize( $value ) );
+		}
 	}
 
 	/**
