@@ -32,7 +32,7 @@ from typing import Any
 from sidecar import privacy
 from sidecar.errors import ConflictError, PermanentError, TransientError
 from sidecar.jobs.base import JobContext, Outcome
-from sidecar.providers.carriers import SLIP, build_carrier
+from sidecar.providers.carriers import SLIP, build_carrier, carrier_class
 from sidecar.providers.carriers.base import (
     Carrier,
     CarrierRefused,
@@ -255,7 +255,7 @@ def _label_ready(ctx: JobContext, routes: RmaRoutes, rma: Mapping[str, Any], nam
     if name == SLIP:
         words = f"Return slip for {number} is ready for the customer to print (PDF)."
     else:
-        words = f"Return label for {number} is ready: InPost parcel {tracking}."
+        words = f"Return label for {number} is ready: {carrier_class(name).label} parcel {tracking}."
     if rma["status"] == "approved":
         # ConflictError: staff moved it on meanwhile (e.g. marked it received); the label stays.
         with contextlib.suppress(ConflictError):
@@ -296,7 +296,8 @@ def _age(ctx: JobContext) -> float:
 
 
 def _track_delay(ctx: JobContext, name: str, *, in_transit: bool) -> float:
-    """Often while the label is being made (5 s, 15 s, 60 s…), rarely once the parcel is on its way."""
+    """Often while the label is being made (5 s, then half the wait so far, at most 15 min), rarely once
+    the parcel is on its way (every 30 min)."""
     settings = (ctx.config.get("carrier") or {}).get(name) or {}
     if in_transit:
         return float(settings.get("track_seconds") or 1800)
