@@ -90,13 +90,16 @@ final class Order_Status {
 	}
 
 	/**
-	 * Adds the slug (without "wc-") to a list of statuses.
+	 * Adds the slug (without "wc-") to a list of statuses. Anything else (reports pass false for "every status")
+	 * is left as it is.
 	 *
-	 * @param string[] $statuses Statuses.
-	 * @return string[]
+	 * @param string[]|mixed $statuses Statuses.
+	 * @return string[]|mixed
 	 */
 	public static function add_slug( $statuses ) {
-		$statuses   = is_array( $statuses ) ? $statuses : array();
+		if ( ! is_array( $statuses ) ) {
+			return $statuses;
+		}
 		$statuses[] = Rma_Section::RETURN_REQUESTED;
 		return array_values( array_unique( $statuses ) );
 	}
