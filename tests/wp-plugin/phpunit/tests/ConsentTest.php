@@ -79,6 +79,10 @@ class ConsentTest extends BPM_Test_Case {
 		$this->assertNull( $this->stored( $order->get_id() ) );
 
 		Options::set( 'crm', array( 'provider' => 'webhook' ) );
+		$this->assertTrue( Consent::enabled() );
+		delete_option( \BPM_Bridge\Settings\Schema::OPTIONS['crm'] );
+		$this->assertFalse( Consent::enabled(), 'settings removed: no checkbox' );
+		Options::set( 'crm', array( 'provider' => 'webhook' ) );
 		ob_start();
 		Consent::classic_field();
 		$html = ob_get_clean();

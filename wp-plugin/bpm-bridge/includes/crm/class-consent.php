@@ -64,6 +64,7 @@ final class Consent {
 		$option = Schema::OPTIONS['crm'];
 		add_action( "add_option_{$option}", array( self::class, 'sync_enabled' ), 10, 0 );
 		add_action( "update_option_{$option}", array( self::class, 'sync_enabled' ), 10, 0 );
+		add_action( "delete_option_{$option}", array( self::class, 'disable' ), 10, 0 );
 		add_action( 'woocommerce_after_order_notes', array( self::class, 'classic_field' ) );
 		add_action( 'woocommerce_checkout_create_order', array( self::class, 'classic_save' ), 10, 2 );
 		add_action( 'woocommerce_init', array( self::class, 'register_block_field' ) );
@@ -115,6 +116,13 @@ final class Consent {
 		$stored   = get_option( Schema::OPTIONS['crm'], array() );
 		$provider = is_array( $stored ) ? (string) ( $stored['provider'] ?? 'none' ) : 'none';
 		update_option( self::ENABLED_OPTION, 'none' === $provider || '' === $provider ? 'no' : 'yes', true );
+	}
+
+	/**
+	 * The CRM settings are gone: no checkbox.
+	 */
+	public static function disable(): void {
+		update_option( self::ENABLED_OPTION, 'no', true );
 	}
 
 	/**
