@@ -235,6 +235,14 @@ def test_staff_handle_returns_from_the_list_to_the_refund(shop, page) -> None:
     status = f"echo wp_json_encode( wc_get_order( {order} )->get_status() );"
     assert site.php_json(status) == "return-requested"
 
+    # A forged or missing nonce is refused and changes nothing.
+    for nonce in ("forged", None):
+        form = {"action": "bpm_bridge_rma", "rma": str(rid), "do": "approve", "from": "requested"}
+        if nonce:
+            form["_wpnonce"] = nonce
+        forged = page.request.post(f"{site.url}/wp-admin/admin-post.php", form=form, max_redirects=0)
+        assert forged.status == 403, (nonce, forged.status)
+    assert rma(site, rid)["status"] == "requested"
     act(page, "approve")
     assert any(f'{number["refund"]} is now "Approved"' in n for n in notices(page)), notices(page)
     # The sidecar's label (what POST rmas/{id}/label stores and announces): shown, downloadable, e-mailed.
