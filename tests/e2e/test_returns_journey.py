@@ -51,6 +51,7 @@ PHP_STEPS = {
 __all__ = ["wp_sites"]
 
 CONFIG = ("wp70-wc92", True)
+KEPT = "array( 'bpm_bridge_invoicing', 'bpm_bridge_carrier', 'bpm_bridge_rma', 'bpm_bridge_sidecar_url' )"
 FAKTUROWNIA_TOKEN = "journey-fakturownia-token"
 INPOST_TOKEN, INPOST_ORG = "journey-inpost-token", 5150
 NIP = "5260250274"
@@ -115,6 +116,10 @@ class Journey:
 def journey(wp_sites, redis_url: str) -> Iterator[Journey]:
     site = wp_sites.get(CONFIG[0], hpos=CONFIG[1], permalinks="pretty")
     redis.Redis.from_url(redis_url).flushdb()
+    # The site is shared by the session: its settings are put back afterwards.
+    saved = site.php(
+        f"echo base64_encode( serialize( array_map( 'get_option', array_combine( {KEPT}, {KEPT} ) ) ) );"
+    )
     secret = new_secret()
     sidecar_port = free_port()
     shipx = ServedApp(shipx_app(INPOST_TOKEN, INPOST_ORG)).start()
@@ -171,6 +176,11 @@ def journey(wp_sites, redis_url: str) -> Iterator[Journey]:
         finally:
             shipx.stop()
             fakturownia.stop()
+            kept = saved.strip().splitlines()[-1]
+            site.php(
+                f"foreach ( unserialize( base64_decode( '{kept}' ) ) as $k => $v ) {{"
+                " false === $v ? delete_option( $k ) : update_option( $k, $v ); }"
+            )
 
 
 @pytest.fixture(scope="module")

@@ -115,13 +115,9 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
+def stack(redis_url: str) -> Iterator[Stack]:
     from support.processes import ProcessGroup, free_port, process_env, sidecar_cmd, wait_for_port, wait_until
 
-    redis_url = os.environ.get("BPM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    from conftest import worker_redis_url
-
-    redis_url = worker_redis_url(redis_url, os.environ.get("PYTEST_XDIST_WORKER", ""))
     conn = redis.Redis.from_url(redis_url)
     conn.flushdb()
     secret = new_secret()
