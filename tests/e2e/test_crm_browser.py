@@ -14,6 +14,7 @@ CRM. The sidecar's own endpoint and its HubSpot/Pipedrive calls are tested in te
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -281,6 +282,35 @@ def test_crm_settings_consent_at_both_checkouts_and_withdrawal(shop, browser) ->
     admin.reload()
     assert secret not in admin.content(), "shown once"
     admin.screenshot(path="/tmp/bpm-crm-settings.png", full_page=True)
+
+    # --- Tools → Erase Personal Data: WordPress runs the erasers, ours queues the CRM erasure -------------
+    email = f"{info['login']}-erase@example.test"
+    request_id = int(
+        site.php(f"echo wp_create_user_request( '{email}', 'remove_personal_data', array(), 'confirmed' );")
+    )
+    admin.goto(f"{site.url}/wp-admin/erase-personal-data.php")
+    row = admin.locator("tr", has=admin.locator(f"[data-request-id='{request_id}']"))
+    assert row.locator("td.column-bpm_bridge_crm").inner_text().strip() == "—"
+    row.get_by_role("button", name="Erase personal data").click()
+    row.locator(".remove-personal-data-success").wait_for(state="visible", timeout=30_000)
+    queued = site.php_json(
+        "$rows = array(); foreach ( \\BPM_Bridge\\Outbox::list( '', 1, 200 )['items'] as $r ) {"
+        " if ( 'customer.erasure_requested' === $r['event_type'] ) {"
+        " $rows[] = json_decode( $r['payload'], true )['data']; } } echo wp_json_encode( $rows );"
+    )
+    assert [e for e in queued if e.get("request_id") == request_id] == [
+        {"email_hash": hashlib.sha256(email.encode()).hexdigest(), "request_id": request_id}
+    ]
+    site.php(
+        f"\\BPM_Bridge\\Crm\\Eraser::record_outcome( {request_id}, 'hubspot', 'done',"
+        " 'Contact deleted; HubSpot blocks the address.' );"
+    )
+    admin.reload()
+    cell = admin.locator("tr", has=admin.locator(f"[data-request-id='{request_id}']")).locator(
+        "td.column-bpm_bridge_crm"
+    )
+    assert "hubspot: erased" in cell.inner_text() and "HubSpot blocks the address" in cell.inner_text()
+    site.php(f"wp_delete_post( {request_id}, true );")
     admin.context.close()
 
     # --- buyers: the classic checkout, ticked and not -------------------------------------------------------
