@@ -170,6 +170,26 @@ class ConsentTest extends BPM_Test_Case {
 		$this->assertContains( array( 'customer_id' => $nobody ), $data(), 'a customer without orders: no order_id' );
 	}
 
+	public function test_the_personal_data_export_holds_the_customers_record(): void {
+		$user  = $this->make_user( 'customer' );
+		$email = 'consent-export-' . $user . '@example.test';
+		wp_update_user(
+			array(
+				'ID'         => $user,
+				'user_email' => $email,
+			)
+		);
+		$exporters = apply_filters( 'wp_privacy_personal_data_exporters', array() );
+		$this->assertSame( array(), call_user_func( $exporters['bpm-bridge-consent']['callback'], $email, 1 )['data'] );
+		Consent::set_for_user( $user, true, 'my-account', '198.51.100.9' );
+		$export = call_user_func( $exporters['bpm-bridge-consent']['callback'], $email, 1 );
+		$this->assertTrue( $export['done'] );
+		$values = wp_list_pluck( $export['data'][0]['data'], 'value', 'name' );
+		$this->assertSame( 'yes', $values['Given'] );
+		$this->assertSame( 'my-account', $values['Where'] );
+		$this->assertSame( '198.51.100.9', $values['IP address'] );
+	}
+
 	public function test_get_order_carries_the_consent_key(): void {
 		$order = $this->classic_checkout( true );
 		$this->as_api_user();

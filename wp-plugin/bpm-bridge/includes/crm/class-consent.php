@@ -71,6 +71,68 @@ final class Consent {
 		add_action( 'woocommerce_store_api_checkout_update_order_from_request', array( self::class, 'block_save' ), 10, 2 );
 		add_action( 'woocommerce_after_edit_account_form', array( self::class, 'account_panel' ) );
 		add_action( 'wp_loaded', array( self::class, 'account_save' ) );
+		add_filter( 'wp_privacy_personal_data_exporters', array( self::class, 'exporters' ) );
+	}
+
+	/**
+	 * Tools → Export Personal Data includes the customer's consent record (what they agreed to, when, from where).
+	 *
+	 * @param array<string, array> $exporters Registered exporters.
+	 * @return array<string, array>
+	 */
+	public static function exporters( $exporters ) {
+		$exporters                      = is_array( $exporters ) ? $exporters : array();
+		$exporters['bpm-bridge-consent'] = array(
+			'exporter_friendly_name' => __( 'BPM Bridge marketing consent', 'bpm-bridge' ),
+			'callback'               => array( self::class, 'export' ),
+		);
+		return $exporters;
+	}
+
+	/**
+	 * The exporter callback: the customer's record (orders carry theirs in WooCommerce's own order export).
+	 *
+	 * @param string $email_address E-mail address.
+	 * @param int    $page          Page.
+	 * @return array{data: array, done: bool}
+	 */
+	public static function export( $email_address, $page = 1 ): array {
+		$user   = get_user_by( 'email', (string) $email_address );
+		$record = $user ? self::of_user( (int) $user->ID ) : null;
+		$data   = array();
+		if ( null !== $record ) {
+			$data[] = array(
+				'group_id'    => 'bpm-bridge-consent',
+				'group_label' => __( 'Marketing consent', 'bpm-bridge' ),
+				'item_id'     => 'bpm-bridge-consent-' . (int) $user->ID,
+				'data'        => array(
+					array(
+						'name'  => __( 'Given', 'bpm-bridge' ),
+						'value' => $record['granted'] ? __( 'yes', 'bpm-bridge' ) : __( 'no', 'bpm-bridge' ),
+					),
+					array(
+						'name'  => __( 'Text version', 'bpm-bridge' ),
+						'value' => (string) ( $record['version'] ?? '' ),
+					),
+					array(
+						'name'  => __( 'Time (UTC)', 'bpm-bridge' ),
+						'value' => (string) ( $record['at'] ?? '' ),
+					),
+					array(
+						'name'  => __( 'Where', 'bpm-bridge' ),
+						'value' => (string) ( $record['source'] ?? '' ),
+					),
+					array(
+						'name'  => __( 'IP address', 'bpm-bridge' ),
+						'value' => (string) ( $record['ip'] ?? '' ),
+					),
+				),
+			);
+		}
+		return array(
+			'data' => $data,
+			'done' => true,
+		);
 	}
 
 	/**
@@ -215,7 +277,8 @@ final class Consent {
 		$order->update_meta_data( self::META, wp_json_encode( $record ) );
 		$user_id = (int) $order->get_customer_id();
 		if ( $user_id > 0 && ( $granted || null === self::of_user( $user_id ) ) ) {
-			update_user_meta( $user_id, self::META, wp_json_encode( $record ) );
+			// User meta is unslashed on the way in: slashed, the JSON stays JSON whatever it holds.
+			update_user_meta( $user_id, self::META, wp_slash( (string) wp_json_encode( $record ) ) );
 		}
 	}
 
@@ -355,7 +418,7 @@ final class Consent {
 		if ( null !== $before && (bool) $before['granted'] === $granted ) {
 			return false;
 		}
-		update_user_meta( $user_id, self::META, wp_json_encode( self::record( $granted, $source, $ip ) ) );
+		update_user_meta( $user_id, self::META, wp_slash( (string) wp_json_encode( self::record( $granted, $source, $ip ) ) ) );
 		$data  = array( 'customer_id' => $user_id );
 		$order = self::latest_order( $user_id );
 		if ( $order > 0 ) {
