@@ -279,7 +279,11 @@ final class Rma {
 	}
 
 	/**
-	 * Quantities already in returns of an order (not rejected), per order item id.
+	 * Quantities in returns of an order that WooCommerce does not count yet, per order item id: returns not
+	 * rejected and without a WooCommerce refund. A refunded return's pieces are in its WooCommerce refund
+	 * (get_qty_refunded_for_item() counts them), so counting them here too would count them twice. The test is
+	 * refund_id > 0 (the refund exists), not the status: a return moved to "refunded" without a WooCommerce refund
+	 * still holds its pieces.
 	 *
 	 * @param int $order_id Order id.
 	 * @return array<int,int> order_item_id => quantity.
@@ -287,7 +291,7 @@ final class Rma {
 	public static function returned_quantities( int $order_id ): array {
 		global $wpdb;
 		$table = Installer::rma_table();
-		$rows  = (array) $wpdb->get_col( $wpdb->prepare( "SELECT items FROM {$table} WHERE order_id = %d AND status <> %s", $order_id, 'rejected' ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$rows  = (array) $wpdb->get_col( $wpdb->prepare( "SELECT items FROM {$table} WHERE order_id = %d AND status <> %s AND ( refund_id IS NULL OR refund_id = %d )", $order_id, 'rejected', 0 ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		$sum   = array();
 		foreach ( $rows as $json ) {
 			foreach ( (array) json_decode( (string) $json, true ) as $item ) {

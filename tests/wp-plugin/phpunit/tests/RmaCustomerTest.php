@@ -190,6 +190,24 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$this->assertSame( 2, Rma::query( array( 'order_id' => $order->get_id() ) )['total'] );
 	}
 
+	public function test_a_refunded_return_is_not_counted_twice(): void {
+		$customer = $this->make_user( 'customer' );
+		wp_set_current_user( $customer );
+		list( $order, $item ) = $this->order( $customer );
+		$ok = Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ) ), array(), false );
+		$this->assertIsArray( $ok, wp_json_encode( Form::state() ) );
+		Rma::set_status( $ok['rma_id'], 'requested', 'approved' );
+		Rma::set_status( $ok['rma_id'], 'approved', 'received' );
+		$refund = BPM_Bridge\Returns\Refund::issue( $ok['rma_id'], false );
+		$this->assertIsArray( $refund, is_wp_error( $refund ) ? $refund->get_error_message() : '' );
+		$order = wc_get_order( $order->get_id() );
+		$this->assertSame( 1, absint( $order->get_qty_refunded_for_item( $item ) ), 'the refund holds the returned piece' );
+		// The piece is in WooCommerce's refund and in the refunded return: it counts once, the other one may go.
+		$this->assertSame( 1, Eligibility::for_order( $order )['items'][ $item ]['returnable'] );
+		$this->assertIsArray( Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ) ), array(), false ), wp_json_encode( Form::state() ) );
+		$this->assertSame( 0, Eligibility::for_order( wc_get_order( $order->get_id() ) )['items'][ $item ]['returnable'] );
+	}
+
 	public function test_refused_requests(): void {
 		$anna  = $this->make_user( 'customer' );
 		$brian = $this->make_user( 'customer' );
