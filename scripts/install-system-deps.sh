@@ -12,6 +12,7 @@ packages=(
   chromium
   poppler-utils
   gettext
+  fonts-dejavu-core
 )
 
 missing=()

@@ -63,7 +63,10 @@ FAILURE_WORDING: dict[str, str] = {
     "invoice.correct": "invoice correction not issued",
     "invoice.ksef": "invoice not confirmed in KSeF",
     "rma.process": "return not processed",
+    "rma.track": "return parcel not followed",
     "crm.sync_order": "order not sent to the CRM",
+    "crm.sync_contact": "customer's consent not sent to the CRM",
+    "privacy.erase": "personal data not erased in the CRM",
 }
 
 
