@@ -225,7 +225,10 @@ def _send(client: CrmProvider, payloads: Sequence[Any], sleep: Callable[[float],
     for _ in range(TRANSIENT_TRIES):
         try:
             if batcher is not None:
-                return list(batcher(items))
+                try:
+                    return list(batcher(items))
+                except PermanentError:
+                    batcher = None  # a refusal of the batch as a whole: each order gets its own answer
             return [_one(client, *item) for item in items]
         except TransientError as exc:
             sleep(max(1.0, float(exc.retry_after or 5.0)))

@@ -9,8 +9,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import redis
-from crm_harness import CrmShop, crm_config, crm_fixture, servers_fixture, unique_email
+from crm_harness import PASSWORD, CrmShop, crm_config, crm_fixture, servers_fixture, unique_email
 from rq import Queue
 
 from sidecar import crm_backfill
@@ -18,6 +19,8 @@ from sidecar.app import create_app
 from sidecar.audit import AuditLog
 from sidecar.config import Settings
 from sidecar.engine import queueing, reconcile
+from sidecar.sandbox import ServedApp
+from sidecar.sandbox.woo import create_app as woo_app
 from sidecar.signing import signature_headers
 
 FIXTURES = (crm_fixture, servers_fixture)  # imported for pytest
@@ -39,6 +42,11 @@ def ask_pipelines(crm: CrmShop, redis_url: str, secret: str | None = None) -> An
         "Content-Type": "application/json",
     }
     return client.post("/v1/crm/pipelines", data=body, headers=headers), headers, client
+
+
+@pytest.fixture(name="shared")
+def shared_fixture(crm: CrmShop) -> CrmShop:
+    return crm
 
 
 def test_load_stages_lists_the_pipelines_of_the_crm(crm: CrmShop, redis_url: str) -> None:
@@ -110,9 +118,21 @@ def test_the_sweep_queues_orders_missing_or_behind_in_the_crm_once_a_day(
 # -- backfill -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("refusal", ["multi_status", "whole_batch"])
 def test_the_backfill_sends_an_existing_history_in_batches_and_resumes(
-    crm: CrmShop, redis_url: str, redis_conn: redis.Redis
+    shared: CrmShop, redis_url: str, redis_conn: redis.Redis, refusal: str
 ) -> None:
+    """HubSpot answers a batch with a refused input either per input (207) or by refusing the batch (400):
+    either way the other orders go through and the refused one is told apart."""
+    woo = ServedApp(woo_app([shared.secret], "bpm-api", PASSWORD, "http://127.0.0.1")).start()
+    try:
+        _backfill(CrmShop(woo, shared.hub, shared.secret), redis_url, redis_conn, refusal)
+    finally:
+        woo.stop()
+
+
+def _backfill(crm: CrmShop, redis_url: str, redis_conn: redis.Redis, refusal: str) -> None:
+    crm.hubspot._call("POST", "/batch", {"errors": refusal})
     settings = settings_for(crm, redis_url)
     since = datetime.now(UTC) - timedelta(minutes=5)
     emails = [unique_email(f"hist{n % 7}") for n in range(7)]
@@ -140,6 +160,7 @@ def test_the_backfill_sends_an_existing_history_in_batches_and_resumes(
     assert [f[0] for f in summary.failed] == [bad["id"]]
     assert "HubSpot refused the contact" in summary.failed[0][1]
     assert [len(crm.hubspot.deals(oid)) for oid in ids if oid != orders[3]["id"]] == [1] * 29
+    assert crm.hubspot.deals(bad["id"]) == []  # no deal without its contact
     assert len(crm.hubspot.contacts()) == 7
     assert requests_made < 29 * 4  # batches: a few requests per 10 orders, not four or five per order
     lines = out.getvalue().splitlines()

@@ -251,7 +251,13 @@ class HubSpotProvider:
         self._ensure_properties(("contacts", "deals", "line_items"))
         contacts = {c.email: contact_properties(c) for c, _, _ in items}  # one input per e-mail, last wins
         contact_ids = self._batch_upsert("contacts", "email", list(contacts.items()), "contacts")
-        deals = [(str(d.order_id), deal_properties(d, self._stage(d, k))) for _, d, k in items]
+        # A deal only for an order whose contact HubSpot took: the others go alone below, where a refused
+        # contact stops its order before a deal without a contact exists.
+        deals = [
+            (str(d.order_id), deal_properties(d, self._stage(d, k)))
+            for c, d, k in items
+            if c.email in contact_ids
+        ]
         deal_records = self._batch_upsert_records("deals", "woo_order_id", deals, "deals")
         done: dict[int, Synced] = {}
         links = []
