@@ -162,3 +162,26 @@ def test_a_paid_order_becomes_a_contact_and_a_deal_whose_stage_follows_the_order
     while stack.meta(order["id"])["_bpm_crm_stage"] != "closedwon" and time.monotonic() < deadline:
         time.sleep(0.5)  # the write-back follows the HubSpot call
     assert stack.meta(order["id"])["_bpm_crm_stage"] == "closedwon"
+
+
+def test_load_stages_asks_the_sidecar_which_asks_hubspot(stack: Stack) -> None:
+    """The settings' "Load stages": the plugin's signed POST /v1/crm/pipelines, the sidecar's fresh read of
+    the settings (a token just saved counts) and HubSpot's pipelines back on the CRM screen."""
+    loaded = stack.site.php_json("echo wp_json_encode( \\BPM_Bridge\\Crm\\Pipelines::load() );")
+    assert isinstance(loaded, dict) and loaded["ok"] is True, loaded
+    assert loaded["provider"] == "hubspot" and "HubSpot" in loaded["message"]
+    [default] = [p for p in loaded["pipelines"] if p["id"] == "default"]
+    assert [s["id"] for s in default["stages"]][-2:] == ["closedwon", "closedlost"]
+    stack.site.php(
+        "\\BPM_Bridge\\Options::set( 'crm', array_replace_recursive( \\BPM_Bridge\\Options::get( 'crm' ),"
+        " array( 'hubspot' => array( 'access_token' => 'pat-na1-wrong' ) ) ) );"
+    )
+    try:
+        refused = stack.site.php_json("echo wp_json_encode( \\BPM_Bridge\\Crm\\Pipelines::load() );")
+        assert isinstance(refused, dict) and refused["ok"] is False
+        assert "HubSpot refused the access token" in refused["message"], refused
+    finally:
+        stack.site.php(
+            "\\BPM_Bridge\\Options::set( 'crm', array_replace_recursive( \\BPM_Bridge\\Options::get( 'crm' ),"
+            f" array( 'hubspot' => array( 'access_token' => '{TOKEN}' ) ) ) );"
+        )
