@@ -316,7 +316,8 @@ VARIABLES: tuple[Variable, ...] = (
         "reconcile_interval",
         "900",
         "Seconds between reconciliation sweeps (orders of the last 24 h that are due a document and have "
-        "none are queued again; one worker enqueues each sweep); 0 disables the schedule. "
+        "none are queued again — and, with a CRM chosen, those whose CRM record is missing or older than "
+        "the order, see docs/crm.md; one worker enqueues each sweep); 0 disables the schedule. "
         "`bpm-sidecar reconcile` runs one on demand.",
         _int(0),
     ),
