@@ -264,6 +264,20 @@ def test_customer_and_guest_returns(shop, browser, tmp_path: Path) -> None:
     photo_url = a.get_by_role("link", name="Photo 1").get_attribute("href")
     answer = a.request.get(photo_url)
     assert answer.status == 200 and answer.headers["content-type"] == "image/png" and answer.body() == PNG
+    # The link names the photo's position, never its stored name; the stored file itself is never served.
+    stored = complaint["photos"][0]
+    assert stored not in photo_url and "photo=0" in photo_url
+    where = site.php_json(
+        "echo wp_json_encode( array( 'folder' => get_option( 'bpm_bridge_private_dir' ),"
+        " 'uploads' => wp_upload_dir( null, false ) ) );"
+    )
+    if where["folder"] == where["uploads"]["basedir"] + "/bpm-bridge-private":
+        # The fallback in the uploads (the web server may not write next to WordPress here): .htaccess shuts it.
+        direct = a.request.get(f"{where['uploads']['baseurl']}/bpm-bridge-private/{stored}")
+        assert direct.status in (403, 404), direct.status
+        assert a.request.get(f"{where['uploads']['baseurl']}/bpm-bridge-private/").status in (403, 404)
+    else:
+        assert where["folder"] and not where["folder"].startswith(str(site.dir)), where
     a.context.close()
 
     # --- customer B: not A's order, not A's label ----------------------------------------------------------

@@ -281,7 +281,45 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$this->assertFileExists( dirname( $path ) . '/.htaccess' );
 		$this->assertStringContainsString( 'Require all denied', file_get_contents( dirname( $path ) . '/.htaccess' ) );
 		$this->assertSame( '', Photos::path( '../../wp-config.php' ) );
+		// Links name the photo by its position: the stored name never leaves the server.
+		$url = Downloads::photo_url( $ok['rma_id'], 0 );
+		$this->assertStringNotContainsString( $rma['photos'][0], $url );
+		$this->assertStringContainsString( 'photo=0', $url );
+		$this->assertStringNotContainsString( $rma['photos'][0], Downloads::photo_url( $ok['rma_id'], 0, true ) );
+		$this->assertSame( $url, Downloads::photo_url( $ok['rma_id'], $rma['photos'][0] ), "a stored name (the shop's screen) gives the same link" );
 		Photos::delete( $rma['photos'] );
+	}
+
+	public function test_the_private_folder_and_what_uninstall_removes(): void {
+		$outside = wp_normalize_path( dirname( (string) realpath( ABSPATH ) ) ) . '/bpm-bridge-private';
+		$this->assertSame( $outside, Photos::outside_candidate( ABSPATH, ABSPATH ), 'WordPress is the document root' );
+		$this->assertSame( '', Photos::outside_candidate( ABSPATH, dirname( ABSPATH ) ), 'WordPress in a subfolder of the document root' );
+		$this->assertSame( '', Photos::outside_candidate( ABSPATH, '' ), 'the document root is unknown' );
+		// A command line run decides nothing: only the web server's user knows what it may write.
+		delete_option( Photos::DIR_OPTION );
+		$this->assertSame( Photos::fallback(), Photos::dir() );
+		$this->assertFalse( get_option( Photos::DIR_OPTION ) );
+
+		$dir = get_temp_dir() . 'bpm-private-' . wp_generate_password( 8, false );
+		mkdir( $dir );
+		$ours = bin2hex( random_bytes( 16 ) ) . '.png';
+		foreach ( array( $ours => 'x', 'keep.txt' => 'not ours', 'index.php' => '<?php // the shop\'s own' ) + Photos::GUARDS as $file => $content ) {
+			file_put_contents( $dir . '/' . $file, $content );
+		}
+		file_put_contents( $dir . '/index.php', '<?php // the shop\'s own' );
+		update_option( Photos::DIR_OPTION, $dir );
+		Photos::remove_all();
+		$this->assertFileDoesNotExist( $dir . '/' . $ours );
+		$this->assertFileDoesNotExist( $dir . '/.htaccess' );
+		$this->assertFileExists( $dir . '/keep.txt', 'a file that is not ours stays' );
+		$this->assertFileExists( $dir . '/index.php', 'an index.php that is not ours stays' );
+		$this->assertFalse( get_option( Photos::DIR_OPTION ), 'the remembered folder is forgotten' );
+		unlink( $dir . '/keep.txt' );
+		unlink( $dir . '/index.php' );
+		file_put_contents( $dir . '/' . $ours, 'x' );
+		update_option( Photos::DIR_OPTION, $dir );
+		Photos::remove_all();
+		$this->assertDirectoryDoesNotExist( $dir, 'a folder with nothing else in it goes' );
 	}
 
 	public function test_auto_approved_withdrawal(): void {

@@ -216,10 +216,10 @@ final class Account {
 				'label_url'    => $rma['has_label_pdf'] ? Downloads::label_url( (int) $rma['id'], $guest ) : '',
 				'tracking_url' => Rma::is_valid_label_url( $url ) ? $url : '',
 				'photo_urls'   => array_map(
-					static function ( $name ) use ( $rma, $guest ) {
-						return Downloads::photo_url( (int) $rma['id'], (string) $name, $guest );
+					static function ( $index ) use ( $rma, $guest ) {
+						return Downloads::photo_url( (int) $rma['id'], (int) $index, $guest );
 					},
-					$rma['photos']
+					array_keys( $rma['photos'] )
 				),
 			)
 		);

@@ -38,14 +38,20 @@ final class Downloads {
 	}
 
 	/**
-	 * A photo's URL (the customer's pages and the shop's return screen).
+	 * A photo's URL (the customer's pages and the shop's return screen). The URL names the photo by its position
+	 * in the return, never by its stored name: the name stays a secret even where a server ignores .htaccess.
 	 *
-	 * @param int    $rma_id RMA id.
-	 * @param string $name   Stored photo name.
-	 * @param bool   $guest  Sign for a guest instead of a nonce.
+	 * @param int        $rma_id RMA id.
+	 * @param int|string $photo  Position in the return's photos (0-based), or a stored name (looked up).
+	 * @param bool       $guest  Sign for a guest instead of a nonce.
 	 */
-	public static function photo_url( int $rma_id, string $name, bool $guest = false ): string {
-		return self::url( 'bpm_bridge_return_photo', $rma_id, array( 'file' => $name ), $guest );
+	public static function photo_url( int $rma_id, $photo, bool $guest = false ): string {
+		if ( ! is_int( $photo ) ) {
+			$rma   = Rma::get( $rma_id );
+			$found = null === $rma ? false : array_search( (string) $photo, $rma['photos'], true );
+			$photo = false === $found ? -1 : (int) $found;
+		}
+		return self::url( 'bpm_bridge_return_photo', $rma_id, array( 'photo' => (string) $photo ), $guest );
 	}
 
 	/**
@@ -122,13 +128,15 @@ final class Downloads {
 	 */
 	public static function photo(): void {
 		$rma  = self::rma_or_die( 'bpm_bridge_return_photo' );
-		$name = isset( $_GET['file'] ) ? sanitize_file_name( wp_unslash( $_GET['file'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification.Recommended -- checked in allowed().
-		$path = in_array( $name, $rma['photos'], true ) ? Photos::path( $name ) : '';
+		$index = isset( $_GET['photo'] ) ? sanitize_text_field( wp_unslash( $_GET['photo'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification.Recommended -- checked in allowed().
+		$name  = ctype_digit( $index ) ? (string) ( $rma['photos'][ (int) $index ] ?? '' ) : '';
+		$path  = '' === $name ? '' : Photos::path( $name );
 		if ( '' === $path ) {
 			wp_die( esc_html__( 'No such photo.', 'bpm-bridge' ), '', array( 'response' => 404 ) );
 		}
+		$ext   = pathinfo( $path, PATHINFO_EXTENSION );
 		$types = array_flip( Photos::TYPES );
-		self::headers( $types[ pathinfo( $path, PATHINFO_EXTENSION ) ], 'inline; filename="' . $name . '"', (int) filesize( $path ) );
+		self::headers( $types[ $ext ], 'inline; filename="' . $rma['number'] . '-' . ( (int) $index + 1 ) . '.' . $ext . '"', (int) filesize( $path ) );
 		readfile( $path ); // phpcs:ignore WordPress.WP.AlternativeFunctions
 		exit;
 	}

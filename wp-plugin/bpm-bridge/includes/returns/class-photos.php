@@ -10,13 +10,33 @@ namespace BPM_Bridge\Returns;
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Photos live in uploads/bpm-bridge-private/ (or the directory the `bpm_bridge_private_dir` filter names, e.g.
- * one outside the web root) under random names, behind "Require all denied"; Downloads serves them to the
- * customer and to staff only.
+ * Photos live outside the web root when WordPress' parent folder is outside the document root and the web server
+ * may write there (dirname( ABSPATH )/bpm-bridge-private), else in uploads/bpm-bridge-private/ behind
+ * "Require all denied" and an index.php; the folder is chosen once, on the first photo a web request stores, and
+ * remembered in an option (so uninstall removes the right one). Random names; Downloads serves them by their
+ * position in the return to the customer and to staff only, so no URL carries a stored name.
  */
 final class Photos {
 
 	const MAX_FILES = 5;
+
+	/**
+	 * The option remembering the chosen folder.
+	 */
+	const DIR_OPTION = 'bpm_bridge_private_dir';
+
+	/**
+	 * Stored names: 32 random hex digits and the real type's extension.
+	 */
+	const NAME_PATTERN = '/^[a-f0-9]{32}\.(jpg|png|webp)$/';
+
+	/**
+	 * The guard files written into the folder, with their exact content (uninstall removes only these and photos).
+	 */
+	const GUARDS = array(
+		'.htaccess' => "Require all denied\n<IfModule !mod_authz_core.c>\nDeny from all\n</IfModule>\n",
+		'index.php' => "<?php\n// Silence is golden.\n",
+	);
 
 	/**
 	 * Real type => extension: the only images taken (no SVG: it can carry scripts).
@@ -28,47 +48,143 @@ final class Photos {
 	);
 
 	/**
-	 * The private directory, created with its guards on first use.
+	 * The private directory, chosen (see resolve()) and created with its guards on first use.
 	 */
 	public static function dir(): string {
-		$dir = self::location();
+		$dir = self::location( true );
 		if ( ! is_dir( $dir ) ) {
 			wp_mkdir_p( $dir );
 		}
-		if ( ! file_exists( $dir . '/.htaccess' ) ) {
-			file_put_contents( $dir . '/.htaccess', "Require all denied\n<IfModule !mod_authz_core.c>\nDeny from all\n</IfModule>\n" ); // phpcs:ignore WordPress.WP.AlternativeFunctions
-			file_put_contents( $dir . '/index.php', "<?php\n// Silence is golden.\n" ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+		foreach ( self::GUARDS as $file => $content ) {
+			if ( ! file_exists( $dir . '/' . $file ) ) {
+				file_put_contents( $dir . '/' . $file, $content ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+			}
 		}
 		return $dir;
 	}
 
 	/**
-	 * Where the private directory is (not created).
+	 * Where the private directory is (not created): the remembered folder, else the one resolve() picks (when
+	 * $resolve) or the uploads fallback.
+	 *
+	 * @param bool $resolve Choose (and remember) the folder when none is remembered yet.
 	 */
-	private static function location(): string {
-		$uploads = wp_upload_dir( null, false );
+	private static function location( bool $resolve = false ): string {
+		$stored = (string) get_option( self::DIR_OPTION, '' );
+		$dir    = '' !== $stored ? $stored : ( $resolve ? self::resolve() : self::fallback() );
 		/**
-		 * Where complaint photos are stored (a directory outside the web root is best).
+		 * Where complaint photos are stored.
 		 *
-		 * @param string $dir Directory.
+		 * @param string $dir Directory (outside the web root when the plugin could, else uploads/bpm-bridge-private).
 		 */
-		return untrailingslashit( (string) apply_filters( 'bpm_bridge_private_dir', $uploads['basedir'] . '/bpm-bridge-private' ) );
+		return untrailingslashit( (string) apply_filters( 'bpm_bridge_private_dir', $dir ) );
 	}
 
 	/**
-	 * Removes the private directory and every photo in it (uninstall).
+	 * The folder in the uploads (closed by .htaccess; random names where a server ignores it).
 	 */
-	public static function remove_all(): void {
-		$dir = self::location();
-		if ( ! is_dir( $dir ) ) {
-			return;
+	public static function fallback(): string {
+		$uploads = wp_upload_dir( null, false );
+		return untrailingslashit( (string) $uploads['basedir'] ) . '/bpm-bridge-private';
+	}
+
+	/**
+	 * Picks the folder: outside the web root when possible, else the fallback. Only a web request remembers its
+	 * choice: it runs as the web server's user, so whether that user may write the folder is what it finds out;
+	 * a command line run (often root) would learn nothing about that, and its document root is unknown.
+	 */
+	private static function resolve(): string {
+		$document_root = isset( $_SERVER['DOCUMENT_ROOT'] ) ? sanitize_text_field( wp_unslash( $_SERVER['DOCUMENT_ROOT'] ) ) : '';
+		$outside       = 'cli' === PHP_SAPI ? '' : self::outside_candidate( ABSPATH, $document_root );
+		$dir           = '' !== $outside && self::usable( $outside ) ? $outside : self::fallback();
+		if ( 'cli' !== PHP_SAPI ) {
+			update_option( self::DIR_OPTION, $dir, false );
 		}
-		foreach ( array_merge( (array) glob( $dir . '/*' ), array( $dir . '/.htaccess' ) ) as $file ) {
-			if ( is_string( $file ) && is_file( $file ) ) {
-				wp_delete_file( $file );
+		return $dir;
+	}
+
+	/**
+	 * The folder next to WordPress' own (dirname( ABSPATH )), or '' when it would be inside the document root
+	 * (WordPress in a subfolder of it), the document root is unknown, or open_basedir forbids it.
+	 *
+	 * @param string $abspath       WordPress' folder.
+	 * @param string $document_root The web server's document root.
+	 */
+	public static function outside_candidate( string $abspath, string $document_root ): string {
+		if ( '' === trim( $document_root ) ) {
+			return '';
+		}
+		$real   = static function ( string $path ): string {
+			$resolved = realpath( $path );
+			return untrailingslashit( wp_normalize_path( false === $resolved ? $path : $resolved ) );
+		};
+		$inside = static function ( string $path, string $base ): bool {
+			return '' !== $base && ( $path === $base || 0 === strpos( $path . '/', trailingslashit( $base ) ) );
+		};
+		$wp     = $real( $abspath );
+		$parent = $real( dirname( $wp ) );
+		$name   = 'bpm-bridge-private' . ( is_multisite() && get_current_blog_id() > 1 ? '-' . get_current_blog_id() : '' );
+		$dir    = ( '/' === $parent ? '' : $parent ) . '/' . $name;
+		if ( $inside( $dir, $real( $document_root ) ) || $inside( $dir, $wp ) ) {
+			return '';
+		}
+		$basedir = (string) ini_get( 'open_basedir' );
+		if ( '' !== $basedir ) {
+			$allowed = false;
+			foreach ( explode( PATH_SEPARATOR, $basedir ) as $base ) {
+				$allowed = $allowed || ( '' !== trim( $base ) && $inside( $dir, $real( trim( $base ) ) ) );
+			}
+			if ( ! $allowed ) {
+				return '';
 			}
 		}
-		rmdir( $dir ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+		return $dir;
+	}
+
+	/**
+	 * Whether this process can create the folder and write a file into it (tried, not guessed).
+	 *
+	 * @param string $dir Folder.
+	 */
+	private static function usable( string $dir ): bool {
+		if ( ! is_dir( $dir ) && ( ! wp_is_writable( dirname( $dir ) ) || ! wp_mkdir_p( $dir ) ) ) {
+			return false;
+		}
+		$probe = $dir . '/.bpm-probe-' . bin2hex( random_bytes( 4 ) );
+		$ok    = false !== file_put_contents( $probe, '1' ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+		if ( $ok ) {
+			wp_delete_file( $probe );
+		}
+		return $ok;
+	}
+
+	/**
+	 * Removes our photos and guard files from the folder in use and from the fallback, the folders themselves
+	 * when nothing else is left in them, and the remembered choice (uninstall). Anything else stays.
+	 */
+	public static function remove_all(): void {
+		$dirs = array_unique( array_filter( array( (string) get_option( self::DIR_OPTION, '' ), self::location(), self::fallback() ) ) );
+		foreach ( $dirs as $dir ) {
+			$dir = untrailingslashit( $dir );
+			if ( ! is_dir( $dir ) ) {
+				continue;
+			}
+			foreach ( (array) scandir( $dir ) as $file ) {
+				$file = (string) $file;
+				$path = $dir . '/' . $file;
+				if ( ! is_file( $path ) ) {
+					continue;
+				}
+				$guard = isset( self::GUARDS[ $file ] ) && self::GUARDS[ $file ] === file_get_contents( $path ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+				if ( $guard || preg_match( self::NAME_PATTERN, $file ) ) {
+					wp_delete_file( $path );
+				}
+			}
+			if ( array( '.', '..' ) === array_values( (array) scandir( $dir ) ) ) {
+				rmdir( $dir ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+			}
+		}
+		delete_option( self::DIR_OPTION );
 	}
 
 	/**
@@ -168,10 +284,10 @@ final class Photos {
 	 * @param string $name Stored name.
 	 */
 	public static function path( string $name ): string {
-		if ( ! preg_match( '/^[a-f0-9]{32}\.(jpg|png|webp)$/', $name ) ) {
+		if ( ! preg_match( self::NAME_PATTERN, $name ) ) {
 			return '';
 		}
-		$path = self::dir() . '/' . $name;
+		$path = self::location() . '/' . $name;
 		return is_file( $path ) ? $path : '';
 	}
 
