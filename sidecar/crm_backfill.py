@@ -199,6 +199,7 @@ def _chunk(
         order_id = payload.deal.order_id
         if isinstance(result, BridgeError):
             return order_id, result.reason
+        result = crm_jobs.keep_stage(result, state.meta)
         message, note = crm_jobs.describe(label, payload, result, state.meta)
         try:
             store.apply(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -163,6 +163,11 @@ def result_meta(name: str, payload: Payload, synced: Synced, now: datetime | Non
     }
 
 
+def keep_stage(synced: Synced, meta: Mapping[str, str]) -> Synced:
+    """A CRM that did not say the stage (the deal was left where it was) keeps the one we know."""
+    return synced if synced.stage else replace(synced, stage=meta.get("_bpm_crm_stage", ""))
+
+
 def describe(label: str, payload: Payload, synced: Synced, meta: Mapping[str, str]) -> tuple[str, bool]:
     """The outcome's words, and whether they belong on the order as a note (first sync, new stage)."""
     first = not payload.known.deal_id
@@ -204,7 +209,7 @@ def sync_order(ctx: JobContext) -> Outcome:
         )
     provider = provider_for(name, ctx.config, ctx.audit, ctx.observe)
     ctx.ensure_lock()
-    synced = provider.sync_order(payload.contact, payload.deal, payload.known)
+    synced = keep_stage(provider.sync_order(payload.contact, payload.deal, payload.known), state.meta)
     message, note = describe(label, payload, synced, state.meta)
     details = {
         "provider": name,
