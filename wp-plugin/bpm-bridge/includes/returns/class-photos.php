@@ -175,7 +175,7 @@ final class Photos {
 				if ( ! is_file( $path ) ) {
 					continue;
 				}
-				$guard = isset( self::GUARDS[ $file ] ) && self::GUARDS[ $file ] === file_get_contents( $path ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+				$guard = isset( self::GUARDS[ $file ] ) && hash( 'sha256', self::GUARDS[ $file ] ) === hash_file( 'sha256', $path );
 				if ( $guard || preg_match( self::NAME_PATTERN, $file ) ) {
 					wp_delete_file( $path );
 				}
