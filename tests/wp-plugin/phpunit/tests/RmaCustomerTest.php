@@ -353,9 +353,28 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$this->assertSame( 0, Guest::order_from_token( $token, time() + 2 * HOUR_IN_SECONDS ), 'expired' );
 		$ok = Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ), array( 'bpm_token' => $token, 'bpm_page' => home_url( '/zwroty/' ) ) ), array(), false );
 		$this->assertIsArray( $ok, wp_json_encode( Form::state() ) );
-		$this->assertStringContainsString( 'bpm_sig=' . Guest::signature( $ok['rma_id'] ), $ok['redirect'] );
+		parse_str( (string) wp_parse_url( $ok['redirect'], PHP_URL_QUERY ), $query );
+		$this->assertTrue( Guest::verify( $ok['rma_id'], (string) $query['bpm_sig'] ), 'the status page is signed' );
 		$this->assertTrue( Guest::verify( $ok['rma_id'], Guest::signature( $ok['rma_id'] ) ) );
 		$this->assertFalse( Guest::verify( $ok['rma_id'] + 1, Guest::signature( $ok['rma_id'] ) ) );
+		// The link expires after 90 days, and names this return's e-mail and creation time.
+		$signed = Guest::signature( $ok['rma_id'] );
+		$this->assertTrue( Guest::verify( $ok['rma_id'], $signed, time() + 89 * DAY_IN_SECONDS ) );
+		$this->assertFalse( Guest::verify( $ok['rma_id'], $signed, time() + 91 * DAY_IN_SECONDS ), 'expired' );
+		$this->assertFalse( Guest::verify( $ok['rma_id'], ( time() + 200 * DAY_IN_SECONDS ) . substr( $signed, strpos( $signed, '.' ) ) ), 'a longer expiry is not signed' );
+		global $wpdb;
+		$table = BPM_Bridge\Installer::rma_table();
+		$wpdb->update( $table, array( 'email' => 'ANNA@example.com' ), array( 'id' => $ok['rma_id'] ) );
+		$this->assertTrue( Guest::verify( $ok['rma_id'], $signed ), 'the e-mail in lower case' );
+		$wpdb->update( $table, array( 'email' => 'other@example.com' ), array( 'id' => $ok['rma_id'] ) );
+		$this->assertFalse( Guest::verify( $ok['rma_id'], $signed ), 'another e-mail' );
+		$wpdb->update( $table, array( 'email' => 'anna@example.com', 'created_at' => gmdate( 'Y-m-d H:i:s', time() - 3600 ) ), array( 'id' => $ok['rma_id'] ) );
+		$this->assertFalse( Guest::verify( $ok['rma_id'], $signed ), 'another creation time (a re-used id)' );
+		// The order token names the order's creation time too.
+		$order->set_date_created( time() - 7200 );
+		$order->save();
+		$this->assertSame( 0, Guest::order_from_token( $token ), 'a token for an order that was created at another time' );
+		$this->assertSame( $order->get_id(), Guest::order_from_token( Guest::token( $order->get_id() ) ) );
 		list( $other ) = $this->order( 0 );
 		$this->assertNull( Form::handle_submit( $this->post( $other, array( $item => array( 1, 'Wrong item' ) ), array( 'bpm_token' => $token ) ), array(), false ), "a token is for its order" );
 

@@ -15,7 +15,8 @@ defined( 'ABSPATH' ) || exit;
 /**
  * Limits: 5 look-ups per IP address per 15 minutes and 10 per order number per day, counted whether they
  * match or not (so the limit says nothing about an order's existence). A match is carried by a signed token
- * (order id + expiry, HMAC with the site's salt) valid for an hour; a return's status page by an HMAC of its id.
+ * (order id + expiry, HMAC with the site's salt) valid for an hour; a return's status page and files by a
+ * signature of the return (id, e-mail, creation time) valid for 90 days.
  */
 final class Guest {
 
@@ -24,6 +25,7 @@ final class Guest {
 	const ORDER_LIMIT  = 10;
 	const ORDER_WINDOW = DAY_IN_SECONDS;
 	const TOKEN_TTL    = HOUR_IN_SECONDS;
+	const LINK_TTL     = 90 * DAY_IN_SECONDS;
 
 	/**
 	 * The client's address: REMOTE_ADDR (proxies' headers can be forged; a site behind a proxy filters this).
@@ -86,14 +88,15 @@ final class Guest {
 	}
 
 	/**
-	 * A token proving this visitor matched the order (number + e-mail) within the last hour.
+	 * A token proving this visitor matched the order (number + e-mail) within the last hour. It binds the order's
+	 * creation time too, so it names that order and no other that later gets the same id.
 	 *
 	 * @param int      $order_id Order id.
 	 * @param int|null $now      Unix seconds (tests).
 	 */
 	public static function token( int $order_id, ?int $now = null ): string {
 		$expires = ( $now ?? time() ) + self::TOKEN_TTL;
-		return $order_id . '.' . $expires . '.' . self::mac( 'guest-order|' . $order_id . '|' . $expires );
+		return $order_id . '.' . $expires . '.' . self::mac( 'guest-order|' . $order_id . '|' . $expires . '|' . self::order_created( $order_id ) );
 	}
 
 	/**
@@ -104,32 +107,79 @@ final class Guest {
 	 */
 	public static function order_from_token( string $token, ?int $now = null ): int {
 		$parts = explode( '.', $token );
-		if ( 3 !== count( $parts ) || ! ctype_digit( $parts[0] ) || ! ctype_digit( $parts[1] ) ) {
+		if ( 3 !== count( $parts ) || ! ctype_digit( $parts[0] ) || ! ctype_digit( $parts[1] ) || (int) $parts[1] < ( $now ?? time() ) ) {
 			return 0;
 		}
-		if ( (int) $parts[1] < ( $now ?? time() ) || ! hash_equals( self::mac( 'guest-order|' . $parts[0] . '|' . $parts[1] ), $parts[2] ) ) {
-			return 0;
-		}
-		return (int) $parts[0];
+		$expected = self::mac( 'guest-order|' . $parts[0] . '|' . $parts[1] . '|' . self::order_created( (int) $parts[0] ) );
+		return hash_equals( $expected, $parts[2] ) ? (int) $parts[0] : 0;
 	}
 
 	/**
-	 * The signature of a return for a guest's links (status page, label, photos).
+	 * Whether a token was valid but has run out (the page then says to find the order again).
 	 *
-	 * @param int $rma_id RMA id.
+	 * @param string   $token Token.
+	 * @param int|null $now   Unix seconds (tests).
 	 */
-	public static function signature( int $rma_id ): string {
-		return self::mac( 'guest-rma|' . $rma_id );
+	public static function token_expired( string $token, ?int $now = null ): bool {
+		$parts = explode( '.', $token );
+		if ( 3 !== count( $parts ) || ! ctype_digit( $parts[0] ) || ! ctype_digit( $parts[1] ) || (int) $parts[1] >= ( $now ?? time() ) ) {
+			return false;
+		}
+		return hash_equals( self::mac( 'guest-order|' . $parts[0] . '|' . $parts[1] . '|' . self::order_created( (int) $parts[0] ) ), $parts[2] );
 	}
 
 	/**
-	 * Whether a signature is the return's.
+	 * The order's creation time (Unix seconds), 0 when there is no such order.
 	 *
-	 * @param int    $rma_id    RMA id.
-	 * @param string $signature Signature.
+	 * @param int $order_id Order id.
 	 */
-	public static function verify( int $rma_id, string $signature ): bool {
-		return $rma_id > 0 && hash_equals( self::signature( $rma_id ), $signature );
+	private static function order_created( int $order_id ): int {
+		$order   = $order_id ? wc_get_order( $order_id ) : null;
+		$created = $order instanceof \WC_Order ? $order->get_date_created() : null;
+		return $created ? $created->getTimestamp() : 0;
+	}
+
+	/**
+	 * The signature of a return for a guest's links (status page, label, photos): "<expiry>.<HMAC>" over the
+	 * return's id, its e-mail (lower case) and its creation time, valid LINK_TTL. Binding the e-mail and the
+	 * creation time means a link stops working when the return's row is not the one it was made for (a
+	 * restored or re-used id); the expiry bounds a link that was forwarded or leaked.
+	 *
+	 * @param int                      $rma_id RMA id.
+	 * @param int|null                 $now    Unix seconds (tests).
+	 * @param array<string,mixed>|null $rma    Rma::get() when the caller has it.
+	 */
+	public static function signature( int $rma_id, ?int $now = null, ?array $rma = null ): string {
+		$rma     = $rma ?? Rma::get( $rma_id );
+		$expires = ( $now ?? time() ) + self::LINK_TTL;
+		return null === $rma ? '' : $expires . '.' . self::rma_mac( $rma, $expires );
+	}
+
+	/**
+	 * Whether a signature is the return's and has not expired (the expiry is checked first: no HMAC work for
+	 * an expired link).
+	 *
+	 * @param int      $rma_id    RMA id.
+	 * @param string   $signature Signature.
+	 * @param int|null $now       Unix seconds (tests).
+	 */
+	public static function verify( int $rma_id, string $signature, ?int $now = null ): bool {
+		$parts = explode( '.', $signature );
+		if ( $rma_id < 1 || 2 !== count( $parts ) || ! ctype_digit( $parts[0] ) || (int) $parts[0] < ( $now ?? time() ) ) {
+			return false;
+		}
+		$rma = Rma::get( $rma_id );
+		return null !== $rma && hash_equals( self::rma_mac( $rma, (int) $parts[0] ), $parts[1] );
+	}
+
+	/**
+	 * The HMAC of a return's guest link.
+	 *
+	 * @param array<string,mixed> $rma     Rma::get().
+	 * @param int                 $expires Unix seconds.
+	 */
+	private static function rma_mac( array $rma, int $expires ): string {
+		return self::mac( 'guest-rma|' . (int) $rma['id'] . '|' . strtolower( (string) $rma['email'] ) . '|' . (string) $rma['created_at'] . '|' . $expires );
 	}
 
 	/**
