@@ -238,3 +238,27 @@ def test_the_cli_runs_the_backfill_and_says_what_it_did(
     assert printed.out.startswith("Backfill into HubSpot of the orders changed since "), printed
     assert code in (0, 1)  # 1 when an older test's refused order is in the window
     assert len(crm.hubspot.deals(order["id"])) == 1
+
+
+def test_the_backfill_can_leave_the_sending_to_the_workers(
+    shared: CrmShop, redis_url: str, redis_conn: redis.Redis
+) -> None:
+    woo = ServedApp(woo_app([shared.secret], "bpm-api", PASSWORD, "http://127.0.0.1")).start()
+    try:
+        crm = CrmShop(woo, shared.hub, shared.secret)
+        orders = [crm.order(billing={"email": unique_email(f"queued{n}")})["id"] for n in range(3)]
+        since = datetime.now(UTC) - timedelta(minutes=5)
+        settings = settings_for(crm, redis_url)
+        summary = crm_backfill.run(
+            redis_conn, settings, crm.store, crm.store.get_config(), since, audit=AuditLog(None), queue=True,
+            out=io.StringIO(),
+        )  # fmt: skip
+        assert (summary.queued, summary.sent) == (3, 0)
+        jobs = [
+            Queue(QUEUE, connection=redis_conn).fetch_job(j)
+            for j in Queue(QUEUE, connection=redis_conn).job_ids
+        ]
+        assert sorted(j.args[0]["data"]["order_id"] for j in jobs if j.args[1] == "crm.sync_order") == orders
+        assert crm.hubspot.deals() == [] or all(not crm.hubspot.deals(o) for o in orders)  # nothing sent here
+    finally:
+        woo.stop()
