@@ -149,6 +149,44 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$this->assertFalse( Eligibility::for_order( $fresh )['returnable'], 'returns switched off' );
 	}
 
+	public function test_windows_end_with_the_last_day_in_the_shops_time_zone(): void {
+		$zone = get_option( 'timezone_string' );
+		update_option( 'timezone_string', 'Europe/Warsaw' );
+		$php_zone = date_default_timezone_get();
+		try {
+			list( $order ) = $this->order( 0 );
+			// Completed at 23:30 UTC on 10 March 2025 = 00:30 on 11 March in Warsaw: 14 days end on 25 March, 23:59:59 Warsaw.
+			$order->set_date_completed( gmmktime( 23, 30, 0, 3, 10, 2025 ) );
+			$order->save();
+			$order = wc_get_order( $order->get_id() );
+			$end   = gmmktime( 22, 59, 59, 3, 25, 2025 );
+			$this->assertSame( $end, Eligibility::for_order( $order, $end )['withdrawal_until'] );
+			$this->assertTrue( Eligibility::for_order( $order, $end )['withdrawal_open'], 'the whole last day' );
+			$this->assertFalse( Eligibility::for_order( $order, $end + 1 )['withdrawal_open'] );
+			$this->assertSame( gmmktime( 22, 59, 59, 3, 11, 2027 ), Eligibility::for_order( $order, $end )['complaint_until'], 'complaints too (730 days, summer time ignored: 23:59:59 Warsaw)' );
+
+			// A delivery time without a zone is UTC, whatever PHP's default zone is.
+			date_default_timezone_set( 'America/New_York' );
+			$order->update_meta_data( '_bpm_delivered_at', '2025-03-10 10:00:00' );
+			$this->assertSame( gmmktime( 10, 0, 0, 3, 10, 2025 ), Eligibility::start( $order ) );
+			$order->update_meta_data( '_bpm_delivered_at', '2025-03-10T10:00:00+02:00' );
+			$this->assertSame( gmmktime( 8, 0, 0, 3, 10, 2025 ), Eligibility::start( $order ) );
+			date_default_timezone_set( $php_zone );
+
+			// Completed without a completed date (an import): the last change stands in for it.
+			list( $imported ) = $this->order( 0 );
+			$imported->set_date_completed( null );
+			$imported->save();
+			$imported = wc_get_order( $imported->get_id() );
+			$this->assertNull( $imported->get_date_completed() );
+			$this->assertSame( $imported->get_date_modified()->getTimestamp(), Eligibility::start( $imported ) );
+			$this->assertTrue( Eligibility::for_order( $imported )['withdrawal_open'] );
+		} finally {
+			date_default_timezone_set( $php_zone );
+			update_option( 'timezone_string', $zone );
+		}
+	}
+
 	public function test_iban_and_locker_code(): void {
 		$this->assertSame( 'PL61109010140000071219812874', Input::iban( 'PL61 1090 1014 0000 0712 1981 2874' ) );
 		$this->assertSame( 'PL61109010140000071219812874', Input::iban( '61109010140000071219812874' ) );

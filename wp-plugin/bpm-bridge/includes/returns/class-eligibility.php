@@ -13,7 +13,8 @@ defined( 'ABSPATH' ) || exit;
 
 /**
  * Windows and quantities. A withdrawal runs withdrawal_days from delivery (the carrier's `_bpm_delivered_at`,
- * else the completed date); a complaint complaint_days from the same day. Per item: bought − refunded − already
+ * else the completed date), to the end of the last day in the shop's time zone; a complaint complaint_days from
+ * the same day. Per item: bought − refunded − already
  * in a return that was not rejected.
  */
 final class Eligibility {
@@ -34,14 +35,21 @@ final class Eligibility {
 	}
 
 	/**
-	 * The day the windows start (Unix seconds), or 0 when the order was not delivered.
+	 * The moment the windows start (Unix seconds), or 0 when the order was not delivered: the carrier's
+	 * `_bpm_delivered_at` (a time without a zone is UTC, whatever PHP's default zone is), else the completed date,
+	 * else — for an order whose status says completed but that has no completed date (set by an import or a
+	 * status changed in the database) — the date it was last modified.
 	 *
 	 * @param \WC_Order $order Order.
 	 */
 	public static function start( \WC_Order $order ): int {
-		$delivered = (string) $order->get_meta( '_bpm_delivered_at' );
+		$delivered = trim( (string) $order->get_meta( '_bpm_delivered_at' ) );
 		if ( '' !== $delivered ) {
-			$ts = ctype_digit( $delivered ) ? (int) $delivered : (int) strtotime( $delivered );
+			try {
+				$ts = ctype_digit( $delivered ) ? (int) $delivered : ( new \DateTimeImmutable( $delivered, new \DateTimeZone( 'UTC' ) ) )->getTimestamp();
+			} catch ( \Exception $e ) {
+				$ts = 0;
+			}
 			if ( $ts > 0 ) {
 				return $ts;
 			}
@@ -50,7 +58,23 @@ final class Eligibility {
 		if ( $completed ) {
 			return $completed->getTimestamp();
 		}
+		$modified = $order->get_date_modified();
+		if ( $modified && in_array( $order->get_status(), self::statuses(), true ) ) {
+			return $modified->getTimestamp();
+		}
 		return 0;
+	}
+
+	/**
+	 * The end of a window: the end (23:59:59) of the N-th day after the start, in the shop's time zone — the
+	 * customer counts days on the calendar, not in 24-hour blocks from the minute of delivery.
+	 *
+	 * @param int $start Unix seconds.
+	 * @param int $days  Days.
+	 */
+	public static function until( int $start, int $days ): int {
+		$day = ( new \DateTimeImmutable( '@' . $start ) )->setTimezone( wp_timezone() );
+		return $day->modify( '+' . max( 0, $days ) . ' days' )->setTime( 23, 59, 59 )->getTimestamp();
 	}
 
 	/**
@@ -82,8 +106,8 @@ final class Eligibility {
 			$result['why'] = __( 'A return can be requested once the order has been delivered.', 'bpm-bridge' );
 			return $result;
 		}
-		$result['withdrawal_until'] = $start + max( 0, (int) Rules::get( 'withdrawal_days' ) ) * DAY_IN_SECONDS;
-		$result['complaint_until']  = $start + max( 0, (int) Rules::get( 'complaint_days' ) ) * DAY_IN_SECONDS;
+		$result['withdrawal_until'] = self::until( $start, (int) Rules::get( 'withdrawal_days' ) );
+		$result['complaint_until']  = self::until( $start, (int) Rules::get( 'complaint_days' ) );
 		$result['withdrawal_open']  = $now <= $result['withdrawal_until'];
 		$result['complaint_open']   = $now <= $result['complaint_until'];
 		if ( ! $result['withdrawal_open'] && ! $result['complaint_open'] ) {
