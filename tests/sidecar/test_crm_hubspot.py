@@ -273,3 +273,15 @@ def test_a_daily_limit_is_a_long_wait_in_plain_words(crm: CrmShop) -> None:
         assert "daily API limit" in waiting.value.reason and (waiting.value.retry_after or 0) >= 60
     finally:
         crm.hubspot.set_limits(daily_max=250000)
+
+
+def test_a_status_change_costs_three_hubspot_requests(crm: CrmShop) -> None:
+    """Contact upsert, deal upsert, line items upsert: the links exist since the first sync finished."""
+    order = crm.order(billing={"email": unique_email("cost")})
+    crm.sync(order["id"])
+    before = crm.hubspot.limits()["requests"]
+    crm.shop.set_status(order["id"], "completed")
+    crm.sync(order["id"])
+    assert crm.hubspot.limits()["requests"] - before == 3
+    [deal] = crm.hubspot.deals(order["id"])
+    assert len(deal["associations"]["line_items"]) == 1 and len(deal["associations"]["contacts"]) == 1

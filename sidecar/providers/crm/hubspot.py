@@ -204,7 +204,9 @@ class HubSpotProvider:
                 what="the deal's link to the contact",
             )
         if deal.line_items:
-            self._line_items([(deal_id, deal)])
+            # Linked already when the order's last sync finished (its ids are on the order): only lines
+            # HubSpot reports as new need their link.
+            self._line_items([(deal_id, deal)], linked=deal_id == known.deal_id)
         return Synced(contact_id, deal_id, self.record_url(deal_id), str(stored.get("dealstage") or stage))
 
     def sync_contact(self, contact: Contact, known: Known) -> str:
@@ -301,19 +303,24 @@ class HubSpotProvider:
             "Settings → BPM Bridge → CRM"
         )
 
-    def _line_items(self, deals: Sequence[tuple[str, Deal]]) -> None:
+    def _line_items(self, deals: Sequence[tuple[str, Deal]], linked: bool = False) -> None:
         keyed = [(deal_id, entry) for deal_id, deal in deals for entry in line_inputs(deal)]
         if not keyed:
             return
         ids: dict[str, str] = {}
+        created: set[str] = set()
         for chunk in _chunks(keyed):
-            ids.update(
-                self._batch_upsert(
-                    "line_items", "woo_line_key", [(e["id"], e["properties"]) for _, e in chunk], "line items"
-                )
+            inputs = [(e["id"], e["properties"]) for _, e in chunk]
+            records = self._batch_upsert_records(
+                "line_items", "woo_line_key", inputs, "line items", new=created
             )
-        links = [(ids[e["id"]], deal_id) for deal_id, e in keyed if e["id"] in ids]
-        missing = len(keyed) - len(links)
+            ids.update({key: record[0] for key, record in records.items()})
+        missing = sum(1 for _, e in keyed if e["id"] not in ids)
+        links = [
+            (ids[e["id"]], deal_id)
+            for deal_id, e in keyed
+            if e["id"] in ids and (not linked or e["id"] in created)
+        ]
         self._associate("line_items", "deals", links, LINE_ITEM_TO_DEAL)
         if missing:
             raise PermanentError(f"HubSpot did not take {missing} line item(s) of the deal")
@@ -363,9 +370,11 @@ class HubSpotProvider:
         inputs: Sequence[tuple[str, Mapping[str, str]]],
         what: str,
         one: bool = False,
+        new: set[str] | None = None,
     ) -> dict[str, tuple[str, Mapping[str, Any]]]:
         """key → (id, properties) of every input HubSpot took. With ``one``, a refusal raises; for a batch
-        a refused batch is an empty answer (the caller sends those orders one by one)."""
+        a refused batch is an empty answer (the caller sends those orders one by one). ``new`` collects
+        the keys HubSpot created rather than updated."""
         found: dict[str, tuple[str, Mapping[str, Any]]] = {}
         for chunk in _chunks(inputs):
             body = {
@@ -399,6 +408,8 @@ class HubSpotProvider:
                     key = chunk[0][0]
                 if key:
                     found[key] = (str(result.get("id")), props)
+                    if new is not None and result.get("new") is not False:
+                        new.add(key)  # an answer that does not say is taken as new: one link too many
             errors = answer.get("errors") or ()
             if one and errors and not found:
                 raise PermanentError(f"HubSpot refused the {what}: {plain_validation(errors[0])}")
