@@ -285,3 +285,17 @@ def test_a_status_change_costs_three_hubspot_requests(crm: CrmShop) -> None:
     assert crm.hubspot.limits()["requests"] - before == 3
     [deal] = crm.hubspot.deals(order["id"])
     assert len(deal["associations"]["line_items"]) == 1 and len(deal["associations"]["contacts"]) == 1
+
+
+@pytest.mark.parametrize("fault", ["503", "drop_after_commit"])
+def test_a_failed_or_lost_deal_write_is_retried_into_the_same_deal(crm: CrmShop, fault: str) -> None:
+    """HubSpot down for a moment, or the deal written and its answer lost on the way: the retry upserts
+    by woo_order_id again and finds the one deal."""
+    order = crm.order(billing={"email": unique_email(f"lost-{fault}")})
+    crm.hubspot.fault(mode=fault, match="POST /crm/v3/objects/deals/batch/upsert", count=1)
+    with pytest.raises(TransientError):
+        crm.sync(order["id"])
+    assert crm.meta(order["id"]).get("_bpm_crm_id", "") == ""  # nothing written back: the job is retried
+    assert len(crm.hubspot.deals(order["id"])) == (1 if fault == "drop_after_commit" else 0)
+    assert crm.sync(order["id"]).status == "done"
+    assert len(crm.hubspot.deals(order["id"])) == 1 and len(crm.hubspot.contacts()) == 1
