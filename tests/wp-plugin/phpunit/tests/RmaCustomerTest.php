@@ -431,6 +431,40 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$this->assertSame( 'bpm_bridge_rate_limited', Guest::find( '777777', 'x@example.com' )->get_error_code() );
 	}
 
+	public function test_guest_limits_count_misses_per_order_and_ipv6_networks(): void {
+		list( $order ) = $this->order( 0 );
+		$number = (string) $order->get_order_number();
+		// The customer's own look-ups do not use up the order's limit.
+		for ( $i = 0; $i < Guest::ORDER_LIMIT + 2; $i++ ) {
+			$_SERVER['REMOTE_ADDR'] = '203.0.113.' . ( 10 + $i );
+			$this->assertInstanceOf( WC_Order::class, Guest::find( $number, 'anna@example.com' ), "look-up $i" );
+		}
+		// Misses do; once they are used up, a right look-up is refused too (no way around the limit).
+		for ( $i = 0; $i < Guest::ORDER_LIMIT; $i++ ) {
+			$_SERVER['REMOTE_ADDR'] = '203.0.113.' . ( 100 + $i );
+			$this->assertSame( 'bpm_bridge_order_not_found', Guest::find( $number, 'guess' . $i . '@example.com' )->get_error_code() );
+		}
+		$_SERVER['REMOTE_ADDR'] = '203.0.113.250';
+		$this->assertSame( 'bpm_bridge_rate_limited', Guest::find( $number, 'anna@example.com' )->get_error_code() );
+
+		// IPv6: one /64 is one visitor.
+		$this->assertSame( '2001:db8:1:2::/64', Guest::ip_bucket( '2001:db8:1:2:aaaa:bbbb:cccc:dddd' ) );
+		$this->assertSame( '192.0.2.5', Guest::ip_bucket( '::ffff:192.0.2.5' ) );
+		for ( $i = 1; $i <= Guest::IP_LIMIT; $i++ ) {
+			$_SERVER['REMOTE_ADDR'] = '2001:db8:1:2::' . dechex( $i );
+			$this->assertSame( 'bpm_bridge_order_not_found', Guest::find( (string) ( 810000 + $i ), 'x@example.com' )->get_error_code() );
+		}
+		$_SERVER['REMOTE_ADDR'] = '2001:db8:1:2:ffff::9';
+		$this->assertSame( 'bpm_bridge_rate_limited', Guest::find( '810009', 'x@example.com' )->get_error_code(), 'another address of the same /64' );
+		$_SERVER['REMOTE_ADDR'] = '2001:db8:1:3::1';
+		$this->assertSame( 'bpm_bridge_order_not_found', Guest::find( '810010', 'x@example.com' )->get_error_code(), 'the next /64' );
+
+		// Counting is atomic: 4 processes × 20 at the same moment count 80.
+		$key = 'race-' . wp_generate_password( 8, false );
+		$this->race( 'guest-count-worker.php', 4, fn() => array( $key ) );
+		$this->assertSame( 80, Guest::count( 'order', $key, DAY_IN_SECONDS, false ) );
+	}
+
 	public function test_files_only_for_their_owner_and_staff(): void {
 		$anna  = $this->make_user( 'customer' );
 		$brian = $this->make_user( 'customer' );

@@ -13,10 +13,13 @@ use BPM_Bridge\Rma;
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Limits: 5 look-ups per IP address per 15 minutes and 10 per order number per day, counted whether they
- * match or not (so the limit says nothing about an order's existence). A match is carried by a signed token
- * (order id + expiry, HMAC with the site's salt) valid for an hour; a return's status page and files by a
- * signature of the return (id, e-mail, creation time) valid for 90 days.
+ * Limits: 5 look-ups per IP address (IPv6: per /64, what one subscriber gets) per 15 minutes, matching or not;
+ * 10 misses per order number per day. A match does not count against its order, so a customer who looks the
+ * order up again is not locked out by their own visits; a full order bucket refuses every look-up, right ones
+ * too — letting a right one through would leave the order no limit at all against guesses from many addresses.
+ * A match is carried by a signed token (order id + expiry + the order's creation time, HMAC with the site's salt)
+ * valid for an hour; a return's status page and files by a signature of the return (id, e-mail, creation time)
+ * valid for 90 days.
  */
 final class Guest {
 
@@ -26,6 +29,11 @@ final class Guest {
 	const ORDER_WINDOW = DAY_IN_SECONDS;
 	const TOKEN_TTL    = HOUR_IN_SECONDS;
 	const LINK_TTL     = 90 * DAY_IN_SECONDS;
+
+	/**
+	 * Counter rows in the options table (no external object cache): prefix, then kind_hash_windowend.
+	 */
+	const COUNTER_PREFIX = '_transient_bpm_bridge_rl_';
 
 	/**
 	 * The client's address: REMOTE_ADDR (proxies' headers can be forged; a site behind a proxy filters this).
@@ -41,6 +49,24 @@ final class Guest {
 	}
 
 	/**
+	 * The bucket an address counts in: an IPv4 address itself, an IPv6 address's /64 (one subscriber's network:
+	 * counting single IPv6 addresses would give every visitor billions of buckets), an IPv4-mapped IPv6 address
+	 * as its IPv4 address.
+	 *
+	 * @param string $ip Address.
+	 */
+	public static function ip_bucket( string $ip ): string {
+		if ( filter_var( $ip, FILTER_VALIDATE_IP, FILTER_FLAG_IPV6 ) ) {
+			$packed = (string) inet_pton( $ip );
+			if ( 0 === strpos( $packed, str_repeat( "\0", 10 ) . "\xff\xff" ) ) {
+				return (string) inet_ntop( substr( $packed, 12 ) );
+			}
+			return (string) inet_ntop( substr( $packed, 0, 8 ) . str_repeat( "\0", 8 ) ) . '/64';
+		}
+		return $ip;
+	}
+
+	/**
 	 * Finds the order for a number + billing e-mail. One answer for every miss.
 	 *
 	 * @param string $number Order number as typed.
@@ -48,43 +74,57 @@ final class Guest {
 	 * @return \WC_Order|\WP_Error
 	 */
 	public static function find( string $number, string $email ) {
-		$number = ltrim( trim( $number ), '#' );
-		if ( ! self::take( 'ip', self::ip(), self::IP_LIMIT, self::IP_WINDOW ) || ! self::take( 'order', strtolower( $number ), self::ORDER_LIMIT, self::ORDER_WINDOW ) ) {
-			return new \WP_Error( 'bpm_bridge_rate_limited', __( 'Too many attempts. Please try again later.', 'bpm-bridge' ) );
+		$number  = ltrim( trim( $number ), '#' );
+		$limited = new \WP_Error( 'bpm_bridge_rate_limited', __( 'Too many attempts. Please try again later.', 'bpm-bridge' ) );
+		$by_ip   = self::count( 'ip', self::ip_bucket( self::ip() ), self::IP_WINDOW, true );
+		if ( $by_ip > self::IP_LIMIT || self::count( 'order', strtolower( $number ), self::ORDER_WINDOW, false ) >= self::ORDER_LIMIT ) {
+			return $limited;
 		}
 		$order_id = Rma::order_id_for_number( $number );
 		$order    = $order_id ? wc_get_order( $order_id ) : null;
 		$email    = strtolower( trim( $email ) );
 		if ( ! $order instanceof \WC_Order || $order instanceof \WC_Order_Refund || '' === $email || ! hash_equals( strtolower( (string) $order->get_billing_email() ), $email ) ) {
+			self::count( 'order', strtolower( $number ), self::ORDER_WINDOW, true );
 			return new \WP_Error( 'bpm_bridge_order_not_found', __( 'We could not find an order with this number and e-mail address. Please check both.', 'bpm-bridge' ) );
 		}
 		return $order;
 	}
 
 	/**
-	 * Counts one attempt against a limit; false when the limit is used up.
+	 * A counter of the current fixed window: read, or increased by one and read in the same step.
 	 *
-	 * @param string $kind   Limit: 'ip' or 'order'.
-	 * @param string $key    IP or order number.
-	 * @param int    $limit  Attempts.
-	 * @param int    $window Seconds.
+	 * Atomic without a table of our own: with an external object cache (Redis, Memcached) wp_cache_add() creates
+	 * the key once and wp_cache_incr() increases it in the cache server; otherwise one
+	 * INSERT … ON DUPLICATE KEY UPDATE on the options table, which MySQL runs under the row lock of option_name's
+	 * unique key, so two simultaneous look-ups always count two (get/set_transient() would lose one). Fixed
+	 * windows (the window's end is part of the name) keep that a single statement; expired rows are deleted as
+	 * new ones are written. The rows carry the `_transient_` prefix so the plugin's uninstall removes them.
+	 *
+	 * @param string $kind      'ip' or 'order'.
+	 * @param string $key       Address bucket or order number.
+	 * @param int    $window    Seconds.
+	 * @param bool   $increment Add one first.
+	 * @return int The count in this window (after the increment).
 	 */
-	private static function take( string $kind, string $key, int $limit, int $window ): bool {
-		$name  = 'bpm_bridge_rl_' . $kind . '_' . md5( $key );
+	public static function count( string $kind, string $key, int $window, bool $increment ): int {
+		global $wpdb;
 		$now   = time();
-		$state = get_transient( $name );
-		if ( ! is_array( $state ) || (int) ( $state['until'] ?? 0 ) <= $now ) {
-			$state = array(
-				'count' => 0,
-				'until' => $now + $window,
-			);
+		$ends  = ( intdiv( $now, $window ) + 1 ) * $window;
+		$name  = sanitize_key( $kind ) . '_' . md5( $key ) . '_' . $ends;
+		$group = 'bpm_bridge_rl';
+		if ( wp_using_ext_object_cache() ) {
+			if ( ! $increment ) {
+				return (int) wp_cache_get( $name, $group );
+			}
+			wp_cache_add( $name, 0, $group, $ends - $now + 1 );
+			return (int) wp_cache_incr( $name, 1, $group );
 		}
-		if ( $state['count'] >= $limit ) {
-			return false;
+		$option = self::COUNTER_PREFIX . $name;
+		if ( $increment ) {
+			$wpdb->query( $wpdb->prepare( "INSERT INTO {$wpdb->options} (option_name, option_value, autoload) VALUES (%s, '1', 'no') ON DUPLICATE KEY UPDATE option_value = option_value + 1", $option ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+			$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->options} WHERE option_name LIKE %s AND CAST( SUBSTRING_INDEX( option_name, '_', -1 ) AS UNSIGNED ) < %d", $wpdb->esc_like( self::COUNTER_PREFIX ) . '%', $now ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 		}
-		++$state['count'];
-		set_transient( $name, $state, max( 1, $state['until'] - $now ) );
-		return true;
+		return (int) $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s", $option ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 	}
 
 	/**
