@@ -100,7 +100,7 @@ final class Guest {
 	 * windows (the window's end is part of the name) keep that a single statement; expired rows are deleted as
 	 * new ones are written. The rows carry the `_transient_` prefix so the plugin's uninstall removes them.
 	 *
-	 * @param string $kind      'ip' or 'order'.
+	 * @param string $kind      Counter: 'ip' or 'order'.
 	 * @param string $key       Address bucket or order number.
 	 * @param int    $window    Seconds.
 	 * @param bool   $increment Add one first.
