@@ -273,6 +273,9 @@ def _accept(bpm: BpmState, envelope: dict[str, Any], budget: RedisBudget) -> Ans
     event_id, event_type = envelope["id"], envelope["type"]
     key = DEDUPE_KEY.format(event_id)
     actions = registry.actions_for(event_type, envelope["data"])
+    if actions and event_type != "config.updated":
+        actions = registry.without_switched_off(actions, runtime_config.cached(conn, settings))
+        budget.check()
     if envelope.get("redelivery") is not None:
         return _retry(bpm, envelope, actions, budget)
 

@@ -42,5 +42,20 @@ def get_config(conn: redis.Redis, settings: Settings, store: StoreClient) -> dic
     return deep_merge(config, settings.config_overrides or {})
 
 
+def cached(conn: redis.Redis, settings: Settings) -> dict[str, Any] | None:
+    """The configuration as the workers last cached it (with the overrides), or None: no store call.
+    The intake uses it to leave out actions of switched-off sections (registry.without_switched_off)."""
+    raw = conn.get(CACHE_KEY)
+    if raw is None:
+        return None
+    try:
+        config = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(config, dict):
+        return None
+    return deep_merge(config, settings.config_overrides or {})
+
+
 def invalidate(conn: redis.Redis) -> None:
     conn.delete(CACHE_KEY)

@@ -33,6 +33,16 @@ ACTIONS: dict[str, str] = {
     "privacy.erase": "sidecar.jobs.erase:erase",
 }
 
+# Actions that only answer "skipped" while their settings section has no provider ("none"). The intake
+# leaves them out when the shop's cached configuration says the section is off: each would cost the shop
+# one request to report nothing (decision 25). invoice.correct is not here: a document issued before the
+# shop switched invoicing off still gets its correction.
+SWITCHED_BY: dict[str, str] = {
+    "invoice.issue": "invoicing",
+    "crm.sync_order": "crm",
+    "crm.sync_contact": "crm",
+}
+
 # A view of the contract's routing (event type → every action it routes, registered or not).
 EVENT_ACTIONS: Mapping[str, tuple[str, ...]] = {t: contract.routed_actions(t) for t in contract.event_types()}
 
@@ -81,6 +91,19 @@ def actions_for(
         if event_type in types and name not in routed:
             routed.append(name)
     return tuple(routed)
+
+
+def without_switched_off(actions: tuple[str, ...], config: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """``actions`` minus those whose section ``config`` shows switched off; no configuration known →
+    all of them (the job itself then decides, as it always does)."""
+    if config is None:
+        return actions
+
+    def off(section: str) -> bool:
+        value = config.get(section)
+        return isinstance(value, Mapping) and str(value.get("provider") or "none") == "none"
+
+    return tuple(a for a in actions if not (a in SWITCHED_BY and off(SWITCHED_BY[a])))
 
 
 def _meets(data: Mapping[str, Any], rule: Mapping[str, tuple[str, ...]] | None) -> bool:

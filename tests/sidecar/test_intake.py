@@ -687,3 +687,29 @@ def test_the_metric_is_written_after_the_answer(settings, redis_conn, monkeypatc
     assert order == ["401 UNAUTHORIZED"] and body
     app_iter.close()  # the server has sent the answer
     assert order == ["401 UNAUTHORIZED", "metric"]
+
+
+@pytest.mark.parametrize(
+    ("cached", "expected"),
+    [
+        (None, ["invoice.issue", "crm.sync_order"]),
+        ({"invoicing": {"provider": "fakturownia"}, "crm": {"provider": "none"}}, ["invoice.issue"]),
+        ({"invoicing": {"provider": "none"}, "crm": {"provider": "hubspot"}}, ["crm.sync_order"]),
+        (
+            {"invoicing": {"provider": "infakt"}, "crm": {"provider": "pipedrive"}},
+            ["invoice.issue", "crm.sync_order"],
+        ),
+    ],
+    ids=["no-cache", "crm-off", "invoicing-off", "both-on"],
+)
+def test_actions_of_switched_off_sections_are_not_queued(client, redis_conn, settings, cached, expected):
+    """Each would only report "skipped", at the cost of a request to the shop (decision 25)."""
+    if cached is not None:
+        redis_conn.set(runtime_config.CACHE_KEY, json.dumps(cached))
+    response = post(client, envelope())
+    assert response.status_code == 202 and response.get_json()["actions"] == expected
+    assert queued(redis_conn, settings) == len(expected)
+    # A refund's correction is queued even with invoicing off: a document issued before needs it.
+    redis_conn.set(runtime_config.CACHE_KEY, json.dumps({"invoicing": {"provider": "none"}}))
+    refund = post(client, envelope("order.refunded", order_id=5, refund_id=6, amount="10.00"))
+    assert "invoice.correct" in refund.get_json()["actions"]
