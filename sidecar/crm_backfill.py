@@ -52,6 +52,7 @@ class Summary:
     already: int = 0  # in the CRM and unchanged since: not even read
     sent: int = 0
     unchanged: int = 0  # read, and the payload was the one last sent
+    erased: int = 0  # read, and the buyer was erased on request: never sent
     queued: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
     waited: float = 0.0  # seconds spent waiting for the CRM's limit
@@ -59,7 +60,7 @@ class Summary:
 
     @property
     def done(self) -> int:
-        return self.already + self.sent + self.unchanged + self.queued + len(self.failed)
+        return self.already + self.sent + self.unchanged + self.erased + self.queued + len(self.failed)
 
     def render(self, label: str) -> str:
         lines = [
@@ -68,6 +69,8 @@ class Summary:
             f"{len(self.failed)} failed, in {self.seconds:.1f} s ({self.waited:.1f} s waiting for "
             f"{label}'s request limit)."
         ]
+        if self.erased:
+            lines.append(f"  {self.erased} order(s) not sent: their buyer's data was erased on request.")
         for order_id, reason in self.failed[:MAX_LISTED_FAILURES]:
             lines.append(f"  order {order_id}: {reason}")
         if len(self.failed) > MAX_LISTED_FAILURES:
@@ -171,12 +174,15 @@ def _chunk(
         except BridgeError as exc:
             return order_id, exc
 
-    pending, unchanged = [], []
+    pending, unchanged, erased = [], [], []
     for order_id, found in pool.map(read, ids):
         if isinstance(found, BridgeError):
             summary.failed.append((order_id, found.reason))
             continue
         state, payload = found
+        if crm_jobs.suppressed(state):
+            erased.append(order_id)
+            continue
         if payload.digest == state.meta.get("_bpm_crm_hash") and payload.known.deal_id:
             unchanged.append(order_id)
             continue
@@ -187,8 +193,9 @@ def _chunk(
         with contextlib.suppress(BridgeError):
             store.apply(order_id, meta={"_bpm_crm_synced_at": crm_jobs.synced_now()})
 
-    list(pool.map(touch, unchanged))
+    list(pool.map(touch, unchanged + erased))
     summary.unchanged += len(unchanged)
+    summary.erased += len(erased)
     if not pending:
         return
     results = _send(client, [p for _, p in pending], sleep)

@@ -40,6 +40,12 @@ DEFAULT_STAGES: Mapping[str, str] = {
     "failed": "closedlost",
 }
 OFF = "The CRM is switched off in the BPM Bridge settings."
+ERASED = "The buyer's personal data was erased on request; nothing is sent to the CRM."
+
+
+def suppressed(state: OrderState) -> bool:
+    """The plugin's eraser ran for the buyer (GET orders/{id} ``consent.crm_suppressed``): never send them."""
+    return bool((state.consent or {}).get("crm_suppressed"))
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,8 @@ def sync_order(ctx: JobContext) -> Outcome:
         raise PermanentError("the event names no order")
     label = provider_class(name).label
     state = ctx.store.read_order(order_id)
+    if suppressed(state):
+        return Outcome("skipped", ERASED, note=False)
     payload = build_payload(state, ctx.config)
     if payload.digest == state.meta.get("_bpm_crm_hash") and payload.known.deal_id:
         # The sync time moves on (in the request that reports the outcome anyway), so the sweep does not
@@ -237,6 +245,8 @@ def sync_contact(ctx: JobContext) -> Outcome:
         )
     label = provider_class(name).label
     state = ctx.store.read_order(order_id)
+    if suppressed(state):
+        return Outcome("skipped", ERASED, note=False)
     consent = state.consent or {}
     data = privacy.for_crm(state.order, marketing_consent=bool(consent.get("marketing")), consent=consent)
     contact = build_contact(data, order_id)
@@ -265,4 +275,4 @@ def sync_contact(ctx: JobContext) -> Outcome:
     )
 
 
-__all__ = ["build_payload", "sync_contact", "sync_order"]
+__all__ = ["build_payload", "suppressed", "sync_contact", "sync_order"]

@@ -150,6 +150,10 @@ def build_order(ids: Ids, home: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         meta_data.append(
             {"id": next(ids.meta), "key": CONSENT_META_KEY, "value": consent_json(spec["consent"])}
         )
+    if spec.get("crm_erased"):  # the buyer was erased on request (the plugin's eraser marks the order)
+        meta_data.append(
+            {"id": next(ids.meta), "key": CRM_ERASED_META_KEY, "value": "2026-12-01T09:00:00+00:00"}
+        )
     order = {
         "id": order_id,
         "parent_id": 0,
@@ -228,6 +232,7 @@ def build_order(ids: Ids, home: str, spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 CONSENT_META_KEY = "_bpm_marketing_consent"
+CRM_ERASED_META_KEY = "_bpm_crm_erased"
 
 
 def consent_json(spec: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from sidecar import contract
 from sidecar.sandbox.woo.orders import (
     CONSENT_META_KEY,
+    CRM_ERASED_META_KEY,
     Ids,
     build_order,
     build_refund,
@@ -127,10 +128,11 @@ class Shop:
         """GET orders/{id}'s ``consent``: a registered customer's own record wins over the order's."""
         order = self.orders[order_id]
         customer = int(order.get("customer_id") or 0)
-        if customer and customer in self.consents:
-            return consent_view(self.consents[customer])
         stored = next((m["value"] for m in order["meta_data"] if m["key"] == CONSENT_META_KEY), None)
-        return consent_view(stored)
+        view = consent_view(self.consents[customer] if customer and customer in self.consents else stored)
+        # The plugin's eraser marks every order of an erased buyer: nothing of them goes to the CRM.
+        erased = any(m["key"] == CRM_ERASED_META_KEY for m in order["meta_data"])
+        return {**view, "marketing": view["marketing"] and not erased, "crm_suppressed": erased}
 
     def set_consent(self, customer_id: int, spec: Mapping[str, Any]) -> dict[str, Any]:
         """My Account's consent change (or a checkout by a registered customer): the user meta."""

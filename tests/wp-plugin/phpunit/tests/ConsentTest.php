@@ -129,10 +129,11 @@ class ConsentTest extends BPM_Test_Case {
 		$guest = $this->make_order();
 		$this->assertSame(
 			array(
-				'marketing' => false,
-				'version'   => '',
-				'at'        => null,
-				'source'    => '',
+				'marketing'      => false,
+				'version'        => '',
+				'at'             => null,
+				'source'         => '',
+				'crm_suppressed' => false,
 			),
 			Consent::for_rest( $guest )
 		);
@@ -198,6 +199,6 @@ class ConsentTest extends BPM_Test_Case {
 		$consent = json_decode( wp_json_encode( $response->get_data() ), true )['consent'];
 		$this->assertTrue( $consent['marketing'] );
 		$this->assertSame( 'checkout', $consent['source'] );
-		$this->assertSame( array( 'marketing', 'version', 'at', 'source' ), array_keys( $consent ) );
+		$this->assertSame( array( 'marketing', 'version', 'at', 'source', 'crm_suppressed' ), array_keys( $consent ) );
 	}
 }

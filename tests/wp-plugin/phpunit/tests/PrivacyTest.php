@@ -5,8 +5,10 @@
  * @package BPM_Bridge_Tests
  */
 
+use BPM_Bridge\Crm\Consent;
 use BPM_Bridge\Crm\Eraser;
 use BPM_Bridge\Crm\Erasure_Notes;
+use BPM_Bridge\Crm\Suppression;
 
 /**
  * Erasure.
@@ -24,6 +26,7 @@ class PrivacyTest extends BPM_Test_Case {
 		foreach ( $this->requests as $id ) {
 			wp_delete_post( $id, true );
 		}
+		delete_option( Suppression::OPTION );
 		parent::tearDown();
 	}
 
@@ -199,5 +202,62 @@ class PrivacyTest extends BPM_Test_Case {
 		$this->assertStringContainsString( 'data-destination="hubspot" data-status="done"', $html );
 		$this->assertStringContainsString( 'Contact deleted', $html );
 		$this->assertStringContainsString( 'nothing to erase', $html );
+	}
+
+	public function test_an_erased_buyer_is_suppressed_for_the_crm_on_every_order_and_a_new_consent_lifts_it(): void {
+		list( , $email ) = $this->request();
+		$user            = $this->make_user( 'customer' );
+		wp_update_user(
+			array(
+				'ID'         => $user,
+				'user_email' => $email,
+			)
+		);
+		$record = wp_json_encode( Consent::record( true, 'checkout', '203.0.113.7' ) );
+		update_user_meta( $user, Consent::META, wp_slash( $record ) );
+		$orders = array();
+		foreach ( array( $email, strtoupper( $email ), 'other-' . $email ) as $address ) {
+			$order = $this->make_order( 'completed' );
+			$order->set_billing_email( $address );
+			$order->update_meta_data( Consent::META, $record );
+			$order->save();
+			$orders[] = $order->get_id();
+		}
+		$this->as_api_user();
+		$this->assertFalse( $this->signed( 'GET', '/orders/' . $orders[0] )->get_data()['consent']['crm_suppressed'] );
+
+		$erasers = apply_filters( 'wp_privacy_personal_data_erasers', array() );
+		call_user_func( $erasers['bpm-bridge']['callback'], $email, 1 );
+
+		$this->assertArrayHasKey( hash( 'sha256', $email ), get_option( Suppression::OPTION ) );
+		$this->assertContains( Suppression::OPTION, $GLOBALS['wpdb']->get_col( "SELECT option_name FROM {$GLOBALS['wpdb']->options} WHERE autoload IN ('no', 'off')" ), 'not autoloaded' );
+		foreach ( array( $orders[0], $orders[1] ) as $id ) {
+			$order = wc_get_order( $id );
+			$this->assertNotSame( '', $order->get_meta( Suppression::ORDER_META ) );
+			$stored = Consent::of_order( $order );
+			$this->assertFalse( $stored['granted'] );
+			$this->assertArrayNotHasKey( 'ip', $stored );
+			$consent = $this->signed( 'GET', '/orders/' . $id )->get_data()['consent'];
+			$this->assertTrue( $consent['crm_suppressed'] );
+			$this->assertFalse( $consent['marketing'] );
+		}
+		$this->assertArrayNotHasKey( 'ip', Consent::of_user( $user ) );
+		$this->assertFalse( Consent::of_user( $user )['granted'] );
+		$this->assertFalse( $this->signed( 'GET', '/orders/' . $orders[2] )->get_data()['consent']['crm_suppressed'], 'another address' );
+
+		// Anonymised by WooCommerce afterwards: the order's own mark still holds.
+		$anonymised = wc_get_order( $orders[0] );
+		$anonymised->set_billing_email( 'deleted@site.invalid' );
+		$anonymised->save();
+		$this->assertTrue( Suppression::of_order( wc_get_order( $orders[0] ) ) );
+		// A new order of the address is held back too, until the buyer consents again.
+		$later = $this->make_order();
+		$later->set_billing_email( $email );
+		$later->save();
+		$this->assertTrue( Suppression::of_order( $later ) );
+		Consent::store_checkout( $later, true, 'checkout' );
+		$later->save();
+		$this->assertFalse( Suppression::of_order( wc_get_order( $later->get_id() ) ) );
+		$this->assertTrue( Suppression::of_order( wc_get_order( $orders[1] ) ), 'orders marked at the erasure stay out' );
 	}
 }

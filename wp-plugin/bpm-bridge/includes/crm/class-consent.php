@@ -207,6 +207,18 @@ final class Consent {
 	}
 
 	/**
+	 * A record withdrawn without the buyer's word (the erasure): not granted, no IP address.
+	 *
+	 * @param array<string, mixed> $record Record.
+	 * @return array<string, mixed>
+	 */
+	public static function withdrawn( array $record ): array {
+		$record['granted'] = false;
+		unset( $record['ip'] );
+		return $record;
+	}
+
+	/**
 	 * A stored record, decoded, or null.
 	 *
 	 * @param mixed $raw Meta value.
@@ -252,15 +264,18 @@ final class Consent {
 	 * The `consent` key of GET /orders/{id} (docs/contract.md §3.2): no IP, nothing but the state.
 	 *
 	 * @param \WC_Order $order Order.
-	 * @return array{marketing: bool, version: string, at: string|null, source: string}
+	 * @return array{marketing: bool, version: string, at: string|null, source: string, crm_suppressed: bool}
 	 */
 	public static function for_rest( $order ): array {
-		$record = self::current( $order );
+		$record     = self::current( $order );
+		$suppressed = Suppression::of_order( $order );
 		return array(
-			'marketing' => null !== $record && true === $record['granted'],
-			'version'   => null !== $record ? (string) ( $record['version'] ?? '' ) : '',
-			'at'        => null !== $record && ! empty( $record['at'] ) ? (string) $record['at'] : null,
-			'source'    => null !== $record ? (string) ( $record['source'] ?? '' ) : '',
+			'marketing'      => ! $suppressed && null !== $record && true === $record['granted'],
+			'version'        => null !== $record ? (string) ( $record['version'] ?? '' ) : '',
+			'at'             => null !== $record && ! empty( $record['at'] ) ? (string) $record['at'] : null,
+			'source'         => null !== $record ? (string) ( $record['source'] ?? '' ) : '',
+			// The buyer was erased on request: the sidecar sends nothing about this order to the CRM.
+			'crm_suppressed' => $suppressed,
 		);
 	}
 
@@ -275,6 +290,9 @@ final class Consent {
 	public static function store_checkout( $order, bool $granted, string $source ): void {
 		$record = self::record( $granted, $source, (string) $order->get_customer_ip_address() );
 		$order->update_meta_data( self::META, wp_json_encode( $record ) );
+		if ( $granted ) {
+			Suppression::lift( (string) $order->get_billing_email() );
+		}
 		$user_id = (int) $order->get_customer_id();
 		if ( $user_id > 0 && ( $granted || null === self::of_user( $user_id ) ) ) {
 			// User meta is unslashed on the way in: slashed, the JSON stays JSON whatever it holds.
@@ -419,6 +437,10 @@ final class Consent {
 			return false;
 		}
 		update_user_meta( $user_id, self::META, wp_slash( (string) wp_json_encode( self::record( $granted, $source, $ip ) ) ) );
+		$user = get_userdata( $user_id );
+		if ( $granted && $user ) {
+			Suppression::lift( (string) $user->user_email );
+		}
 		$data  = array( 'customer_id' => $user_id );
 		$order = self::latest_order( $user_id );
 		if ( $order > 0 ) {

@@ -64,6 +64,7 @@ final class Eraser {
 	 */
 	public static function erase( $email_address, $page = 1 ): array {
 		if ( 1 === (int) $page ) {
+			Suppression::erase( (string) $email_address );
 			self::queue( (string) $email_address );
 		}
 		return array(
