@@ -156,12 +156,26 @@ class OrderEventsTest extends BPM_Test_Case {
 	public function test_privacy_erasure_sends_only_the_email_hash(): void {
 		$erasers = apply_filters( 'wp_privacy_personal_data_erasers', array() );
 		$this->assertArrayHasKey( 'bpm-bridge', $erasers );
-		$result = call_user_func( $erasers['bpm-bridge']['callback'], 'Jan.Kowalski@Example.com', 1 );
-		$this->assertTrue( $result['done'] );
-		call_user_func( $erasers['bpm-bridge']['callback'], 'jan.kowalski@example.com', 2 );
+		$email   = 'jan.kowalski+' . strtolower( wp_generate_password( 6, false ) ) . '@example.com';
+		$request = wp_create_user_request( $email, 'remove_personal_data', array(), 'confirmed' );
+		$this->assertIsInt( $request );
+		// As the Tools screen runs it: the callback, then the page filter that names the request.
+		foreach ( array( 1, 2 ) as $page ) {
+			$result = call_user_func( $erasers['bpm-bridge']['callback'], 1 === $page ? strtoupper( $email ) : $email, $page );
+			$this->assertTrue( $result['done'] );
+			apply_filters( 'wp_privacy_personal_data_erasure_page', $result, 1, $email, $page, $request, 'bpm-bridge' );
+		}
 		$events = $this->events( 'customer.erasure_requested' );
+		wp_delete_post( $request, true );
+		delete_option( \BPM_Bridge\Crm\Suppression::OPTION );
 		$this->assertCount( 1, $events, 'one event per request, not per page' );
-		$this->assertSame( array( 'email_hash' => hash( 'sha256', 'jan.kowalski@example.com' ) ), json_decode( $events[0]['payload'], true )['data'] );
+		$this->assertSame(
+			array(
+				'email_hash' => hash( 'sha256', $email ),
+				'request_id' => $request,
+			),
+			json_decode( $events[0]['payload'], true )['data']
+		);
 		$this->assertStringNotContainsString( 'kowalski', strtolower( $events[0]['payload'] ) );
 	}
 

@@ -60,6 +60,22 @@ class PrivacyTest extends BPM_Test_Case {
 		update_post_meta( $id, '_wp_user_request_completed_timestamp', time() - $ago );
 	}
 
+	/**
+	 * One eraser page as WordPress' Tools screen runs it (wp_ajax_wp_privacy_erase_personal_data): the callback,
+	 * then the page filter with the request's id and the eraser's key.
+	 *
+	 * @param int    $request_id Request.
+	 * @param string $email      Address as the request holds it.
+	 * @param string $key        Eraser key.
+	 * @return array The response after the filter.
+	 */
+	private function erase_page( int $request_id, string $email, string $key = 'bpm-bridge' ): array {
+		$erasers  = apply_filters( 'wp_privacy_personal_data_erasers', array() );
+		$response = call_user_func( $erasers['bpm-bridge']['callback'], $email, 1 );
+		$index    = array_search( $key, array_keys( $erasers ), true ) + 1;
+		return apply_filters( 'wp_privacy_personal_data_erasure_page', $response, $index, $email, 1, $request_id, $key );
+	}
+
 	public function test_the_eraser_queues_one_event_per_request_with_its_id_and_keeps_invoices(): void {
 		list( $id, $email ) = $this->request();
 		$user               = $this->make_user( 'customer' );
@@ -69,13 +85,13 @@ class PrivacyTest extends BPM_Test_Case {
 				'user_email' => $email,
 			)
 		);
-		$erasers = apply_filters( 'wp_privacy_personal_data_erasers', array() );
-		$result  = call_user_func( $erasers['bpm-bridge']['callback'], strtoupper( $email ), 1 );
-		call_user_func( $erasers['bpm-bridge']['callback'], $email, 1 );
+		$result = $this->erase_page( $id, strtoupper( $email ) );
+		$this->erase_page( $id, $email );
 		$this->assertTrue( $result['done'] );
 		$this->assertTrue( $result['items_retained'] );
 		$this->assertFalse( $result['items_removed'] );
 		$this->assertStringContainsString( '5 years', implode( ' ', $result['messages'] ) );
+		$this->assertStringContainsString( 'CRM erasure', implode( ' ', $result['messages'] ), 'the callback\'s message passes the filter' );
 		$events = $this->events( 'customer.erasure_requested' );
 		$this->assertCount( 1, $events, 'one event per request' );
 		$this->assertSame(
@@ -87,6 +103,33 @@ class PrivacyTest extends BPM_Test_Case {
 			json_decode( $events[0]['payload'], true )['data']
 		);
 		$this->assertStringNotContainsString( 'erase-', $events[0]['payload'] );
+	}
+
+	public function test_the_event_names_the_request_wordpress_ran_even_completed_or_one_of_two(): void {
+		list( $first, $email ) = $this->request();
+		$this->erase_page( $first, $email, 'another-plugin' );
+		$this->assertCount( 0, $this->events( 'customer.erasure_requested' ), 'another eraser\'s page queues nothing' );
+		$this->erase_page( $first, $email );
+		$this->complete( $first, HOUR_IN_SECONDS );
+		// "Force erase personal data" on the completed request: the same request, no second CRM erasure.
+		$this->erase_page( $first, $email );
+		$this->assertCount( 1, $this->events( 'customer.erasure_requested' ) );
+		// A second request for the same address (made after the first was completed) gets its own event.
+		$second = wp_create_user_request( $email, 'remove_personal_data', array(), 'confirmed' );
+		$this->assertIsInt( $second );
+		$this->requests[] = $second;
+		$this->erase_page( $second, $email );
+		$ids = array_map(
+			static function ( $row ) {
+				return json_decode( $row['payload'], true )['data']['request_id'];
+			},
+			$this->events( 'customer.erasure_requested' )
+		);
+		$this->assertEqualsCanonicalizing( array( $first, $second ), $ids );
+		// A request id that is not an erasure request queues nothing.
+		list( $export ) = $this->request( 'export_personal_data' );
+		$this->erase_page( $export, $email );
+		$this->assertCount( 2, $this->events( 'customer.erasure_requested' ) );
 	}
 
 	public function test_get_erasure_answers_only_open_or_recently_completed_requests(): void {
@@ -205,8 +248,8 @@ class PrivacyTest extends BPM_Test_Case {
 	}
 
 	public function test_an_erased_buyer_is_suppressed_for_the_crm_on_every_order_and_a_new_consent_lifts_it(): void {
-		list( , $email ) = $this->request();
-		$user            = $this->make_user( 'customer' );
+		list( $request, $email ) = $this->request();
+		$user                    = $this->make_user( 'customer' );
 		wp_update_user(
 			array(
 				'ID'         => $user,
@@ -226,8 +269,7 @@ class PrivacyTest extends BPM_Test_Case {
 		$this->as_api_user();
 		$this->assertFalse( $this->signed( 'GET', '/orders/' . $orders[0] )->get_data()['consent']['crm_suppressed'] );
 
-		$erasers = apply_filters( 'wp_privacy_personal_data_erasers', array() );
-		call_user_func( $erasers['bpm-bridge']['callback'], $email, 1 );
+		$this->erase_page( $request, $email );
 
 		$this->assertArrayHasKey( hash( 'sha256', $email ), get_option( Suppression::OPTION ) );
 		$this->assertContains( Suppression::OPTION, $GLOBALS['wpdb']->get_col( "SELECT option_name FROM {$GLOBALS['wpdb']->options} WHERE autoload IN ('no', 'off')" ), 'not autoloaded' );

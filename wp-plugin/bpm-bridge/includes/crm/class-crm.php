@@ -20,6 +20,7 @@ final class Crm {
 	 */
 	public static function register(): void {
 		Consent::register();
+		Eraser::register();
 		if ( is_admin() ) {
 			Settings_Screen::register();
 			Erasure_Notes::register();

@@ -40,6 +40,13 @@ final class Eraser {
 	const ACTION = 'remove_personal_data';
 
 	/**
+	 * Hooks: the page filter WordPress runs after each eraser page, which names the request.
+	 */
+	public static function register(): void {
+		add_filter( 'wp_privacy_personal_data_erasure_page', array( self::class, 'after_page' ), 9, 6 );
+	}
+
+	/**
 	 * Adds our eraser.
 	 *
 	 * @param array<string, array> $erasers Registered erasers.
@@ -55,8 +62,8 @@ final class Eraser {
 	}
 
 	/**
-	 * The eraser callback: nothing is removed in the shop; on the first page the event is queued, once per
-	 * request.
+	 * The eraser callback: nothing is removed in the shop (the person is only marked so the CRM never gets
+	 * them again); the event is queued by after_page(), which knows the request.
 	 *
 	 * @param string $email_address E-mail address.
 	 * @param int    $page          Page.
@@ -65,7 +72,6 @@ final class Eraser {
 	public static function erase( $email_address, $page = 1 ): array {
 		if ( 1 === (int) $page ) {
 			Suppression::erase( (string) $email_address );
-			self::queue( (string) $email_address );
 		}
 		return array(
 			'items_removed'  => false,
@@ -79,62 +85,52 @@ final class Eraser {
 	}
 
 	/**
-	 * Queues customer.erasure_requested {email_hash, customer_id?, request_id?}, once per request. WordPress
-	 * passes erasers the address only; the request is found by it (WordPress allows one open request per
-	 * address and action).
+	 * `wp_privacy_personal_data_erasure_page( $response, $eraser_index, $email_address, $page, $request_id,
+	 * $eraser_key )`: after our eraser's page, the event for exactly this request (the response, with our
+	 * messages, passes unchanged).
 	 *
-	 * @param string $email E-mail address.
-	 * @return string The event id ('' for an empty address).
+	 * @param mixed  $response      The eraser's response.
+	 * @param int    $eraser_index  Eraser index.
+	 * @param string $email_address E-mail address.
+	 * @param int    $page          Page.
+	 * @param int    $request_id    The user_request post id.
+	 * @param string $eraser_key    The eraser's key.
+	 * @return mixed
 	 */
-	public static function queue( string $email ): string {
-		$email = strtolower( trim( $email ) );
-		if ( '' === $email ) {
+	public static function after_page( $response, $eraser_index = 0, $email_address = '', $page = 1, $request_id = 0, $eraser_key = '' ) {
+		if ( self::KEY === $eraser_key && 1 === (int) $page && is_array( $response ) ) {
+			self::queue( (string) $email_address, (int) $request_id );
+		}
+		return $response;
+	}
+
+	/**
+	 * Queues customer.erasure_requested {email_hash, customer_id?, request_id}, once per request (a second run,
+	 * or "Force erase personal data" on a completed request, asks the CRM nothing twice).
+	 *
+	 * @param string $email      E-mail address.
+	 * @param int    $request_id The erasure request (WordPress' user_request post).
+	 * @return string The event id ('' for an empty address or an unknown request).
+	 */
+	public static function queue( string $email, int $request_id ): string {
+		$email   = strtolower( trim( $email ) );
+		$request = self::request( $request_id );
+		if ( '' === $email || null === $request ) {
 			return '';
 		}
-		$request_id = self::open_request( $email );
-		if ( $request_id > 0 ) {
-			$queued = (string) get_post_meta( $request_id, self::EVENT_META, true );
-			if ( '' !== $queued ) {
-				return $queued;
-			}
+		$queued = (string) get_post_meta( $request_id, self::EVENT_META, true );
+		if ( '' !== $queued ) {
+			return $queued;
 		}
 		$data = array( 'email_hash' => hash( 'sha256', $email ) );
 		$user = get_user_by( 'email', $email );
 		if ( $user ) {
 			$data['customer_id'] = (int) $user->ID;
 		}
-		if ( $request_id > 0 ) {
-			$data['request_id'] = $request_id;
-		}
-		$id = Outbox::add( 'customer.erasure_requested', $data );
-		if ( $request_id > 0 ) {
-			update_post_meta( $request_id, self::EVENT_META, $id );
-		}
+		$data['request_id'] = $request_id;
+		$id                 = Outbox::add( 'customer.erasure_requested', $data );
+		update_post_meta( $request_id, self::EVENT_META, $id );
 		return $id;
-	}
-
-	/**
-	 * The open (not completed) erasure request of an address, or 0.
-	 *
-	 * @param string $email E-mail address, lower case.
-	 */
-	public static function open_request( string $email ): int {
-		$query = new \WP_Query(
-			array(
-				'post_type'              => 'user_request',
-				'post_status'            => array( 'request-pending', 'request-confirmed', 'request-failed' ),
-				'name'                   => self::ACTION,
-				'title'                  => $email,
-				'orderby'                => 'ID',
-				'order'                  => 'DESC',
-				'posts_per_page'         => 1,
-				'fields'                 => 'ids',
-				'no_found_rows'          => true,
-				'update_post_meta_cache' => false,
-				'update_post_term_cache' => false,
-			)
-		);
-		return empty( $query->posts ) ? 0 : (int) $query->posts[0];
 	}
 
 	/**
