@@ -192,7 +192,15 @@ def test_customer_and_guest_returns(shop, browser, tmp_path: Path) -> None:
     first.locator("select.bpm-reason").select_option("Withdrawal within 14 days (odstąpienie od umowy)")
     form.locator("input[name=bpm_method][value=own]").check()
     form.locator("#bpm-note").fill("Za duży rozmiar.")
-    submit(a)
+    # A double click sends one request: the button is disabled once the form is on its way.
+    a.evaluate(
+        "() => { const f = document.querySelector('form.bpm-return-form');"
+        " f.addEventListener('submit', () => sessionStorage.setItem('bpm-disabled',"
+        " String(f.querySelector('button[type=submit]').disabled))); }"
+    )
+    with a.expect_navigation():
+        form.locator("button[type=submit]").dblclick()
+    assert a.evaluate("() => sessionStorage.getItem('bpm-disabled')") == "true"
     rma = rma_of(site, info["two"])
     assert rma["number"] in a.locator(".bpm-return-confirmation").inner_text()
     assert rma["kind"] == "withdrawal" and rma["status"] == "requested" and len(rma["items"]) == 1

@@ -1,4 +1,4 @@
-/* Return form: the locker code only for locker returns, photos only when a complaint reason is chosen. */
+/* Return form: the locker code only for locker returns, photos only when a complaint reason is chosen, one submit. */
 ( function () {
 	function setup( form ) {
 		var complaints = [];
@@ -22,6 +22,21 @@
 		}
 		form.addEventListener( 'change', refresh );
 		refresh();
+		// One request per click: a second click while the first is on its way would send the return twice.
+		var button = form.querySelector( 'button[type="submit"]' );
+		form.addEventListener( 'submit', function () {
+			if ( button ) {
+				button.disabled = true;
+				button.setAttribute( 'aria-busy', 'true' );
+			}
+		} );
+		// Back to a page kept in the browser's cache: the button works again.
+		window.addEventListener( 'pageshow', function () {
+			if ( button ) {
+				button.disabled = false;
+				button.removeAttribute( 'aria-busy' );
+			}
+		} );
 	}
 	document.querySelectorAll( 'form.bpm-return-form' ).forEach( setup );
 } )();

@@ -246,6 +246,27 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$this->assertSame( 0, Eligibility::for_order( wc_get_order( $order->get_id() ) )['items'][ $item ]['returnable'] );
 	}
 
+	public function test_the_same_form_sent_twice_makes_one_return(): void {
+		global $wpdb;
+		$customer = $this->make_user( 'customer' );
+		wp_set_current_user( $customer );
+		list( $order, $item ) = $this->order( $customer );
+		$post  = $this->post( $order, array( $item => array( 2, 'Wrong item' ) ), array( 'bpm_submission' => wp_generate_uuid4() ) );
+		$first = Form::handle_submit( $post, array(), false );
+		$this->assertIsArray( $first, wp_json_encode( Form::state() ) );
+		$again = Form::handle_submit( $post, array(), false );
+		$this->assertIsArray( $again, 'a repeat shows the confirmation, not a quantity error: ' . wp_json_encode( Form::state() ) );
+		$this->assertSame( $first, $again );
+		$this->assertSame( 1, Rma::query( array( 'order_id' => $order->get_id() ) )['total'] );
+		// Another form (a new submission id) is a new request, checked as such.
+		$this->assertNull( Form::handle_submit( array( 'bpm_submission' => wp_generate_uuid4() ) + $post, array(), false ) );
+		$this->assertSame( 'Every item of this order has already been returned or refunded.', Form::state()['errors']['items'] );
+		// The rendered form carries a fresh id; the lock is the site's own.
+		list( $open ) = $this->order( $customer );
+		$this->assertMatchesRegularExpression( '/name="bpm_submission" value="[a-f0-9-]{36}"/', Form::render( $open, '', home_url( '/' ) ) );
+		$this->assertStringStartsWith( $wpdb->prefix, Form::lock_name( $order->get_id() ) );
+	}
+
 	public function test_refused_requests(): void {
 		$anna  = $this->make_user( 'customer' );
 		$brian = $this->make_user( 'customer' );
@@ -399,6 +420,7 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$signed = Guest::signature( $ok['rma_id'] );
 		$this->assertTrue( Guest::verify( $ok['rma_id'], $signed, time() + 89 * DAY_IN_SECONDS ) );
 		$this->assertFalse( Guest::verify( $ok['rma_id'], $signed, time() + 91 * DAY_IN_SECONDS ), 'expired' );
+		$this->assertFalse( Guest::verify( $ok['rma_id'], '0' . $signed ), 'the expiry as signed, not another way of writing it' );
 		$this->assertFalse( Guest::verify( $ok['rma_id'], ( time() + 200 * DAY_IN_SECONDS ) . substr( $signed, strpos( $signed, '.' ) ) ), 'a longer expiry is not signed' );
 		global $wpdb;
 		$table = BPM_Bridge\Installer::rma_table();

@@ -18,6 +18,11 @@ defined( 'ABSPATH' ) || exit;
 final class Form {
 
 	/**
+	 * How long a submission id maps to the return it made.
+	 */
+	const SUBMISSION_TTL = 10 * MINUTE_IN_SECONDS;
+
+	/**
 	 * This request's outcome: order_id, values, errors (field => message), token (guest), lookup error.
 	 *
 	 * @var array<string,mixed>
@@ -148,13 +153,21 @@ final class Form {
 				'reason'   => $values['reason'][ $item_id ] ?? '',
 			);
 		}
-		$lock = 'bpm_bridge_rma_order_' . $order_id;
+		$lock       = self::lock_name( $order_id );
+		$submission = self::submission_key( $order_id, $post['bpm_submission'] ?? '' );
 		if ( ! self::lock( $lock ) ) {
 			self::$state['errors']['form'] = __( 'Another request for this order is being saved. Please try again.', 'bpm-bridge' );
 			return null;
 		}
 		try {
-			$rma_id = self::create( $order, $lines, $values, $files, $uploaded, '' === $token ? 'account' : 'guest' );
+			// The same form sent twice (a double click, a reload of the POST): the return it already made.
+			$rma_id = '' === $submission ? 0 : (int) get_transient( $submission );
+			if ( ! $rma_id ) {
+				$rma_id = self::create( $order, $lines, $values, $files, $uploaded, '' === $token ? 'account' : 'guest' );
+				if ( null !== $rma_id && '' !== $submission ) {
+					set_transient( $submission, $rma_id, self::SUBMISSION_TTL );
+				}
+			}
 		} finally {
 			self::unlock( $lock );
 		}
@@ -267,6 +280,32 @@ final class Form {
 	}
 
 	/**
+	 * The name of an order's form lock: MySQL's GET_LOCK names are server-wide, so the site's table prefix keeps
+	 * two shops on one database server (or two sites of a network) apart; at most 64 characters.
+	 *
+	 * @param int $order_id Order id.
+	 */
+	public static function lock_name( int $order_id ): string {
+		global $wpdb;
+		$name = $wpdb->prefix . 'bpm_bridge_rma_order_' . $order_id;
+		return strlen( $name ) > 64 ? 'bpm_bridge_rma_' . md5( $name ) : $name;
+	}
+
+	/**
+	 * The transient remembering which return a form submission made, or '' for a missing or malformed id.
+	 *
+	 * @param int   $order_id   Order id.
+	 * @param mixed $submission The form's random submission id (a UUID).
+	 */
+	private static function submission_key( int $order_id, $submission ): string {
+		$submission = is_scalar( $submission ) ? strtolower( (string) $submission ) : '';
+		if ( ! preg_match( '/^[a-f0-9-]{32,36}$/', $submission ) ) {
+			return '';
+		}
+		return 'bpm_bridge_rma_sub_' . md5( $order_id . '|' . $submission );
+	}
+
+	/**
 	 * A database lock: two submits of one order cannot both pass the quantity check.
 	 *
 	 * @param string $name Lock name.
@@ -308,6 +347,7 @@ final class Form {
 				'token'        => $token,
 				'page'         => $page,
 				'nonce'        => wp_create_nonce( self::nonce_action( $order->get_id() ) ),
+				'submission'   => wp_generate_uuid4(),
 				'is_cod'       => 'cod' === $order->get_payment_method(),
 				'max_photo_mb' => (int) Rules::get( 'max_photo_mb' ),
 				'max_photos'   => Photos::MAX_FILES,

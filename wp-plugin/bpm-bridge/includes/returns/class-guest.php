@@ -205,7 +205,8 @@ final class Guest {
 	 */
 	public static function verify( int $rma_id, string $signature, ?int $now = null ): bool {
 		$parts = explode( '.', $signature );
-		if ( $rma_id < 1 || 2 !== count( $parts ) || ! ctype_digit( $parts[0] ) || (int) $parts[0] < ( $now ?? time() ) ) {
+		// The expiry must be written as signed ("0" + a signed expiry is another string for the same number).
+		if ( $rma_id < 1 || 2 !== count( $parts ) || ! ctype_digit( $parts[0] ) || (string) (int) $parts[0] !== $parts[0] || (int) $parts[0] < ( $now ?? time() ) ) {
 			return false;
 		}
 		$rma = Rma::get( $rma_id );

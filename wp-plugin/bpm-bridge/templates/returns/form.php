@@ -4,7 +4,7 @@
  *
  * @package BPM_Bridge
  *
- * @var array $args order, eligibility, reasons, complaints, values, errors, token, page, nonce, is_cod, max_photo_mb, max_photos.
+ * @var array $args order, eligibility, reasons, complaints, values, errors, token, page, nonce, submission, is_cod, max_photo_mb, max_photos.
  */
 
 use BPM_Bridge\Returns\Templates;
@@ -49,6 +49,7 @@ $bpm_date   = get_option( 'date_format' );
 			<input type="hidden" name="bpm_token" value="<?php echo esc_attr( $args['token'] ); ?>" />
 			<input type="hidden" name="bpm_page" value="<?php echo esc_url( $args['page'] ); ?>" />
 			<input type="hidden" name="_bpm_nonce" value="<?php echo esc_attr( $args['nonce'] ); ?>" />
+			<input type="hidden" name="bpm_submission" value="<?php echo esc_attr( $args['submission'] ); ?>" />
 			<?php echo Templates::error( $bpm_errors, 'items' ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped in error(). ?>
 			<table class="bpm-return-items shop_table">
 				<thead>
