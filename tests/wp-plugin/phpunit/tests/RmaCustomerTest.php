@@ -323,10 +323,9 @@ class RmaCustomerTest extends BPM_Test_Case {
 		}
 		Options::set( 'rma', array( 'max_photo_mb' => 1 ) );
 		$big = $this->upload( 'big.png', base64_decode( self::PNG ) . str_repeat( "\0", MB_IN_BYTES ) );
-		if ( isset( Options::get_rma()['max_photo_mb'] ) ) {
-			$this->assertNull( Form::handle_submit( $post, $big, false ) );
-			$this->assertStringContainsString( 'larger than 1 MB', Form::state()['errors']['photos'] );
-		}
+		$this->assertSame( 1, Options::get_rma()['max_photo_mb'] );
+		$this->assertNull( Form::handle_submit( $post, $big, false ) );
+		$this->assertStringContainsString( 'larger than 1 MB', Form::state()['errors']['photos'] );
 		$this->assertSame( 0, Rma::query( array( 'order_id' => $order->get_id() ) )['total'] );
 
 		$ok = Form::handle_submit( $post, $this->upload( 'defect.png', base64_decode( self::PNG ) ), false );
@@ -379,6 +378,49 @@ class RmaCustomerTest extends BPM_Test_Case {
 		update_option( Photos::DIR_OPTION, $dir );
 		Photos::remove_all();
 		$this->assertDirectoryDoesNotExist( $dir, 'a folder with nothing else in it goes' );
+	}
+
+	public function test_too_large_uploads_say_so(): void {
+		$customer = $this->make_user( 'customer' );
+		wp_set_current_user( $customer );
+		list( $order, $item ) = $this->order( $customer, 40 );
+		// PHP takes less than the shop's 5 MB: the form says what really fits.
+		$limit = static function () {
+			return 2 * MB_IN_BYTES;
+		};
+		add_filter( 'upload_size_limit', $limit );
+		$html = Form::render( $order, '', home_url( '/' ) );
+		$this->assertStringContainsString( 'at most 2 MB each', $html );
+		$this->assertStringContainsString( 'name="MAX_FILE_SIZE" value="' . ( 2 * MB_IN_BYTES ) . '"', $html );
+		$this->assertStringContainsString( 'bpm_form=1', $html, 'the form posts to an address that survives a dropped POST' );
+		remove_filter( 'upload_size_limit', $limit );
+		// A photo PHP refused for its size is "larger than", not "could not be uploaded".
+		$post = $this->post( $order, array( $item => array( 1, 'Defect (reklamacja)' ) ) );
+		foreach ( array( UPLOAD_ERR_INI_SIZE, UPLOAD_ERR_FORM_SIZE ) as $error ) {
+			$files                               = $this->upload( 'big.png', 'x' );
+			$files['bpm_photos']['error'][0]     = $error;
+			$files['bpm_photos']['tmp_name'][0]  = '';
+			Form::reset();
+			$this->assertNull( Form::handle_submit( $post, $files, false ) );
+			$this->assertStringContainsString( 'big.png is larger than ' . size_format( Photos::max_bytes() ) . '.', Form::state()['errors']['photos'] );
+		}
+		// A POST over post_max_size arrives empty: the form says why instead of showing itself again blank.
+		$server = $_SERVER;
+		$_SERVER['REQUEST_METHOD'] = 'POST';
+		$_SERVER['CONTENT_LENGTH'] = (string) ( 200 * MB_IN_BYTES );
+		$_GET                      = array(
+			'bpm_form'  => '1',
+			'bpm_order' => (string) $order->get_id(),
+		);
+		$_POST                     = array();
+		$_FILES                    = array();
+		Form::reset();
+		Form::maybe_handle();
+		$_SERVER = $server;
+		$_GET    = array();
+		$this->assertStringContainsString( 'too large to send', (string) ( Form::state()['errors']['form'] ?? '' ) );
+		$this->assertStringContainsString( 'too large to send', Form::render( $order, '', home_url( '/' ) ) );
+		$this->assertSame( 0, Rma::query( array( 'order_id' => $order->get_id() ) )['total'] );
 	}
 
 	public function test_auto_approved_withdrawal(): void {

@@ -121,6 +121,6 @@ final class Customer {
 			$uri = isset( $_SERVER['REQUEST_URI'] ) ? esc_url_raw( wp_unslash( $_SERVER['REQUEST_URI'] ) ) : '/';
 			$url = home_url( $uri );
 		}
-		return remove_query_arg( array( 'bpm_rma', 'bpm_sig', 'bpm_created' ), $url );
+		return remove_query_arg( array( 'bpm_rma', 'bpm_sig', 'bpm_created', 'bpm_form' ), $url );
 	}
 }

@@ -58,6 +58,21 @@ final class Form {
 	 * Dispatches a POST of our forms (template_redirect).
 	 */
 	public static function maybe_handle(): void {
+		if ( self::post_was_dropped() ) {
+			// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- only names the order whose form to show again.
+			$order_id    = isset( $_GET['bpm_order'] ) ? absint( $_GET['bpm_order'] ) : 0;
+			self::$state = array(
+				'order_id' => $order_id,
+				'errors'   => array(
+					'form' => sprintf(
+						/* translators: %s: size, e.g. "8 MB" */
+						__( 'The form was too large to send (more than %s with its photos), so nothing was saved. Please choose fewer or smaller photos and send it again.', 'bpm-bridge' ),
+						size_format( wp_convert_hr_to_bytes( (string) ini_get( 'post_max_size' ) ) )
+					),
+				),
+			);
+			return;
+		}
 		// phpcs:ignore WordPress.Security.NonceVerification.Missing -- the action only picks the handler; each handler verifies its nonce.
 		$action = isset( $_POST['bpm_bridge_return'] ) ? sanitize_key( wp_unslash( $_POST['bpm_bridge_return'] ) ) : '';
 		if ( 'submit' === $action ) {
@@ -69,6 +84,17 @@ final class Form {
 		} elseif ( 'lookup' === $action ) {
 			self::handle_lookup( wp_unslash( $_POST ) ); // phpcs:ignore WordPress.Security.NonceVerification.Missing,WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- verified in handle_lookup().
 		}
+	}
+
+	/**
+	 * Whether PHP dropped a POST of our form: a body larger than post_max_size leaves $_POST and $_FILES empty, so
+	 * the form's own fields are gone; the form's address carries bpm_form=1 for exactly this.
+	 */
+	public static function post_was_dropped(): bool {
+		$method = isset( $_SERVER['REQUEST_METHOD'] ) ? sanitize_key( wp_unslash( $_SERVER['REQUEST_METHOD'] ) ) : '';
+		$length = isset( $_SERVER['CONTENT_LENGTH'] ) ? absint( $_SERVER['CONTENT_LENGTH'] ) : 0;
+		// phpcs:ignore WordPress.Security.NonceVerification -- nothing is done with the request but an error message.
+		return 'post' === $method && isset( $_GET['bpm_form'] ) && empty( $_POST ) && empty( $_FILES ) && $length > 0;
 	}
 
 	/**
@@ -349,7 +375,8 @@ final class Form {
 				'nonce'        => wp_create_nonce( self::nonce_action( $order->get_id() ) ),
 				'submission'   => wp_generate_uuid4(),
 				'is_cod'       => 'cod' === $order->get_payment_method(),
-				'max_photo_mb' => (int) Rules::get( 'max_photo_mb' ),
+				'max_photo'    => size_format( Photos::max_bytes() ),
+				'max_bytes'    => Photos::max_bytes(),
 				'max_photos'   => Photos::MAX_FILES,
 			)
 		);

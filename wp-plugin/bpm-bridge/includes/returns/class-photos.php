@@ -254,14 +254,16 @@ final class Photos {
 	 */
 	private static function check( array $file, bool $uploaded ) {
 		$name = sanitize_file_name( (string) $file['name'] );
+		if ( in_array( (int) $file['error'], array( UPLOAD_ERR_INI_SIZE, UPLOAD_ERR_FORM_SIZE ), true ) ) {
+			return self::too_large( $name );
+		}
 		if ( UPLOAD_ERR_OK !== (int) $file['error'] || ( $uploaded && ! is_uploaded_file( $file['tmp_name'] ) ) || ! is_readable( $file['tmp_name'] ) ) {
 			/* translators: %s: file name */
 			return new \WP_Error( 'bpm_bridge_photo', sprintf( __( '%s could not be uploaded.', 'bpm-bridge' ), $name ) );
 		}
 		$size = (int) filesize( $file['tmp_name'] );
-		if ( $size > Rules::max_photo_bytes() ) {
-			/* translators: 1: file name, 2: size limit in MB */
-			return new \WP_Error( 'bpm_bridge_photo', sprintf( __( '%1$s is larger than %2$d MB.', 'bpm-bridge' ), $name, (int) Rules::get( 'max_photo_mb' ) ) );
+		if ( $size > self::max_bytes() ) {
+			return self::too_large( $name );
 		}
 		$mimes = array(
 			'jpg|jpeg|jpe' => 'image/jpeg',
@@ -276,6 +278,23 @@ final class Photos {
 			return new \WP_Error( 'bpm_bridge_photo', sprintf( __( '%s is not a photo (JPEG, PNG or WebP).', 'bpm-bridge' ), $name ) );
 		}
 		return self::TYPES[ $real ];
+	}
+
+	/**
+	 * The largest photo taken: the shop's limit, or less when PHP takes less (upload_max_filesize, post_max_size).
+	 */
+	public static function max_bytes(): int {
+		return max( 1, min( Rules::max_photo_bytes(), (int) wp_max_upload_size() ) );
+	}
+
+	/**
+	 * The error for a photo over the limit.
+	 *
+	 * @param string $name File name.
+	 */
+	private static function too_large( string $name ): \WP_Error {
+		/* translators: 1: file name, 2: size limit, e.g. "5 MB" */
+		return new \WP_Error( 'bpm_bridge_photo', sprintf( __( '%1$s is larger than %2$s.', 'bpm-bridge' ), $name, size_format( self::max_bytes() ) ) );
 	}
 
 	/**

@@ -4,7 +4,7 @@
  *
  * @package BPM_Bridge
  *
- * @var array $args order, eligibility, reasons, complaints, values, errors, token, page, nonce, submission, is_cod, max_photo_mb, max_photos.
+ * @var array $args order, eligibility, reasons, complaints, values, errors, token, page, nonce, submission, is_cod, max_photo, max_bytes, max_photos.
  */
 
 use BPM_Bridge\Returns\Templates;
@@ -42,7 +42,7 @@ $bpm_date   = get_option( 'date_format' );
 			?>
 		</p>
 		<?php echo Templates::error( $bpm_errors, 'form' ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped in error(). ?>
-		<form class="bpm-return-form" method="post" enctype="multipart/form-data" action="<?php echo esc_url( $args['page'] ); ?>" novalidate
+		<form class="bpm-return-form" method="post" enctype="multipart/form-data" action="<?php echo esc_url( add_query_arg( 'bpm_form', '1', $args['page'] ) ); ?>" novalidate
 			data-complaint-reasons="<?php echo esc_attr( wp_json_encode( $args['complaints'] ) ); ?>">
 			<input type="hidden" name="bpm_bridge_return" value="submit" />
 			<input type="hidden" name="bpm_order_id" value="<?php echo esc_attr( (string) $bpm_order->get_id() ); ?>" />
@@ -129,10 +129,11 @@ $bpm_date   = get_option( 'date_format' );
 				<p class="bpm-return-photos">
 					<label for="bpm-photos">
 					<?php
-					/* translators: 1: number of photos, 2: size in MB */
-					echo esc_html( sprintf( __( 'Photos of the defect (complaints only; up to %1$d images, JPEG, PNG or WebP, %2$d MB each)', 'bpm-bridge' ), $args['max_photos'], $args['max_photo_mb'] ) );
+					/* translators: 1: number of photos, 2: size, e.g. "5 MB" */
+					echo esc_html( sprintf( __( 'Photos of the defect (complaints only; up to %1$d images, JPEG, PNG or WebP, at most %2$s each)', 'bpm-bridge' ), $args['max_photos'], $args['max_photo'] ) );
 					?>
 					</label>
+					<input type="hidden" name="MAX_FILE_SIZE" value="<?php echo esc_attr( (string) $args['max_bytes'] ); ?>" />
 					<input type="file" id="bpm-photos" name="bpm_photos[]" accept="image/jpeg,image/png,image/webp" multiple />
 					<?php echo Templates::error( $bpm_errors, 'photos' ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped in error(). ?>
 				</p>
