@@ -386,7 +386,8 @@ final class Rma {
 	/**
 	 * Attaches the return label once. A single conditional UPDATE makes a second label impossible even
 	 * when two workers race. A stored label whose URL is not a valid label URL (saved before URLs were checked,
-	 * e.g. "" from a javascript: URL) is no label: the first real one replaces it, with the same compare-and-set.
+	 * e.g. "" from a javascript: URL) and that has no PDF is no label: the first real one replaces it, with the
+	 * same compare-and-set. A label without a URL but with a PDF is a return slip: it stays (409).
 	 *
 	 * @param int         $rma_id RMA id.
 	 * @param array       $label  Label: carrier, tracking_number, url (is_valid_label_url()).
@@ -409,9 +410,12 @@ final class Rma {
 		if ( null === $current ) {
 			return self::not_found();
 		}
-		if ( ! self::is_valid_label_url( (string) ( $current['label']['url'] ?? '' ) ) ) {
+		// A stored label counts when it has a valid URL, or no URL but a PDF (a return slip has no web page).
+		$stored_url = (string) ( $current['label']['url'] ?? '' );
+		$present    = '' === $stored_url ? $current['has_label_pdf'] : self::is_valid_label_url( $stored_url );
+		if ( ! $present ) {
 			$stored  = $wpdb->get_var( $wpdb->prepare( "SELECT label FROM {$table} WHERE id = %d", $rma_id ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
-			$updated = null === $stored ? 0 : $wpdb->query( $wpdb->prepare( "UPDATE {$table} SET label = %s, label_pdf = %s, updated_at = %s WHERE id = %d AND label = %s", array_merge( $values, array( $stored ) ) ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+			$updated = null === $stored ? 0 : $wpdb->query( $wpdb->prepare( "UPDATE {$table} SET label = %s, label_pdf = %s, updated_at = %s WHERE id = %d AND label = %s AND ( label_pdf IS NULL OR label_pdf = '' )", array_merge( $values, array( $stored ) ) ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 			if ( 1 === $updated ) {
 				return true;
 			}

@@ -124,6 +124,20 @@ class RmaTest extends BPM_Test_Case {
 		$this->assertRestError( 409, 'bpm_bridge_label_exists', $this->signed( 'POST', '/rmas/' . $id . '/label', array( 'tracking_number' => 'OTHER' ) + $label ) );
 	}
 
+	public function test_a_return_slip_is_not_replaced_by_a_later_label(): void {
+		$this->as_api_user();
+		$id   = $this->make_rma();
+		$pdf  = base64_encode( "%PDF-1.4\n%%EOF" );
+		$slip = $this->signed( 'POST', '/rmas/' . $id . '/label', array( 'carrier' => 'return_slip', 'tracking_number' => Rma::number( $id ), 'pdf_base64' => $pdf ) );
+		$this->assertSame( 200, $slip->get_status(), wp_json_encode( $slip->get_data() ) );
+		// InPost's label arriving late (a worker that raced the slip) must not overwrite what the customer may have printed.
+		$late = Rma::set_label( $id, array( 'carrier' => 'inpost', 'tracking_number' => '620000000000000000000003', 'url' => 'https://inpost.pl/sledzenie-przesylek?number=620000000000000000000003' ), $pdf );
+		$this->assertInstanceOf( WP_Error::class, $late );
+		$this->assertSame( array( 'bpm_bridge_label_exists', 409 ), array( $late->get_error_code(), $late->get_error_data()['status'] ) );
+		$this->assertSame( 'return_slip', Rma::get( $id )['label']['carrier'] );
+		$this->assertSame( "%PDF-1.4\n%%EOF", Rma::label_pdf( $id ) );
+	}
+
 	public function test_status_machine(): void {
 		$this->as_api_user();
 		$id    = $this->make_rma();
