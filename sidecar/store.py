@@ -548,7 +548,9 @@ class Erasure:
 
     request_id: int
     email: str
-    status: str  # pending | confirmed | failed | completed
+    status: (
+        str  # pending | confirmed | failed | completed | deleted (removed before the CRM erasure finished)
+    )
     # destination → {"status", "message", "at"}; empty from a plugin that does not return them.
     outcomes: dict[str, dict[str, str]] = field(default_factory=dict)
 

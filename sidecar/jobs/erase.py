@@ -60,7 +60,12 @@ def erase(ctx: JobContext) -> Outcome:
     try:
         erasure = routes.read_erasure(request_id)
     except ErasureGone as exc:
-        return Outcome("skipped", exc.reason[:1].upper() + exc.reason[1:] + "; nothing to do.", note=False)
+        # The event was queued for this request, so the person may still be in a CRM: a failure the admin
+        # must see (the Events screen), never a quiet skip.
+        raise PermanentError(
+            f"{exc.reason}, so the e-mail address cannot be read and nothing was erased in the CRM: erase "
+            "the person there by hand"
+        ) from exc
     wanted = str(ctx.data.get("email_hash") or "").lower()
     if not hmac.compare_digest(email_hash(erasure.email), wanted):
         raise PermanentError(

@@ -170,11 +170,27 @@ def test_a_hash_that_does_not_match_erases_nothing(world: Servers) -> None:
     assert len(PipedriveSandbox(world.pipedrive.url).records("persons")) == 1
 
 
-def test_a_request_completed_long_ago_is_skipped(world: Servers) -> None:
-    request_id = file_request(world, status="completed", completed_days_ago=31)
-    outcome = run(world, request_id)
-    assert outcome.status == "skipped" and "no longer open" in outcome.message
+def test_a_request_gone_from_wordpress_fails_in_plain_words(world: Servers) -> None:
+    """The event names the request: when WordPress no longer answers for it, the person may still be in a
+    CRM, so the job fails (dead letter, shown on the Events screen) instead of skipping quietly."""
+    long_ago = file_request(world, status="completed", completed_days_ago=31)
+    for request_id in (long_ago, 999_999):
+        with pytest.raises(
+            PermanentError, match="nothing was erased in the CRM: erase the person there by hand"
+        ):
+            run(world, request_id)
     assert len(PipedriveSandbox(world.pipedrive.url).records("persons")) == 1
+
+
+def test_a_request_deleted_before_the_crm_erasure_finished_is_still_carried_out(world: Servers) -> None:
+    request_id = file_request(world)
+    deleted = requests.delete(f"{world.woo.url}/sandbox/erasures/{request_id}", timeout=10).json()
+    assert deleted == {"request_id": request_id, "kept": True}
+    outcome = run(world, request_id)
+    assert outcome.status == "done"
+    view = request_view(world, request_id)
+    assert view["status"] == "deleted" and view["outcomes"]["pipedrive"]["status"] == "done"
+    assert PipedriveSandbox(world.pipedrive.url).records("persons") == []
 
 
 def test_the_erasure_event_routes_to_this_job() -> None:

@@ -8,7 +8,9 @@
   report per destination wins; answers ``{request_id, outcomes}``.
 
 Sandbox-only: ``POST /sandbox/erasures {email, status?, completed_days_ago?}`` files a request (what
-Tools → Erase Personal Data does), ``GET /sandbox/erasures/{id}`` shows it with every report received.
+Tools → Erase Personal Data does), ``GET /sandbox/erasures/{id}`` shows it with every report received,
+``DELETE /sandbox/erasures/{id}`` removes it (one whose CRM erasure is unfinished stays readable as
+``status: "deleted"``, as the plugin keeps it).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sidecar.sandbox.woo.wp import Schema, WpError, strip_tags
 Route = Callable[[str, str, Mapping[str, Schema] | None], Callable[[Callable[..., Any]], Any]]
 STATUSES = ("pending", "confirmed", "failed", "completed")
 OUTCOMES = ("done", "failed", "skipped")
+FINISHED = ("done", "skipped")
 AFTER_COMPLETION = timedelta(days=30)
 NOT_FOUND = "No open erasure request with this id."
 
@@ -98,6 +101,22 @@ def register(app: Flask, route: Route, shop: Shop) -> None:
                 "_completed": datetime.now(UTC) - timedelta(days=days),
             }
             return jsonify({"request_id": request_id, "email": erasures[request_id]["email"]}), 201
+
+    @app.delete("/sandbox/erasures/<int:request_id>")
+    def sb_erasure_delete(request_id: int) -> Response:
+        """Tools → Erase Personal Data → Remove request: one whose CRM erasure is not finished (no report,
+        or one not done/skipped) stays readable as status "deleted" (the plugin keeps it 30 days)."""
+        with shop.lock:
+            found = erasures.get(request_id)
+            if found is None:
+                raise WpError(404, "bpm_bridge_erasure_not_found", NOT_FOUND)
+            reports = found["outcomes"].values()
+            finished = bool(reports) and all(o["status"] in FINISHED for o in reports)
+            if finished:
+                del erasures[request_id]
+            else:
+                found["status"] = "deleted"
+            return jsonify({"request_id": request_id, "kept": not finished})
 
     @app.get("/sandbox/erasures/<int:request_id>")
     def sb_erasure_get(request_id: int) -> Response:

@@ -27,6 +27,7 @@ class PrivacyTest extends BPM_Test_Case {
 			wp_delete_post( $id, true );
 		}
 		delete_option( Suppression::OPTION );
+		delete_option( Eraser::KEPT_OPTION );
 		parent::tearDown();
 	}
 
@@ -301,5 +302,49 @@ class PrivacyTest extends BPM_Test_Case {
 		$later->save();
 		$this->assertFalse( Suppression::of_order( wc_get_order( $later->get_id() ) ) );
 		$this->assertTrue( Suppression::of_order( wc_get_order( $orders[1] ) ), 'orders marked at the erasure stay out' );
+	}
+
+	public function test_a_request_deleted_before_the_crm_erasure_finished_stays_readable_for_30_days(): void {
+		list( $open, $email ) = $this->request();
+		$this->erase_page( $open, $email );
+		list( $done, $done_email ) = $this->request();
+		$this->erase_page( $done, $done_email );
+		Eraser::record_outcome( $done, 'hubspot', 'done', 'Contact deleted' );
+		list( $never ) = $this->request();
+		wp_delete_post( $open, true );
+		wp_delete_post( $done, true );
+		wp_delete_post( $never, true );
+
+		$this->as_api_user();
+		$response = $this->signed( 'GET', '/erasures/' . $open );
+		$this->assertSame( 200, $response->get_status(), wp_json_encode( $response->get_data() ) );
+		$this->assertSame(
+			array(
+				'request_id' => $open,
+				'email'      => $email,
+				'status'     => 'deleted',
+				'outcomes'   => array(),
+			),
+			json_decode( wp_json_encode( $response->get_data() ), true )
+		);
+		$recorded = $this->signed(
+			'POST',
+			'/erasures/' . $open . '/outcome',
+			array(
+				'destination' => 'hubspot',
+				'status'      => 'done',
+				'message'     => 'Contact deleted',
+			)
+		);
+		$this->assertSame( 200, $recorded->get_status(), wp_json_encode( $recorded->get_data() ) );
+		$this->assertSame( 'done', $this->signed( 'GET', '/erasures/' . $open )->get_data()['outcomes']->hubspot['status'] );
+		$this->assertRestError( 404, 'bpm_bridge_erasure_not_found', $this->signed( 'GET', '/erasures/' . $done ) );
+		$this->assertRestError( 404, 'bpm_bridge_erasure_not_found', $this->signed( 'GET', '/erasures/' . $never ) );
+		$this->assertArrayNotHasKey( Eraser::KEPT_OPTION, wp_load_alloptions(), 'not autoloaded' );
+
+		$kept                     = get_option( Eraser::KEPT_OPTION );
+		$kept[ $open ]['deleted'] = time() - 31 * DAY_IN_SECONDS;
+		update_option( Eraser::KEPT_OPTION, $kept, false );
+		$this->assertRestError( 404, 'bpm_bridge_erasure_not_found', $this->signed( 'GET', '/erasures/' . $open ) );
 	}
 }

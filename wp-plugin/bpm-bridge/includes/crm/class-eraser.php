@@ -40,10 +40,28 @@ final class Eraser {
 	const ACTION = 'remove_personal_data';
 
 	/**
+	 * Private, non-autoloaded option: erasure requests deleted before the CRM erasure finished,
+	 * {request id: {email, deleted (Unix seconds), outcomes}}, so the sidecar can still finish it.
+	 */
+	const KEPT_OPTION = 'bpm_bridge_crm_erasures_kept';
+
+	/**
+	 * How many deleted requests are kept at most (the oldest go first), and for how long.
+	 */
+	const KEPT_MAX = 200;
+	const KEPT_FOR = 30 * DAY_IN_SECONDS;
+
+	/**
+	 * Outcomes after which a destination is finished.
+	 */
+	const FINAL = array( 'done', 'skipped' );
+
+	/**
 	 * Hooks: the page filter WordPress runs after each eraser page, which names the request.
 	 */
 	public static function register(): void {
 		add_filter( 'wp_privacy_personal_data_erasure_page', array( self::class, 'after_page' ), 9, 6 );
+		add_action( 'before_delete_post', array( self::class, 'keep_deleted' ), 10, 1 );
 	}
 
 	/**
@@ -159,6 +177,133 @@ final class Eraser {
 	}
 
 	/**
+	 * Whether every destination reported so far is finished (and at least one reported).
+	 *
+	 * @param array<string, array> $outcomes Outcomes.
+	 */
+	public static function finished( array $outcomes ): bool {
+		foreach ( $outcomes as $outcome ) {
+			if ( ! in_array( (string) ( $outcome['status'] ?? '' ), self::FINAL, true ) ) {
+				return false;
+			}
+		}
+		return ! empty( $outcomes );
+	}
+
+	/**
+	 * `before_delete_post`: an erasure request deleted (Tools → Erase Personal Data → Remove request) while
+	 * its CRM erasure is queued and not finished keeps its address and outcomes for 30 days, so the sidecar
+	 * still reads it and erases the person instead of finding nothing.
+	 *
+	 * @param int $post_id Post being deleted.
+	 */
+	public static function keep_deleted( $post_id ): void {
+		$post = get_post( (int) $post_id );
+		if ( ! $post || 'user_request' !== $post->post_type || self::ACTION !== $post->post_name ) {
+			return;
+		}
+		$outcomes = self::outcomes( (int) $post->ID );
+		if ( '' === (string) get_post_meta( (int) $post->ID, self::EVENT_META, true ) || self::finished( $outcomes ) ) {
+			return;
+		}
+		$kept                = self::kept_all();
+		$kept[ $post->ID ] = array(
+			'email'    => strtolower( (string) $post->post_title ),
+			'deleted'  => time(),
+			'outcomes' => $outcomes,
+		);
+		self::save_kept( $kept );
+	}
+
+	/**
+	 * The kept requests younger than KEPT_FOR.
+	 *
+	 * @return array<int, array{email: string, deleted: int, outcomes: array}>
+	 */
+	private static function kept_all(): array {
+		$stored = get_option( self::KEPT_OPTION, array() );
+		$oldest = time() - self::KEPT_FOR;
+		$kept   = array();
+		foreach ( is_array( $stored ) ? $stored : array() as $id => $entry ) {
+			if ( is_array( $entry ) && (int) ( $entry['deleted'] ?? 0 ) > $oldest && is_email( (string) ( $entry['email'] ?? '' ) ) ) {
+				$kept[ (int) $id ] = $entry;
+			}
+		}
+		return $kept;
+	}
+
+	/**
+	 * Stores the kept requests, the newest KEPT_MAX.
+	 *
+	 * @param array<int, array> $kept Kept requests.
+	 */
+	private static function save_kept( array $kept ): void {
+		uasort(
+			$kept,
+			static function ( $a, $b ) {
+				return (int) $a['deleted'] <=> (int) $b['deleted'];
+			}
+		);
+		$kept = array_slice( $kept, -self::KEPT_MAX, null, true );
+		if ( empty( $kept ) ) {
+			delete_option( self::KEPT_OPTION );
+			return;
+		}
+		update_option( self::KEPT_OPTION, $kept, false );
+	}
+
+	/**
+	 * A deleted request kept for its CRM erasure, or null.
+	 *
+	 * @param int $request_id Request id.
+	 * @return array{email: string, deleted: int, outcomes: array}|null
+	 */
+	public static function kept( int $request_id ): ?array {
+		$kept = self::kept_all();
+		return $kept[ $request_id ] ?? null;
+	}
+
+	/**
+	 * Outcomes with one destination's report added (the latest report per destination wins).
+	 *
+	 * @param array<string, array> $outcomes    Outcomes so far.
+	 * @param string               $destination Destination id.
+	 * @param string               $status      One of done, failed, skipped.
+	 * @param string               $message     Plain-words message.
+	 * @return array<string, array{status: string, message: string, at: string}>
+	 */
+	private static function with_outcome( array $outcomes, string $destination, string $status, string $message ): array {
+		$outcomes[ $destination ] = array(
+			'status'  => $status,
+			'message' => $message,
+			'at'      => gmdate( 'Y-m-d\TH:i:s\Z' ),
+		);
+		ksort( $outcomes );
+		return $outcomes;
+	}
+
+	/**
+	 * Records one destination's outcome on a deleted, kept request (kept for its 30 days either way: the job
+	 * reports destination by destination, so "every report finished" may still be one CRM short).
+	 *
+	 * @param int    $request_id  Request id.
+	 * @param string $destination Destination id.
+	 * @param string $status      One of done, failed, skipped.
+	 * @param string $message     Plain-words message.
+	 * @return array<string, array{status: string, message: string, at: string}> Every outcome now.
+	 */
+	public static function record_kept_outcome( int $request_id, string $destination, string $status, string $message ): array {
+		$kept = self::kept_all();
+		if ( ! isset( $kept[ $request_id ] ) ) {
+			return array();
+		}
+		$outcomes                          = self::with_outcome( (array) $kept[ $request_id ]['outcomes'], $destination, $status, $message );
+		$kept[ $request_id ]['outcomes'] = $outcomes;
+		self::save_kept( $kept );
+		return $outcomes;
+	}
+
+	/**
 	 * Records one destination's outcome (the latest report per destination wins).
 	 *
 	 * @param int    $request_id  Request id.
@@ -168,13 +313,7 @@ final class Eraser {
 	 * @return array<string, array{status: string, message: string, at: string}> Every outcome now.
 	 */
 	public static function record_outcome( int $request_id, string $destination, string $status, string $message ): array {
-		$outcomes                 = self::outcomes( $request_id );
-		$outcomes[ $destination ] = array(
-			'status'  => $status,
-			'message' => $message,
-			'at'      => gmdate( 'Y-m-d\TH:i:s\Z' ),
-		);
-		ksort( $outcomes );
+		$outcomes = self::with_outcome( self::outcomes( $request_id ), $destination, $status, $message );
 		update_post_meta( $request_id, self::OUTCOMES_META, wp_slash( (string) wp_json_encode( $outcomes, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES ) ) );
 		return $outcomes;
 	}

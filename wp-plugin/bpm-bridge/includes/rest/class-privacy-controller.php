@@ -45,7 +45,7 @@ final class Privacy_Controller extends Controller {
 					),
 					'status'     => array(
 						'type' => 'string',
-						'enum' => array( 'pending', 'confirmed', 'failed', 'completed' ),
+						'enum' => array( 'pending', 'confirmed', 'failed', 'completed', 'deleted' ),
 					),
 					'outcomes'   => array( 'type' => 'object' ),
 				),
@@ -89,19 +89,39 @@ final class Privacy_Controller extends Controller {
 	}
 
 	/**
-	 * The request, or the 404 every unknown, foreign or long-completed request gets.
+	 * The request as {request_id, email, status, outcomes, kept}, or the 404 every unknown, foreign or
+	 * long-completed request gets. A request deleted before its CRM erasure finished is answered from what
+	 * Eraser::keep_deleted() kept (status "deleted"), for 30 days.
 	 *
 	 * @param int $request_id Request id.
-	 * @return \WP_User_Request|\WP_Error
+	 * @return array|\WP_Error
 	 */
-	private static function open_request( int $request_id ) {
+	private static function find( int $request_id ) {
 		$request = Eraser::request( $request_id );
-		$gone    = null === $request
-			|| ( 'request-completed' === $request->status && time() - (int) $request->completed_timestamp > self::AFTER_COMPLETION );
-		if ( $gone ) {
-			return self::error( 'bpm_bridge_erasure_not_found', __( 'No open erasure request with this id.', 'bpm-bridge' ), 404 );
+		if ( null !== $request ) {
+			$expired = 'request-completed' === $request->status && time() - (int) $request->completed_timestamp > self::AFTER_COMPLETION;
+			if ( ! $expired ) {
+				return array(
+					'request_id' => (int) $request->ID,
+					'email'      => strtolower( (string) $request->email ),
+					'status'     => (string) preg_replace( '/^request-/', '', (string) $request->status ),
+					'outcomes'   => Eraser::outcomes( (int) $request->ID ),
+					'kept'       => false,
+				);
+			}
+		} elseif ( null === get_post( $request_id ) ) {
+			$kept = Eraser::kept( $request_id );
+			if ( null !== $kept ) {
+				return array(
+					'request_id' => $request_id,
+					'email'      => (string) $kept['email'],
+					'status'     => 'deleted',
+					'outcomes'   => (array) $kept['outcomes'],
+					'kept'       => true,
+				);
+			}
 		}
-		return $request;
+		return self::error( 'bpm_bridge_erasure_not_found', __( 'No open erasure request with this id.', 'bpm-bridge' ), 404 );
 	}
 
 	/**
@@ -111,17 +131,17 @@ final class Privacy_Controller extends Controller {
 	 * @return \WP_REST_Response|\WP_Error
 	 */
 	public function get_item( $request ) {
-		$erasure = self::open_request( (int) $request['request_id'] );
+		$erasure = self::find( (int) $request['request_id'] );
 		if ( is_wp_error( $erasure ) ) {
 			return $erasure;
 		}
 		return new \WP_REST_Response(
 			array(
-				'request_id' => (int) $erasure->ID,
-				'email'      => strtolower( (string) $erasure->email ),
-				'status'     => (string) preg_replace( '/^request-/', '', (string) $erasure->status ),
+				'request_id' => $erasure['request_id'],
+				'email'      => $erasure['email'],
+				'status'     => $erasure['status'],
 				// What was reported so far: a retried erasure skips the destinations already done.
-				'outcomes'   => (object) Eraser::outcomes( (int) $erasure->ID ),
+				'outcomes'   => (object) $erasure['outcomes'],
 			),
 			200
 		);
@@ -134,14 +154,15 @@ final class Privacy_Controller extends Controller {
 	 * @return \WP_REST_Response|\WP_Error
 	 */
 	public function record_outcome( $request ) {
-		$erasure = self::open_request( (int) $request['request_id'] );
+		$erasure = self::find( (int) $request['request_id'] );
 		if ( is_wp_error( $erasure ) ) {
 			return $erasure;
 		}
-		$outcomes = Eraser::record_outcome( (int) $erasure->ID, (string) $request['destination'], (string) $request['status'], (string) $request['message'] );
+		$args     = array( $erasure['request_id'], (string) $request['destination'], (string) $request['status'], (string) $request['message'] );
+		$outcomes = $erasure['kept'] ? Eraser::record_kept_outcome( ...$args ) : Eraser::record_outcome( ...$args );
 		return new \WP_REST_Response(
 			array(
-				'request_id' => (int) $erasure->ID,
+				'request_id' => $erasure['request_id'],
 				'outcomes'   => (object) $outcomes,
 			),
 			200
