@@ -529,6 +529,62 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$this->assertSame( 80, Guest::count( 'order', $key, DAY_IN_SECONDS, false ) );
 	}
 
+	public function test_privacy_export_erase_and_the_refund_account(): void {
+		$customer = $this->make_user( 'customer' );
+		wp_set_current_user( $customer );
+		list( $order, $item ) = $this->order( $customer, 40, 'cod' );
+		$email = 'erase-' . wp_generate_password( 6, false, false ) . '@example.com';
+		$order->set_billing_email( $email );
+		$order->save();
+		$post = $this->post( $order, array( $item => array( 1, 'Defect (reklamacja)' ) ), array( 'bpm_note' => 'Pęknięta obudowa.', 'bpm_iban' => 'PL61109010140000071219812874' ) );
+		$ok   = Form::handle_submit( $post, $this->upload( 'defect.png', base64_decode( self::PNG ) ), false );
+		$this->assertIsArray( $ok, wp_json_encode( Form::state() ) );
+		$id    = $ok['rma_id'];
+		$photo = Photos::path( Rma::get( $id )['photos'][0] );
+		Rma::log( $id, 'email', 'E-mail sent to ' . $email . '.', 'system', true );
+
+		$this->assertArrayHasKey( 'bpm-bridge-returns', apply_filters( 'wp_privacy_personal_data_exporters', array() ) );
+		$this->assertArrayHasKey( 'bpm-bridge-returns', apply_filters( 'wp_privacy_personal_data_erasers', array() ) );
+		$export = BPM_Bridge\Returns\Privacy::export( $email, 1 );
+		$this->assertTrue( $export['done'] );
+		$this->assertCount( 1, $export['data'] );
+		$values = array_column( $export['data'][0]['data'], 'value', 'name' );
+		$this->assertSame( array( Rma::number( $id ), 'Pęknięta obudowa.', 'PL61109010140000071219812874', $email, '1' ), array( $values['Return'], $values['Comment'], $values['Bank account for the refund'], $values['E-mail'], $values['Photos'] ) );
+
+		$erased = BPM_Bridge\Returns\Privacy::erase( $email, 1 );
+		$this->assertTrue( $erased['items_removed'] && $erased['items_retained'] && $erased['done'] );
+		$rma = Rma::get( $id, true );
+		$this->assertSame( array( '', '', array() ), array( $rma['email'], $rma['customer_note'], $rma['photos'] ) );
+		$this->assertSame( '', Rma::iban( $id ) );
+		$this->assertFileDoesNotExist( $photo );
+		$this->assertSame( 1, $rma['items'][0]['quantity'], 'the returned items are kept' );
+		$this->assertStringNotContainsString( $email, wp_json_encode( $rma['timeline'] ) );
+		$this->assertFalse( BPM_Bridge\Returns\Privacy::erase( $email, 1 )['items_removed'], 'nothing left to erase' );
+
+		// The refund account: kept while the shop pays it back by hand, forgotten 30 days after the refund.
+		list( $cod, $cod_item ) = $this->order( $customer, 1, 'cod' );
+		$kept = Form::handle_submit( $this->post( $cod, array( $cod_item => array( 1, 'Wrong item' ) ), array( 'bpm_iban' => 'PL61109010140000071219812874' ) ), array(), false );
+		foreach ( array( array( 'requested', 'approved' ), array( 'approved', 'received' ), array( 'received', 'refunded' ) ) as $step ) {
+			Rma::set_status( $kept['rma_id'], $step[0], $step[1] );
+		}
+		$this->assertSame( 'PL61109010140000071219812874', Rma::iban( $kept['rma_id'] ) );
+		$this->assertSame( 0, BPM_Bridge\Returns\Privacy::forget_refund_accounts( time() + 29 * DAY_IN_SECONDS ) );
+		$this->assertSame( 1, BPM_Bridge\Returns\Privacy::forget_refund_accounts( time() + 31 * DAY_IN_SECONDS ) );
+		$this->assertSame( '', Rma::iban( $kept['rma_id'] ) );
+		// Money sent back by the payment method: forgotten at once.
+		list( $paid, $paid_item ) = $this->order( $customer, 1, 'cod' );
+		$gone = Form::handle_submit( $this->post( $paid, array( $paid_item => array( 1, 'Wrong item' ) ), array( 'bpm_iban' => 'PL61109010140000071219812874' ) ), array(), false );
+		Rma::set_status( $gone['rma_id'], 'requested', 'approved' );
+		Rma::set_status( $gone['rma_id'], 'approved', 'received' );
+		$refund = wc_create_refund( array( 'order_id' => $paid->get_id(), 'amount' => 0 ) );
+		$refund->set_refunded_payment( true );
+		$refund->save();
+		global $wpdb;
+		$wpdb->update( BPM_Bridge\Installer::rma_table(), array( 'refund_id' => $refund->get_id() ), array( 'id' => $gone['rma_id'] ) );
+		Rma::set_status( $gone['rma_id'], 'received', 'refunded' );
+		$this->assertSame( '', Rma::iban( $gone['rma_id'] ) );
+	}
+
 	public function test_files_only_for_their_owner_and_staff(): void {
 		$anna  = $this->make_user( 'customer' );
 		$brian = $this->make_user( 'customer' );

@@ -24,6 +24,7 @@ final class Customer {
 	public static function register(): void {
 		Account::register();
 		Downloads::register();
+		Privacy::register();
 		add_action( 'template_redirect', array( Form::class, 'maybe_handle' ), 5 );
 		add_action( 'init', array( self::class, 'init' ) );
 		add_action( 'wp_enqueue_scripts', array( self::class, 'register_assets' ) );
