@@ -134,7 +134,8 @@ def for_crm(
 
     The contact is the buyer's e-mail and name; company and NIP only for a B2B buyer (a NIP on the order);
     the consent's version and time only when the customer gave marketing consent (``marketing_consent``,
-    from the order's ``consent`` record), so without it the contact is transactional. No phone, no
+    from the order's ``consent`` record) and its time is recorded, so without it the contact is
+    transactional. No phone, no
     address, no customer note, no IP. The order is its money facts, dates, the products (name, quantity,
     gross unit price, SKU) and what BPM Bridge knows about it: the invoice number and PDF link, the
     return's state.
@@ -144,10 +145,12 @@ def for_crm(
     contact["email"] = contact["email"].lower()
     nip = meta_value(order, NIP_META_KEY)
     company = str(billing.get("company") or "").strip()
-    contact["company"] = company if nip or company else ""
+    # A consumer's "company" field is often a household or a nickname: only a NIP makes the buyer a business.
+    contact["company"] = company if nip else ""
     contact["nip"] = nip
-    if marketing_consent:
-        record = consent or {}
+    record = consent or {}
+    # Consent counts only as recorded: a "granted" without the time it was given cannot be proven (art. 7(1)).
+    if marketing_consent and record.get("at"):
         contact["marketing_consent"] = True
         contact["consent_version"] = str(record.get("version") or "")
         contact["consent_at"] = record.get("at") or None

@@ -103,6 +103,14 @@ def test_a_business_buyer_carries_company_and_nip(crm: CrmShop) -> None:
     assert contact["properties"]["woo_nip"] == VALID_NIP
 
 
+def test_a_consumer_who_typed_a_company_is_a_contact_without_it(crm: CrmShop) -> None:
+    order = crm.order(billing={"email": unique_email("b2c"), "company": "Mój Dom"})
+    crm.sync(order["id"])
+    assert "company" not in stored_contact(crm)
+    [upsert] = crm.sent("/crm/v3/objects/contacts/batch/upsert")
+    assert "company" not in upsert["inputs"][0]["properties"]
+
+
 def test_the_deal_follows_the_order_through_every_status(crm: CrmShop) -> None:
     order = crm.order(billing={"email": unique_email("flow")}, status="pending", paid=False)
     stages = []
@@ -211,12 +219,13 @@ def test_consent_decides_exactly_which_contact_properties_are_sent(crm: CrmShop,
     [upsert] = crm.sent("/crm/v3/objects/contacts/batch/upsert")
     [contact] = upsert["inputs"]
     assert set(contact) == {"idProperty", "id", "properties"}
-    assert set(contact["properties"]) == TRANSACTIONAL | (MARKETING if granted else set())
+    # The consent's version and time are always sent: empty ("" clears a HubSpot property) without consent.
+    assert set(contact["properties"]) == TRANSACTIONAL | MARKETING
     stored = stored_contact(crm)  # and HubSpot holds exactly that
-    assert set(stored) == TRANSACTIONAL | (MARKETING if granted else set())
+    assert {k for k, v in stored.items() if v} == TRANSACTIONAL | (MARKETING if granted else set())
     assert stored["woo_marketing_consent"] == ("true" if granted else "false")
-    if granted:
-        assert (stored["woo_consent_version"], stored["woo_consent_at"]) == ("v2", "2026-12-01T10:00:00Z")
+    expected = ("v2", "2026-12-01T10:00:00Z") if granted else ("", "")
+    assert (stored.get("woo_consent_version", ""), stored.get("woo_consent_at", "")) == expected
 
 
 def test_a_withdrawn_consent_updates_the_contact(crm: CrmShop) -> None:
@@ -224,13 +233,15 @@ def test_a_withdrawn_consent_updates_the_contact(crm: CrmShop) -> None:
     consent = {"granted": True, "version": "v1", "source": "checkout"}
     order = crm.order(billing={"email": unique_email("withdraw")}, customer_id=customer, consent=consent)
     crm.sync(order["id"])
+    assert stored_contact(crm)["woo_consent_version"] == "v1"  # the consent HubSpot held before
     crm.shop._call("PUT", f"/customers/{customer}/consent", {"granted": False, "source": "my-account"})
     outcome = crm.run("crm.sync_contact", order["id"], customer_id=customer)
     assert outcome.status == "done" and "withdrawn" in outcome.message
-    [contact] = crm.hubspot.contacts()
-    assert contact["properties"]["woo_marketing_consent"] == "false"
+    stored = stored_contact(crm)  # the contact HubSpot holds now: no trace of the withdrawn consent
+    assert stored["woo_marketing_consent"] == "false"
+    assert (stored.get("woo_consent_version", ""), stored.get("woo_consent_at", "")) == ("", "")  # cleared
     last = crm.sent("/crm/v3/objects/contacts/batch/upsert")[-1]["inputs"][0]["properties"]
-    assert set(last) == TRANSACTIONAL  # nothing of the old consent is sent again
+    assert (last["woo_consent_version"], last["woo_consent_at"]) == ("", "")  # "" clears them
 
 
 def test_a_refused_e_mail_is_told_in_plain_words(crm: CrmShop) -> None:

@@ -233,6 +233,34 @@ def test_consent_on_or_off_changes_exactly_the_consent_fields() -> None:
     assert with_consent["order"] == without["order"]
 
 
+def test_a_consumer_who_typed_a_company_is_sent_without_it_and_consent_needs_its_time() -> None:
+    """Company only for a B2B buyer (a NIP on the order); marketing only with a recorded consent time."""
+    from sidecar.providers.crm.webhook import order_message
+    from sidecar.store import OrderState
+
+    billing = {"first_name": "Ewa", "last_name": "Lis", "email": "ewa@example.com", "company": "Dom"}
+    order = {
+        "id": 9,
+        "number": "9",
+        "status": "processing",
+        "currency": "PLN",
+        "total": "1.00",
+        "billing": billing,
+    }
+    untimed = {"marketing": True, "version": "v2", "at": None, "source": "checkout"}
+    payload = crm.build_payload(OrderState(order, {}, [], untimed), {"crm": {"provider": "webhook"}})
+    customer = order_message(payload.contact, payload.deal)["customer"]
+    assert customer["company"] == "" and customer["nip"] == ""
+    assert (customer["marketing_consent"], customer["consent_version"], customer["consent_at"]) == (
+        False,
+        None,
+        None,
+    )
+    b2b = order | {"meta_data": [{"key": "_billing_nip", "value": "5252344078"}]}
+    payload = crm.build_payload(OrderState(b2b, {}, [], {}), {"crm": {"provider": "webhook"}})
+    assert (payload.contact.company, payload.contact.nip) == ("Dom", "5252344078")
+
+
 def test_consent_flips_are_new_messages(sink: WebhookSink) -> None:
     on = replace(JAN, marketing=True, consent_version="v1", consent_at="2026-12-01T10:00:00Z")
     first = provider(sink).sync_contact(JAN, Known("", "msg_order"))

@@ -85,16 +85,18 @@ PROPERTIES: tuple[Property, ...] = (
 
 
 def contact_properties(contact: Contact) -> dict[str, str]:
-    """The contact as HubSpot properties: marketing consent details only when consent was given."""
+    """The contact as HubSpot properties: marketing consent details only when consent was given.
+
+    The consent's version and time are always sent, empty without consent: "" clears a HubSpot property,
+    so a withdrawal leaves no trace of the consent that was withdrawn."""
     props = {"email": contact.email, "firstname": contact.first_name, "lastname": contact.last_name}
     if contact.company:
         props["company"] = contact.company
     if contact.nip:
         props["woo_nip"] = contact.nip
     props["woo_marketing_consent"] = "true" if contact.marketing else "false"
-    if contact.marketing:
-        props["woo_consent_version"] = contact.consent_version
-        props["woo_consent_at"] = contact.consent_at or ""
+    props["woo_consent_version"] = contact.consent_version if contact.marketing else ""
+    props["woo_consent_at"] = (contact.consent_at or "") if contact.marketing else ""
     return props
 
 
