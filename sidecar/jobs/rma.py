@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sidecar import privacy
@@ -54,6 +57,11 @@ CARRIER = "_bpm_carrier"
 STATUS = "_bpm_shipment_status"
 TRACKING = "_bpm_tracking_number"
 ERROR = "_bpm_carrier_error"
+EXTRAS = "_bpm_shipment_extras"  # shipments of this return it does not use (cancelled or for staff)
+CLOCK_SKEW = 120  # our clock against the carrier's, when matching a shipment to the intent's time
+SEARCH_GIVE_UP = 86400  # a search that cannot tell: keep looking for a day, then ask a person
+CREATE_DEADLINE = 20.0  # seconds between the intent write and the create (the lock is not forever)
+LATE_SHIPMENT = 2 * 86400  # how long an earlier attempt's shipment is looked for after a new one
 LABEL_GIVE_UP = 2 * 86400  # a shipment ShipX never confirms: the slip after two days
 TRACK_GIVE_UP = 60 * 86400  # a parcel that never arrives: stop following after two months
 DONE_STATUSES = ("arrived", "received", "refunded", "rejected")
@@ -152,55 +160,188 @@ def process(ctx: JobContext) -> Outcome:
     carrier = _carrier(ctx, name)
     parcel = parcel_for(ctx, rma)
     try:
-        shipment_id = _claim_shipment(ctx, routes, rma, carrier, parcel)
-    except CarrierRefused as exc:
+        shipment_id, extras = _claim_shipment(ctx, routes, rma, carrier, parcel)
+    except CarrierRefused as exc:  # only create() refuses: nothing was bought
         return _refused(ctx, routes, rma["id"], carrier, exc.reason)
-    try:
-        outcome = _advance(ctx, routes, routes.get(rma["id"]), carrier, shipment_id)
-    except CarrierRefused as exc:
-        return _refused(ctx, routes, rma["id"], carrier, exc.reason)
+    outcome = _advance(ctx, routes, routes.get(rma["id"]), carrier, shipment_id)
     if not outcome.report:  # still being made: rma.process's own outcome tells the shop it is on the way
-        return replace(
+        outcome = replace(
             outcome,
             message=f"Return label for {number} ordered from {carrier.label} (shipment {shipment_id}); "
             "waiting for it to be confirmed.",
             report=True,
             details={"rma_id": rma["id"], "shipment_id": shipment_id},
         )
+    if extras:
+        outcome = replace(
+            outcome,
+            message=f"{outcome.message} Warning: {' '.join(extras)}",
+            report=True,
+            details={**outcome.details, "extra_shipments": extras},
+        )
     return outcome
+
+
+def site_prefix(store_url: str) -> str:
+    """Six hex digits of the store URL: another shop's, a staging copy's or a reinstall's RMA-000042 is
+    never taken for ours (the same URL after a reinstall is told apart by the intent's time)."""
+    return hashlib.sha256(store_url.rstrip("/").lower().encode()).hexdigest()[:6].upper()
+
+
+def reference(ctx: JobContext, rma: Mapping[str, Any], attempt: int) -> str:
+    """``<site>-RMA-000042-<attempt>``: each create attempt has its own reference (docs/contract.md)."""
+    return f"{site_prefix(ctx.store.base)}-{_number(rma)}-{attempt}"
+
+
+def attempt_of(ctx: JobContext, rma: Mapping[str, Any], ref: str) -> int:
+    """The attempt a reference names; 0 for one of ours from before attempts were numbered."""
+    found = re.fullmatch(re.escape(f"{site_prefix(ctx.store.base)}-{_number(rma)}-") + r"(\d{1,4})", ref)
+    return int(found.group(1)) if found else 0
+
+
+def _extras(meta: Mapping[str, Any]) -> list[str]:
+    return [x for x in str(meta.get(EXTRAS) or "").split(",") if x]
 
 
 def _claim_shipment(
     ctx: JobContext, routes: RmaRoutes, rma: Mapping[str, Any], carrier: Carrier, parcel: ReturnParcel
-) -> str:
-    """The return's shipment id: the stored one, the one a lost create made, or a new one (exactly once)."""
+) -> tuple[str, list[str]]:
+    """The return's shipment id (the stored one, the one a lost create made, or a new one) and what the
+    shop must hear about duplicates. A new attempt only when the last one is *certainly* absent."""
     current = rma["meta"].get(SHIPMENT, "")
     prior = Intent.decode(current)
     if current and prior is None:
-        return current
+        return current, []
+    attempt = 1
     if prior is not None:
-        found = carrier.find(parcel.reference, prior.started)
-        if found is not None:
-            _store_shipment(routes, rma["id"], carrier, found, expect=current)
-            log.info("return %s: recovered shipment %s by its reference", parcel.reference, found.id)
-            return found.id
-        wait = carrier.recovery_window - prior.age()
-        if wait > 0:
+        ours = replace(parcel, reference=prior.ref)
+        search = carrier.find(ours, prior.started - CLOCK_SKEW)
+        if search.shipments:
+            log.info("return %s: recovered shipment %s by its reference", prior.ref, search.shipments[0].id)
+            return _adopt(routes, rma, carrier, search.shipments, expect=current)
+        age = prior.age()
+        if age < carrier.recovery_window:
+            wait = carrier.recovery_window - age
             raise TransientError(
-                f"a create of the label for {parcel.reference} may have reached {carrier.label} without an "
+                f"a create of the label for {prior.ref} may have reached {carrier.label} without an "
                 f"answer; looking again in {wait:.0f} s before buying one",
                 retry_after=wait,
             )
-    ctx.ensure_lock()  # the last moment a run that lost its lock can still stop
+        if not search.certain:
+            if age > SEARCH_GIVE_UP:
+                raise PermanentError(
+                    f"{carrier.label} may already have shipment {prior.ref} for return {_number(rma)}, but "
+                    f"its search could not tell for a day — check Manager Paczek (InPost's web panel) for "
+                    "that reference; replay this event once you know (it buys a new label only when the "
+                    "search is sure there is none)"
+                )
+            wait = min(max(age / 2, 60.0), 3600.0)
+            raise TransientError(
+                f"{carrier.label}'s search could not tell whether shipment {prior.ref} exists; "
+                f"looking again in {wait:.0f} s before buying one",
+                retry_after=wait,
+            )
+        attempt = max(attempt_of(ctx, rma, prior.ref), 0) + 1
+    parcel = replace(parcel, reference=reference(ctx, rma, attempt))
+    ctx.ensure_lock()
     intent = Intent(carrier.name, parcel.reference, int(time.time())).encode()
+    written = time.monotonic()
     routes.set_meta(rma["id"], {SHIPMENT: intent, CARRIER: carrier.name}, {SHIPMENT: current})
+    ctx.ensure_lock()  # the last moment a run that lost its lock can still stop
+    if time.monotonic() - written > CREATE_DEADLINE:
+        raise TransientError(
+            f"recording the intent for {parcel.reference} took too long; looking again before buying"
+        )
     try:
         shipment = carrier.create(parcel)
     except (CarrierRefused, NotCreated):
         routes.set_meta(rma["id"], {SHIPMENT: ""}, {SHIPMENT: intent})  # nothing was bought
         raise
-    _store_shipment(routes, rma["id"], carrier, shipment, expect=intent)
-    return shipment.id
+    try:
+        _store_shipment(routes, rma["id"], carrier, shipment, expect=intent)
+    except ConflictError:
+        _orphan(routes, rma["id"], carrier, shipment, "another run changed the return meanwhile")
+        raise TransientError(
+            f"return {_number(rma)} changed while its label was bought; looking again"
+        ) from None
+    return shipment.id, []
+
+
+def _adopt(
+    routes: RmaRoutes, rma: Mapping[str, Any], carrier: Carrier, found: tuple[Shipment, ...], expect: str
+) -> tuple[str, list[str]]:
+    """Keep one shipment (the one furthest along, else the oldest); cancel any others."""
+    live = [s for s in found if carrier.progress(s.status) != "stopped"] or list(found)
+    keep = sorted(live, key=lambda s: (carrier.progress(s.status) == "pending", s.created_at))[0]
+    _store_shipment(routes, rma["id"], carrier, keep, expect=expect)
+    notes = [
+        _orphan(
+            routes,
+            rma["id"],
+            carrier,
+            extra,
+            f"{carrier.label} holds more than one shipment {keep.reference}",
+        )
+        for extra in found
+        if extra.id != keep.id and extra.status != "canceled"
+    ]
+    return keep.id, notes
+
+
+def _orphan(routes: RmaRoutes, rma_id: int, carrier: Carrier, shipment: Shipment, why: str) -> str:
+    """A shipment the return does not use: cancelled, or (confirmed already) kept on record for staff."""
+    try:
+        cancelled = carrier.cancel(shipment.id)
+    except (TransientError, PermanentError) as exc:
+        log.warning("return %s: cancel of %s failed: %s", rma_id, shipment.id, exc)
+        cancelled = False
+    if cancelled:
+        words = f"{why}: the extra {carrier.label} shipment {shipment.id} was cancelled."
+    else:
+        words = (
+            f"{why}: the extra {carrier.label} shipment {shipment.id} could not be cancelled here — "
+            "cancel it in Manager Paczek (InPost's web panel)."
+        )
+    for _ in range(3):  # recorded on the return whatever else changes meanwhile
+        meta = routes.get(rma_id)["meta"]
+        extras = _extras(meta)
+        if shipment.id in extras:
+            break
+        with contextlib.suppress(ConflictError):
+            routes.set_meta(
+                rma_id,
+                {EXTRAS: ",".join([*extras, shipment.id])[-1000:]},
+                {EXTRAS: meta.get(EXTRAS, "")},
+                log={"event": "carrier", "message": words, "public": False},
+            )
+            break
+    return words
+
+
+def _sweep_attempts(
+    ctx: JobContext, routes: RmaRoutes, rma: Mapping[str, Any], carrier: Carrier, shipment: Shipment
+) -> list[str]:
+    """An earlier attempt's shipment that shows up late (search lag) is cancelled and noted."""
+    attempt = attempt_of(ctx, rma, shipment.reference)
+    made = _unix(shipment.created_at) or time.time()
+    if attempt < 2 or time.time() - made > LATE_SHIPMENT:
+        return []
+    known = set(_extras(rma["meta"]))
+    notes = []
+    for earlier in range(1, attempt):
+        parcel = replace(parcel_for(ctx, rma), reference=reference(ctx, rma, earlier))
+        for late in carrier.find(parcel, made - LATE_SHIPMENT).shipments:
+            if late.id not in known and late.status != "canceled":
+                why = f"attempt {earlier} of the label ({parcel.reference}) reached {carrier.label} after all"
+                notes.append(_orphan(routes, rma["id"], carrier, late, why))
+    return notes
+
+
+def _unix(value: str) -> float | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _store_shipment(
@@ -212,7 +353,7 @@ def _store_shipment(
         {SHIPMENT: expect},
         log={
             "event": "shipment",
-            "message": f"{carrier.label} shipment {shipment.id} created for the return label.",
+            "message": f"{carrier.label} shipment {shipment.id} ({shipment.reference}) is the return label.",
             "public": False,
         },
     )
@@ -223,8 +364,8 @@ def _refused(ctx: JobContext, routes: RmaRoutes, rma_id: int, carrier: Carrier, 
     current = routes.get(rma_id)["meta"].get(SHIPMENT, "")
     routes.set_meta(
         rma_id,
-        # An intent is withdrawn (nothing was bought); a real shipment id stays on record.
-        {CARRIER: SLIP, ERROR: reason[:1000], SHIPMENT: "" if Intent.decode(current) else current},
+        # The shipment id (or intent) stays on record: only a refused create withdraws its own intent.
+        {CARRIER: SLIP, ERROR: reason[:1000]},
         {SHIPMENT: current},
         log={"event": "carrier_error", "message": reason[:2000], "public": False},
     )
@@ -281,13 +422,9 @@ def track(ctx: JobContext) -> Outcome:
         )
     if name == SLIP or not name:
         return Outcome("skipped", f"Return {_number(rma)} has no carrier parcel.", note=False, report=False)
-    carrier = _carrier(ctx, name)
-    try:
-        return _advance(ctx, routes, rma, carrier, shipment_id)
-    except CarrierRefused as exc:
-        if rma.get("label"):
-            raise  # the customer has the label; only following it failed
-        return _refused(ctx, routes, rma["id"], carrier, exc.reason)
+    # A read InPost refuses (a revoked token) is a PermanentError: the shipment may well exist, so the
+    # intent and the carrier stay and no slip is made; the shop hears it in plain words.
+    return _advance(ctx, routes, rma, _carrier(ctx, name), shipment_id)
 
 
 def _age(ctx: JobContext) -> float:
@@ -309,9 +446,25 @@ def _track_delay(ctx: JobContext, name: str, *, in_transit: bool) -> float:
 def _advance(
     ctx: JobContext, routes: RmaRoutes, rma: Mapping[str, Any], carrier: Carrier, shipment_id: str
 ) -> Outcome:
-    """One look at the shipment: label it when confirmed, mark the return arrived when delivered."""
-    number, status, meta = _number(rma), str(rma["status"]), rma["meta"]
+    """One look at the shipment: label it when confirmed, mark the return arrived when delivered; and,
+    after a second attempt, a look for the earlier one's shipment that search lag hid."""
     shipment = carrier.status(shipment_id)
+    late = _sweep_attempts(ctx, routes, rma, carrier, shipment)
+    outcome = _look(ctx, routes, rma if not late else routes.get(rma["id"]), carrier, shipment)
+    if not late:
+        return outcome
+    return replace(
+        outcome,
+        message=f"{outcome.message} Warning: {' '.join(late)}",
+        report=True,
+        details={**outcome.details, "extra_shipments": late},
+    )
+
+
+def _look(
+    ctx: JobContext, routes: RmaRoutes, rma: Mapping[str, Any], carrier: Carrier, shipment: Shipment
+) -> Outcome:
+    number, status, meta = _number(rma), str(rma["status"]), rma["meta"]
     progress = carrier.progress(shipment.status)
     if not getattr(carrier, "known", lambda s: True)(shipment.status):
         log.warning(

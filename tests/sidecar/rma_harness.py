@@ -5,8 +5,10 @@ Nothing is mocked: every call crosses HTTP, and the ShipX simulator validates wh
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,9 +69,17 @@ class ShipxSandbox:
     def snapshot(self) -> dict[str, Any]:
         return self._call("GET", "/documents")
 
-    def shipments(self, reference: str | None = None) -> list[dict[str, Any]]:
+    def shipments(self, reference: str | None = None, live: bool = False) -> list[dict[str, Any]]:
+        """Shipments of one return: ``RMA-000042`` matches every attempt ``<site>-RMA-000042-<n>``;
+        ``live`` leaves out cancelled ones."""
         found = self.snapshot()["shipments"]
-        return [s for s in found if reference is None or s.get("reference") == reference]
+        pattern = re.compile(rf"(?:[0-9A-F]{{6}}-)?{re.escape(reference or '')}(?:-\d+)?")
+        return [
+            s
+            for s in found
+            if (reference is None or pattern.fullmatch(str(s.get("reference") or "")))
+            and not (live and s["status"] == "canceled")
+        ]
 
     def fault(self, **rule: Any) -> None:
         self._call("POST", "/faults", rule)
@@ -82,6 +92,25 @@ class ShipxSandbox:
 
     def reset(self) -> None:
         self._call("POST", "/reset")
+
+    def create(self, reference: str, sender_email: str = "anna@example.com", point: str = SHOP_LOCKER) -> int:
+        """A shipment made straight through the API (another shop's, or a duplicate of ours)."""
+        body = {
+            "sender": {"first_name": "Anna", "email": sender_email, "phone": "501202303"},
+            "receiver": {"company_name": "Sklep", "email": "zwroty@sklep.example", "phone": "600700800"},
+            "parcels": {"template": "small"},
+            "service": "inpost_locker_standard",
+            "reference": reference,
+            "custom_attributes": {"sending_method": "parcel_locker", "target_point": point},
+        }
+        response = requests.post(
+            f"{self.url}/v1/organizations/{ORG}/shipments",
+            json=body,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return int(response.json()["id"])
 
 
 class Servers:
@@ -144,7 +173,13 @@ class Harness:
         return self.shop._call("GET", f"/rmas/{rma_id}")
 
     # -- the worker -------------------------------------------------------------------------------
-    def run(self, action: str, rma_id: int, first_run_at: float | None = None) -> Outcome:
+    def run(
+        self,
+        action: str,
+        rma_id: int,
+        first_run_at: float | None = None,
+        ensure_lock: Callable[[], None] | None = None,
+    ) -> Outcome:
         rma = self.view(rma_id)
         event = {
             "id": str(uuid.uuid4()),
@@ -159,7 +194,7 @@ class Harness:
             store=self.store,
             config=self.store.get_config(),
             audit=AuditLog(None),
-            ensure_lock=lambda: None,
+            ensure_lock=ensure_lock or (lambda: None),
             fencing_token=1,
             attempt=1,
             first_run_at=first_run_at or time.time(),

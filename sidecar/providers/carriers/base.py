@@ -4,7 +4,8 @@ of :class:`Carrier` and one line in :data:`sidecar.providers.carriers.CARRIERS`.
 A carrier only turns a :class:`ReturnParcel` into a shipment and answers questions about it; the job
 (:mod:`sidecar.jobs.rma`) owns the return's state, the intent written before a create and the recovery.
 The one duty a carrier cannot delegate is :meth:`Carrier.find`: when a create's answer was lost, the job
-asks for the shipment by its reference before it would ever create a second one.
+asks for the shipment by its reference before it would ever create a second one, and only a search that
+*certainly* saw everything (:attr:`Search.certain`) lets it try again, under a new reference.
 """
 
 from __future__ import annotations
@@ -65,9 +66,20 @@ class Shipment:
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class Search:
+    """A search for one reference answers three ways: found (``shipments``), certainly absent (none and
+    ``certain``: every row that could be ours was looked at), or unknown (none, not ``certain``)."""
+
+    shipments: tuple[Shipment, ...] = ()
+    certain: bool = False
+
+
 class CarrierRefused(PermanentError):
     """The carrier said a definite no to a create (a field it will not take, our credentials): nothing was
-    bought, and retrying the same request cannot help. ``reason`` names the field in the shop's words."""
+    bought, and retrying the same request cannot help. ``reason`` names the field in the shop's words.
+    Raised only by :meth:`Carrier.create`: a refused *read* proves nothing about what was bought and is a
+    plain :class:`PermanentError`."""
 
 
 class NotCreated(TransientError):
@@ -101,8 +113,14 @@ class Carrier(ABC):
         """Buy the shipment. Raises CarrierRefused (nothing bought) or TransientError (maybe bought)."""
 
     @abstractmethod
-    def find(self, reference: str, created_after: float) -> Shipment | None:
-        """The shipment with exactly this reference created after ``created_after`` (Unix time), if any."""
+    def find(self, parcel: ReturnParcel, created_after: float) -> Search:
+        """Every shipment that is certainly this parcel (``parcel.reference`` exactly, created after
+        ``created_after`` (Unix time), the same target point and sender), and whether the search was
+        complete."""
+
+    @abstractmethod
+    def cancel(self, shipment_id: str) -> bool:
+        """Cancel a shipment not needed after all: False when the carrier no longer allows it."""
 
     @abstractmethod
     def status(self, shipment_id: str) -> Shipment:

@@ -33,6 +33,7 @@ from sidecar.providers.carriers.base import (
     Party,
     Progress,
     ReturnParcel,
+    Search,
     Shipment,
 )
 
@@ -182,23 +183,26 @@ class InpostCarrier(Carrier):
     def _base(self) -> str:
         return str(self.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
 
-    def _org(self) -> str:
+    def _org(self, refused: type[PermanentError] = PermanentError) -> str:
         org = str(self.settings.get("organization_id") or "").strip()
         if not org.isdigit():
-            raise CarrierRefused(f"the InPost organization id is not set: enter it in {SETTINGS_HINT}")
+            raise refused(f"the InPost organization id is not set: enter it in {SETTINGS_HINT}")
         return org
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, refused: type[PermanentError]) -> dict[str, str]:
         token = str(self.settings.get("api_token") or "").strip()
         if not token:
-            raise CarrierRefused(f"the InPost API token is not set: enter it in {SETTINGS_HINT}")
+            raise refused(f"the InPost API token is not set: enter it in {SETTINGS_HINT}")
         return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
-    def _send(self, method: str, path: str, what: str, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, path: str, what: str, accept: str = "", **kwargs: Any) -> requests.Response:
+        """A ShipX request; only a create's missing token is a :class:`CarrierRefused` (nothing bought)."""
         assert self.http is not None
-        headers = self._headers()
+        headers = self._headers(CarrierRefused if "json" in kwargs else PermanentError)
         if "json" in kwargs:
             headers["Content-Type"] = "application/json"
+        if accept:
+            headers["Accept"] = accept
         return self.http.request(method, f"{self._base()}/v1/{path}", headers=headers, **kwargs)
 
     def _json(self, response: requests.Response, what: str, sent: Mapping[str, Any] | None = None) -> Any:
@@ -224,20 +228,23 @@ class InpostCarrier(Carrier):
             )
             error = NotCreated if definite else TransientError
             raise error(f"InPost answered {what} with HTTP {status}{text}", retry_after_seconds(response))
+        # Only a refused create proves nothing was bought; a refused read (a token revoked after a lost
+        # create) says nothing about the shipment, so it is a plain PermanentError that keeps the intent.
+        refused = CarrierRefused if sent is not None else PermanentError
         if status in (401, 403):
-            raise CarrierRefused(
+            raise refused(
                 f"InPost refused the API token (HTTP {status}) for {what}: check the token and the "
                 f"organization id in {SETTINGS_HINT}"
             )
         if isinstance(body, Mapping) and body.get("details"):
             words = refusal_words(body["details"], sent or {})
             if words:
-                raise CarrierRefused(words)
+                raise refused(words)
         if status == 404 and sent is None:
             raise PermanentError(f"InPost: {what} not found (HTTP 404)")
-        if sent is None:  # a read refused for a reason of its own: the shipment itself may well be fine
+        if sent is None and status != 400:  # a read refused for a reason of its own: ask again later
             raise TransientError(f"InPost answered {what} with HTTP {status}{text}")
-        raise CarrierRefused(f"InPost refused {what} (HTTP {status}){text}")
+        raise refused(f"InPost refused {what} (HTTP {status}){text}")
 
     # -- the interface ----------------------------------------------------------------------------
     def body(self, parcel: ReturnParcel) -> dict[str, Any]:
@@ -278,11 +285,17 @@ class InpostCarrier(Carrier):
     def create(self, parcel: ReturnParcel) -> Shipment:
         body = self.body(parcel)
         what = f"the return shipment {parcel.reference}"
-        response = self._send("POST", f"organizations/{self._org()}/shipments", what, json=body)
+        response = self._send("POST", f"organizations/{self._org(CarrierRefused)}/shipments", what, json=body)
         return _shipment(self._json(response, what, body), what)
 
-    def find(self, reference: str, created_after: float) -> Shipment | None:
-        org = self._org()
+    def find(self, parcel: ReturnParcel, created_after: float) -> Search:
+        """Newest first, up to :data:`SEARCH_PAGES` pages. Certain only when the answer's ``count`` was
+        seen in full, a short page ended the list, or rows sorted by ``created_at`` reached ones older
+        than the intent; the reference filter may be ignored, so every row is checked here."""
+        org, reference = self._org(), parcel.reference
+        what = f"the search for shipment {reference}"
+        matches: list[Shipment] = []
+        seen, ordered, last = 0, True, float("inf")
         for page in range(1, SEARCH_PAGES + 1):
             params = {
                 "reference": reference,
@@ -291,20 +304,40 @@ class InpostCarrier(Carrier):
                 "sort_by": "created_at",
                 "sort_order": "desc",
             }
-            what = f"the search for shipment {reference}"
             found = self._json(self._send("GET", f"organizations/{org}/shipments", what, params=params), what)
             items = found.get("items") if isinstance(found, Mapping) else None
             if not isinstance(items, list):
                 raise TransientError(f"InPost answered {what} without a shipment list")
-            older = False
+            per_page = _numeric(found.get("per_page")) or SEARCH_PAGE
+            count = _numeric(found.get("count"))
             for item in items:
-                if isinstance(item, Mapping) and str(item.get("reference") or "") == reference:
-                    return _shipment(item, what)  # newest first: the one an unanswered create made
-                moment = _unix(item.get("created_at") if isinstance(item, Mapping) else None)
-                older = older or (moment is not None and moment < created_after - 60)
-            if len(items) < SEARCH_PAGE or older:
-                return None
-        return None
+                moment = _unix(item.get("created_at")) if isinstance(item, Mapping) else None
+                if moment is None or moment > last:
+                    ordered = False  # not sorted as asked: "older rows reached" proves nothing
+                last = moment if moment is not None else last
+                if isinstance(item, Mapping) and _ours(item, parcel, created_after, moment):
+                    matches.append(_shipment(item, what))
+            seen += len(items)
+            if count is not None and seen >= count:
+                return Search(tuple(matches), certain=True)
+            if len(items) < per_page:
+                return Search(tuple(matches), certain=count is None)
+            if ordered and last < created_after:
+                return Search(tuple(matches), certain=True)
+        return Search(tuple(matches), certain=False)  # looked at N pages without reaching older ones
+
+    def cancel(self, shipment_id: str) -> bool:
+        what = f"the cancel of shipment {shipment_id}"
+        response = self._send("DELETE", f"shipments/{shipment_id}", what)
+        if response.status_code in (200, 202, 204):
+            return True
+        try:
+            self._json(response, what)
+        except PermanentError:
+            if response.status_code in (401, 403):
+                raise
+            return False  # invalid_action: confirmed already (or gone)
+        return True  # a 200 without an error in it
 
     def status(self, shipment_id: str) -> Shipment:
         what = f"shipment {shipment_id}"
@@ -313,7 +346,11 @@ class InpostCarrier(Carrier):
     def label_pdf(self, shipment: Shipment, parcel: ReturnParcel) -> bytes:
         what = f"the label of shipment {shipment.id}"
         response = self._send(
-            "GET", f"shipments/{shipment.id}/label", what, params={"format": "pdf", "type": "A6"}
+            "GET",
+            f"shipments/{shipment.id}/label",
+            what,
+            accept="application/pdf",
+            params={"format": "pdf", "type": "A6"},
         )
         if response.status_code < 300 and response.content.startswith(b"%PDF-"):
             return response.content
@@ -322,13 +359,11 @@ class InpostCarrier(Carrier):
             raise TransientError(f"InPost answered {what} with something that is not a PDF")
         try:
             self._json(response, what)
-        except CarrierRefused as exc:
-            if response.status_code in (401, 403):
+        except PermanentError as exc:
+            if response.status_code in (401, 403, 404):
                 raise
             # Refused before confirmation (or a label not made yet): ask again later.
-            raise TransientError(
-                f"InPost has no label for shipment {shipment.id} yet ({exc.reason})"
-            ) from None
+            raise TransientError(f"InPost has no label for shipment {shipment.id} yet ({exc})") from None
         raise TransientError(f"InPost has no label for shipment {shipment.id} yet")
 
     def progress(self, status: str) -> Progress:
@@ -361,6 +396,20 @@ def _party_body(p: Party, *, address: bool) -> dict[str, Any]:
             "country_code": p.country_code,
         }
     return out
+
+
+def _ours(item: Mapping[str, Any], parcel: ReturnParcel, created_after: float, moment: float | None) -> bool:
+    """Exactly our reference, made after our intent, to our point from our customer: a reinstall's, a
+    staging copy's or another shop's shipment with the same number is never adopted."""
+    if str(item.get("reference") or "") != parcel.reference or moment is None or moment < created_after:
+        return False
+    attrs = item.get("custom_attributes")
+    point = attrs.get("target_point") if isinstance(attrs, Mapping) else None
+    if parcel.method == "locker" and parcel.target_point and str(point or "") != parcel.target_point:
+        return False
+    sender = item.get("sender")
+    email = str(sender.get("email") or "") if isinstance(sender, Mapping) else ""
+    return not parcel.sender.email or email.casefold() == parcel.sender.email.casefold()
 
 
 def _numeric(value: Any) -> int | None:

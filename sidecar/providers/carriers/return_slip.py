@@ -7,7 +7,7 @@ in the parcel. ``tracking_number`` is the RMA number (it is what the barcode car
 
 from __future__ import annotations
 
-from sidecar.providers.carriers.base import Carrier, Party, Progress, ReturnParcel, Shipment
+from sidecar.providers.carriers.base import Carrier, Party, Progress, ReturnParcel, Search, Shipment
 from sidecar.returns.slip import SlipData, render
 
 
@@ -26,8 +26,11 @@ class ReturnSlip(Carrier):
     def create(self, parcel: ReturnParcel) -> Shipment:
         return Shipment(id=parcel.reference, status="ready", tracking_number=parcel.reference)
 
-    def find(self, reference: str, created_after: float) -> Shipment | None:
-        return None
+    def find(self, parcel: ReturnParcel, created_after: float) -> Search:
+        return Search(certain=True)  # nothing is ever bought
+
+    def cancel(self, shipment_id: str) -> bool:
+        return True
 
     def status(self, shipment_id: str) -> Shipment:
         return Shipment(id=shipment_id, status="ready", tracking_number=shipment_id)
