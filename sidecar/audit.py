@@ -20,22 +20,32 @@ from sidecar.logs import EMAIL, URL
 
 # Keys whose values are personal data or secrets wherever they appear in a JSON body or a query.
 _SENSITIVE_KEY = re.compile(
-    r"(name|email|e-mail|phone|street|address|city|post_?code|postcode|zip|tax_no|tax_code|nip|"
-    r"api_?token|api_?key|password|secret|authorization|token|first_name|last_name|company|note)",
+    r"(name|email|e-mail|phone|street|address|building|line\d|flat|apartment|point|city|post_?code|"
+    r"postcode|zip|tax_no|tax_code|nip|api_?token|api_?key|password|secret|authorization|token|"
+    r"first_name|last_name|company|note)",
     re.IGNORECASE,
+)
+# Keys whose whole subtree is about a person (a carrier's sender/receiver, any address): every value
+# under them is redacted, whatever its own key is called (a ShipX ``building_number``, a new field).
+_SENSITIVE_PARENT = frozenset(
+    ("sender", "receiver", "address", "billing", "shipping", "customer", "target_point", "dropoff_point")
 )
 _MAX_BODY = 3000
 REDACTED = "[redacted]"
 
 
-def redact(value: Any, key: str = "") -> Any:
-    """``value`` with personal data, secrets and links replaced; structure and numbers stay readable."""
-    if key and _SENSITIVE_KEY.search(key) and not isinstance(value, (dict, list)):
-        return REDACTED if value not in (None, "") else value
+def redact(value: Any, key: str = "", sensitive: bool = False) -> Any:
+    """``value`` with personal data, secrets and links replaced; structure, flags and the numbers of
+    non-personal keys stay readable."""
+    sensitive = sensitive or key.lower() in _SENSITIVE_PARENT
     if isinstance(value, Mapping):
-        return {k: redact(v, str(k)) for k, v in value.items()}
+        return {k: redact(v, str(k), sensitive) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact(v, key) for v in value]
+        return [redact(v, key, sensitive) for v in value]
+    if value in (None, "") or isinstance(value, bool):
+        return value
+    if sensitive or (key and _SENSITIVE_KEY.search(key)):
+        return REDACTED
     if isinstance(value, str):
         # Links too: a document's PDF or share link opens the buyer's data to anyone holding it.
         return URL.sub(REDACTED, EMAIL.sub(REDACTED, value))

@@ -179,6 +179,7 @@ class Harness:
         rma_id: int,
         first_run_at: float | None = None,
         ensure_lock: Callable[[], None] | None = None,
+        audit: AuditLog | None = None,
     ) -> Outcome:
         rma = self.view(rma_id)
         event = {
@@ -193,7 +194,7 @@ class Harness:
             action=action,
             store=self.store,
             config=self.store.get_config(),
-            audit=AuditLog(None),
+            audit=audit or AuditLog(None),
             ensure_lock=ensure_lock or (lambda: None),
             fencing_token=1,
             attempt=1,
@@ -201,10 +202,12 @@ class Harness:
         )
         return ACTIONS[action](ctx)
 
-    def settle(self, rma_id: int, until: str = "label_ready", steps: int = 20) -> list[Outcome]:
+    def settle(
+        self, rma_id: int, until: str = "label_ready", steps: int = 20, audit: AuditLog | None = None
+    ) -> list[Outcome]:
         """``rma.process``, then its follow-ups, until the return reaches ``until`` or nothing follows."""
-        outcomes = [self.run("rma.process", rma_id)]
+        outcomes = [self.run("rma.process", rma_id, audit=audit)]
         started = time.time()
         while outcomes[-1].follow_up and self.view(rma_id)["status"] != until and len(outcomes) < steps:
-            outcomes.append(self.run(outcomes[-1].follow_up[0], rma_id, first_run_at=started))
+            outcomes.append(self.run(outcomes[-1].follow_up[0], rma_id, first_run_at=started, audit=audit))
         return outcomes

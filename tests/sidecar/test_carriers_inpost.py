@@ -367,3 +367,32 @@ def test_the_audit_trail_never_holds_the_token(shipx: ServedApp, sandbox: ShipxS
                             HttpClient("inpost", Audit(None)))  # fmt: skip
     carrier.create(parcel())
     assert records and TOKEN not in repr(records)
+
+
+def test_the_audit_redacts_whole_parties_and_points() -> None:
+    from sidecar.audit import REDACTED, redact
+
+    body = inpost_body_for_audit()
+    out = redact(body)
+    assert out["sender"] == {"first_name": REDACTED, "email": REDACTED, "phone": REDACTED}
+    assert set(out["receiver"]["address"].values()) == {REDACTED}
+    assert out["custom_attributes"] == {
+        "sending_method": "parcel_locker",
+        "target_point": REDACTED,
+        "dropoff_point": REDACTED,
+    }
+    assert out["reference"] == "RMA-000042" and out["parcels"] == {"template": "small"}
+
+
+def inpost_body_for_audit() -> dict:
+    return {
+        "sender": {"first_name": "Anna", "email": "anna@example.com", "phone": "501202303"},
+        "receiver": {"address": {"street": "Piotrkowska", "building_number": "100", "flat": 4, "line2": "x"}},
+        "parcels": {"template": "small"},
+        "reference": "RMA-000042",
+        "custom_attributes": {
+            "sending_method": "parcel_locker",
+            "target_point": "WAW1",
+            "dropoff_point": "KRA0",
+        },
+    }

@@ -4,12 +4,15 @@ the intent before the create, recovery of a lost answer, the slip when InPost re
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from rma_harness import SHOP_LOCKER, Harness, Servers
+from rma_harness import FULL_BILLING, SHOP_LOCKER, Harness, Servers
 
+from sidecar.audit import AuditLog
 from sidecar.errors import PermanentError, TransientError
 from sidecar.jobs import rma as rma_jobs
 from sidecar.providers.invoicing.base import Intent
@@ -439,3 +442,30 @@ def test_a_shipment_whose_id_cannot_be_stored_is_cancelled_not_lost(h: Harness) 
     assert meta["_bpm_shipment_id"] == "7999999"
     assert meta["_bpm_shipment_extras"] == str(made[0]["id"])
     assert any("was cancelled" in t["message"] for t in h.view(rma_id)["timeline"])
+
+
+def test_the_audit_trail_of_a_courier_return_holds_no_customer_data(h: Harness, tmp_path: Path) -> None:
+    """Requests, answers and search pages (other returns' shipments too) through HttpClient's audit."""
+    audit = AuditLog(tmp_path)
+    h.shipx.setting("search", ignore_unsupported=True)  # search pages carry every recent shipment
+    h.shop.config({"rma": {"return_locker": ""}})
+    try:
+        other = h.rma(method="courier", billing={**FULL_BILLING, "first_name": "Zofia", "phone": "602111222"})
+        h.settle(other, audit=audit)
+        rma_id = h.rma(method="courier")
+        h.shipx.fault(mode="drop_after_commit", match="POST /v1/organizations")
+        with pytest.raises(TransientError):
+            h.run("rma.process", rma_id, audit=audit)
+        h.settle(rma_id, audit=audit)
+    finally:
+        h.shop.config({"rma": {"return_locker": SHOP_LOCKER}})
+    assert h.view(rma_id)["status"] == "label_ready"
+    lines = [line for f in sorted(tmp_path.glob("audit-*.jsonl")) for line in f.read_text().splitlines()]
+    records = [json.loads(line) for line in lines]
+    assert any(r["method"] == "GET" and "/shipments" in r["url"] and r["response_body"] for r in records)
+    assert any(r["method"] == "POST" and r["request_body"] for r in records)
+    text = "\n".join(lines)
+    values = [v for k, v in FULL_BILLING.items() if k != "country"] + ["Zofia", "501202303", "602111222"]
+    values += ["Długa", "3/5", "Piotrkowska", "zwroty@sklep.example", "600700800"]  # the shop's own too
+    for value in values:
+        assert value not in text, value
