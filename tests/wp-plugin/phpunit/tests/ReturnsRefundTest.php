@@ -5,6 +5,7 @@
  * @package BPM_Bridge_Tests
  */
 
+use BPM_Bridge\Admin\Returns_Page;
 use BPM_Bridge\Returns\Refund;
 use BPM_Bridge\Rma;
 
@@ -27,18 +28,45 @@ class ReturnsRefundTest extends BPM_Test_Case {
 	/**
 	 * A completed order with the given products (SKU => quantity), priced and taxed by WooCommerce (PL rates).
 	 *
-	 * @param array<string, int> $lines SKU => quantity.
-	 * @param string             $gateway Payment method.
+	 * @param array<string, int>   $lines   SKU => quantity.
+	 * @param string               $gateway Payment method.
+	 * @param array<string, mixed> $extra   shipping (net cost), fee (net amount), coupon (fixed cart amount).
 	 */
-	private function order_with( array $lines, string $gateway = 'bacs' ): WC_Order {
+	private function order_with( array $lines, string $gateway = 'bacs', array $extra = array() ): WC_Order {
 		$order = wc_create_order();
 		foreach ( $lines as $sku => $qty ) {
 			$order->add_product( wc_get_product( wc_get_product_id_by_sku( $sku ) ), $qty );
+		}
+		if ( isset( $extra['shipping'] ) ) {
+			$shipping = new WC_Order_Item_Shipping();
+			$shipping->set_method_title( 'Kurier' );
+			$shipping->set_method_id( 'flat_rate' );
+			$shipping->set_total( $extra['shipping'] );
+			$order->add_item( $shipping );
+		}
+		if ( isset( $extra['fee'] ) ) {
+			$fee = new WC_Order_Item_Fee();
+			$fee->set_name( 'Pakowanie na prezent' );
+			$fee->set_tax_status( 'taxable' );
+			$fee->set_tax_class( '' );
+			$fee->set_total( $extra['fee'] );
+			$order->add_item( $fee );
 		}
 		$order->set_billing_country( 'PL' );
 		$order->set_billing_email( 'kupujacy@example.com' );
 		$order->set_payment_method( $gateway );
 		$order->calculate_totals( true );
+		if ( isset( $extra['coupon'] ) ) {
+			$code = 'bpm-b2-' . str_replace( '.', '-', (string) $extra['coupon'] );
+			if ( ! wc_get_coupon_id_by_code( $code ) ) {
+				$coupon = new WC_Coupon();
+				$coupon->set_code( $code );
+				$coupon->set_discount_type( 'fixed_cart' );
+				$coupon->set_amount( $extra['coupon'] );
+				$coupon->save();
+			}
+			$this->assertTrue( $order->apply_coupon( $code ) );
+		}
 		$order->set_status( 'completed' );
 		$order->save();
 		return wc_get_order( $order->get_id() );
@@ -60,24 +88,30 @@ class ReturnsRefundTest extends BPM_Test_Case {
 	}
 
 	/**
-	 * A received return of $qty of the SKU's line.
+	 * A received return of $qty of the SKU's line (or of several lines: SKU => quantity, a list of pairs).
 	 *
-	 * @param WC_Order $order Order.
-	 * @param string   $sku   SKU.
-	 * @param int      $qty   Quantity.
+	 * @param WC_Order                       $order Order.
+	 * @param string|array<int, array{0: string, 1: int}> $sku   SKU, or a list of [SKU, quantity].
+	 * @param int                            $qty   Quantity (with one SKU).
+	 * @param string                         $kind  withdrawal or complaint.
 	 */
-	private function received_return( WC_Order $order, string $sku, int $qty ): int {
+	private function received_return( WC_Order $order, $sku, int $qty = 1, string $kind = 'withdrawal' ): int {
+		$items = array();
+		foreach ( is_array( $sku ) ? $sku : array( array( $sku, $qty ) ) as list( $one, $count ) ) {
+			$items[] = array(
+				'order_item_id' => $this->item_id( $order, $one ),
+				'product_id'    => wc_get_product_id_by_sku( $one ),
+				'quantity'      => $count,
+				'reason'        => 'Wrong item',
+			);
+		}
 		$id = Rma::create(
 			$order->get_id(),
+			$items,
 			array(
-				array(
-					'order_item_id' => $this->item_id( $order, $sku ),
-					'product_id'    => wc_get_product_id_by_sku( $sku ),
-					'quantity'      => $qty,
-					'reason'        => 'Wrong item',
-				),
-			),
-			array( 'email' => 'kupujacy@example.com' )
+				'email' => 'kupujacy@example.com',
+				'kind'  => $kind,
+			)
 		);
 		$this->assertIsInt( $id );
 		$this->assertIsArray( Rma::set_status( $id, 'requested', 'approved', '', 'staff' ) );
@@ -198,9 +232,76 @@ class ReturnsRefundTest extends BPM_Test_Case {
 		$this->assertSame( 'refunded', Rma::get( $rma )['status'] );
 	}
 
-	public function test_a_refund_made_before_a_crash_is_adopted_not_repeated(): void {
+	public function test_prices_with_tax_refund_the_gross_share_rounded_first(): void {
+		// Kubek 30.75 × 3 − 4.37 coupon: the line holds 71.447154 + 16.43. One unit is 87.877154 / 3 = 29.29
+		// gross (rounding net and tax apart would give 23.82 + 5.48 = 29.30, a cent the customer never paid).
+		$order = $this->order_with( array( 'KUB-1' => 3 ), 'bacs', array( 'coupon' => 4.37 ) );
+		$this->assertSame( '87.88', wc_format_decimal( $order->get_total(), 2 ) );
+		$rma  = $this->received_return( $order, 'KUB-1', 1 );
+		$plan = Refund::plan( $order, Rma::get( $rma ) );
+		$line = $plan['line_items'][ $this->item_id( $order, 'KUB-1' ) ];
+		$this->assertSame( '29.29', $plan['amount'] );
+		$this->assertSame( '5.48', $line['refund_tax'][ $this->rate_id( '' ) ] );
+		$this->assertSame( '23.81', $line['refund_total'], 'net = gross − tax' );
+		$this->assertIsArray( Refund::issue( $rma, false ) );
+		// The other two units get what is left: together exactly what the customer paid.
+		$this->assertSame( '58.59', Refund::issue( $this->received_return( wc_get_order( $order->get_id() ), 'KUB-1', 2 ), false )['amount'] );
+		$this->assertSame( '87.88', wc_format_decimal( wc_get_order( $order->get_id() )->get_total_refunded(), 2 ) );
+	}
+
+	public function test_a_full_withdrawal_gets_the_shipping_back_and_a_partial_one_does_not(): void {
+		// Shipping 10.00 net + 23 % = 12.30; a coupon spread over both products.
+		$order = $this->order_with( array( 'KUB-1' => 3, 'HER-1' => 1 ), 'bacs', array( 'shipping' => '10.00', 'coupon' => 4.37 ) );
+		$rate  = $this->rate_id( '' );
+		$first = $this->received_return( $order, 'KUB-1', 1 );
+		$plan  = Refund::plan( $order, Rma::get( $first ) );
+		$this->assertFalse( $plan['full'] );
+		$this->assertFalse( $plan['with_shipping'], 'a partial withdrawal keeps the shipping' );
+		$this->assertSame( '12.30', $plan['shipping'], 'offered all the same' );
+		$this->assertSame( $plan['products'], $plan['amount'] );
+		$this->assertSame( '1', (string) count( $plan['line_items'] ) );
+		$this->assertIsArray( Refund::issue( $first, false ) );
+
+		// The rest, with the same line listed twice (two reasons): one refund line, shipping included.
+		$order = wc_get_order( $order->get_id() );
+		$rest  = $this->received_return( $order, array( array( 'KUB-1', 1 ), array( 'HER-1', 1 ), array( 'KUB-1', 1 ) ) );
+		$plan  = Refund::plan( $order, Rma::get( $rest ) );
+		$this->assertTrue( $plan['full'] );
+		$this->assertTrue( $plan['with_shipping'] );
+		$this->assertSame( 2, $plan['line_items'][ $this->item_id( $order, 'KUB-1' ) ]['qty'], 'duplicate entries merged' );
+		$shipping_id = (int) array_key_first( $order->get_items( 'shipping' ) );
+		$this->assertSame( '10.00', $plan['line_items'][ $shipping_id ]['refund_total'] );
+		$this->assertSame( '2.30', $plan['line_items'][ $shipping_id ]['refund_tax'][ $rate ] );
+		$done = Refund::issue( $rest, false );
+		$this->assertIsArray( $done, is_wp_error( $done ) ? $done->get_error_message() : '' );
+		$order = wc_get_order( $order->get_id() );
+		$this->assertSame( wc_format_decimal( $order->get_total(), 2 ), wc_format_decimal( $order->get_total_refunded(), 2 ), 'everything paid came back' );
+		$this->assertSame( '10.00', wc_format_decimal( $order->get_total_refunded_for_item( $shipping_id, 'shipping' ), 2 ) );
+		$this->assertSame( '2.30', wc_format_decimal( $order->get_tax_refunded_for_item( $shipping_id, $rate, 'shipping' ), 2 ) );
+		$this->assertSame( 3, absint( $order->get_qty_refunded_for_item( $this->item_id( $order, 'KUB-1' ) ) ) );
+		$this->assertTrue( $order->has_status( 'refunded' ) );
+	}
+
+	public function test_fees_and_a_complaints_shipping_only_when_asked(): void {
+		// Fee 5.00 + 1.15; shipping 10.00 + 2.30; one Kubek 30.75.
+		$order = $this->order_with( array( 'KUB-1' => 1 ), 'bacs', array( 'shipping' => '10.00', 'fee' => '5.00' ) );
+		$this->assertSame( '49.20', wc_format_decimal( $order->get_total(), 2 ) );
+		$rma  = $this->received_return( $order, 'KUB-1', 1, 'complaint' );
+		$plan = Refund::plan( $order, Rma::get( $rma ) );
+		$this->assertFalse( $plan['full'], 'a complaint is no withdrawal' );
+		$this->assertSame( '30.75', $plan['amount'] );
+		$this->assertSame( array( '12.30', '6.15' ), array( $plan['shipping'], $plan['fees'] ) );
+		$this->assertSame( '43.05', Refund::plan( $order, Rma::get( $rma ), array( 'shipping' => true ) )['amount'] );
+		$done = Refund::issue( $rma, false, 'staff', array( 'shipping' => true, 'fees' => true ) );
+		$this->assertIsArray( $done, is_wp_error( $done ) ? $done->get_error_message() : '' );
+		$this->assertSame( '49.20', $done['amount'] );
+		$this->assertCount( 3, wc_get_order( $order->get_id() )->get_refunds()[0]->get_items( array( 'line_item', 'shipping', 'fee' ) ) );
+	}
+
+	public function test_a_refund_of_ours_made_before_a_crash_is_adopted_not_repeated(): void {
 		global $wpdb;
-		$order = $this->order_with( array( 'KUB-1' => 2 ) );
+		$this->use_refusing_gateway();
+		$order = $this->order_with( array( 'KUB-1' => 2 ), 'bpm_refuses' );
 		$rma   = $this->received_return( $order, 'KUB-1', 1 );
 		// Another request holds the claim: nothing happens.
 		$wpdb->query( $wpdb->prepare( 'UPDATE ' . \BPM_Bridge\Installer::rma_table() . ' SET refund_id = 0 WHERE id = %d', $rma ) );
@@ -208,21 +309,144 @@ class ReturnsRefundTest extends BPM_Test_Case {
 		$this->assertInstanceOf( WP_Error::class, $busy );
 		$this->assertSame( 'bpm_bridge_refund_busy', $busy->get_error_code() );
 		$this->assertCount( 0, wc_get_order( $order->get_id() )->get_refunds() );
-		// That request made the refund and died before storing it; its claim went stale.
+		// That request made the refund (through our code: marked with the return) and died before storing it.
 		$made = wc_create_refund(
 			array(
-				'order_id' => $order->get_id(),
-				'amount'   => '30.75',
-				'reason'   => Rma::number( $rma ),
+				'order_id'   => $order->get_id(),
+				'amount'     => '30.75',
+				'reason'     => Rma::number( $rma ),
+				'bpm_rma_id' => $rma,
 			)
 		);
 		$this->assertInstanceOf( WC_Order_Refund::class, $made );
+		$this->assertSame( (string) $rma, wc_get_order( $made->get_id() )->get_meta( Refund::META ), 'marked in the same save' );
+		// While its claim is fresh, still nothing (it may be alive and about to store it).
+		$this->assertSame( 'bpm_bridge_refund_busy', Refund::issue( $rma, false )->get_error_code() );
 		$wpdb->query( $wpdb->prepare( 'UPDATE ' . \BPM_Bridge\Installer::rma_table() . ' SET updated_at = %s WHERE id = %d', gmdate( 'Y-m-d H:i:s', time() - Refund::CLAIM_TTL - 5 ), $rma ) );
 		$done = Refund::issue( $rma, false );
 		$this->assertIsArray( $done );
 		$this->assertTrue( $done['adopted'] );
 		$this->assertSame( $made->get_id(), $done['refund_id'] );
+		$this->assertTrue( $done['check_provider'], 'the payment method could refund, and WooCommerce does not know it did' );
+		$this->assertStringContainsString( 'check the payment provider', implode( ' ', array_column( Rma::timeline( $rma ), 'message' ) ) );
 		$this->assertCount( 1, wc_get_order( $order->get_id() )->get_refunds() );
 		$this->assertSame( 'refunded', Rma::get( $rma )['status'] );
+	}
+
+	public function test_a_manual_refund_with_the_same_reason_text_is_not_adopted(): void {
+		global $wpdb;
+		$order  = $this->order_with( array( 'KUB-1' => 3 ) );
+		$rma    = $this->received_return( $order, 'KUB-1', 1 );
+		$manual = wc_create_refund(
+			array(
+				'order_id' => $order->get_id(),
+				'amount'   => '5.00',
+				'reason'   => Rma::number( $rma ),
+			)
+		);
+		$this->assertInstanceOf( WC_Order_Refund::class, $manual );
+		// Even when a stale claim is taken over, a refund not made by us for this return is somebody else's.
+		$wpdb->query( $wpdb->prepare( 'UPDATE ' . \BPM_Bridge\Installer::rma_table() . ' SET refund_id = 0, updated_at = %s WHERE id = %d', gmdate( 'Y-m-d H:i:s', time() - Refund::CLAIM_TTL - 5 ), $rma ) );
+		$done = Refund::issue( $rma, false );
+		$this->assertIsArray( $done, is_wp_error( $done ) ? $done->get_error_message() : '' );
+		$this->assertFalse( $done['adopted'] );
+		$this->assertNotSame( $manual->get_id(), $done['refund_id'] );
+		$this->assertSame( '30.75', $done['amount'] );
+		$this->assertCount( 2, wc_get_order( $order->get_id() )->get_refunds() );
+		// And without any claim to take over, nothing is adopted either.
+		$fresh = $this->received_return( wc_get_order( $order->get_id() ), 'KUB-1', 1 );
+		wc_create_refund(
+			array(
+				'order_id' => $order->get_id(),
+				'amount'   => '1.00',
+				'reason'   => Rma::number( $fresh ),
+			)
+		);
+		$again = Refund::issue( $fresh, false );
+		$this->assertIsArray( $again, is_wp_error( $again ) ? $again->get_error_message() : '' );
+		$this->assertFalse( $again['adopted'] );
+	}
+
+	public function test_a_reject_cannot_slip_in_while_a_refund_is_in_progress(): void {
+		global $wpdb;
+		$order = $this->order_with( array( 'KUB-1' => 2 ) );
+		$rma   = $this->received_return( $order, 'KUB-1', 1 );
+		// A refund request holds the claim (it is talking to the payment method right now).
+		$wpdb->query( $wpdb->prepare( 'UPDATE ' . \BPM_Bridge\Installer::rma_table() . ' SET refund_id = 0 WHERE id = %d', $rma ) );
+		$refused = Returns_Page::act( $rma, 'reject', 'received', 'The mug is not ours.' );
+		$this->assertSame( 'error', $refused['type'], $refused['text'] );
+		$this->assertStringContainsString( 'being refunded', $refused['text'] );
+		$this->assertSame( 'received', Rma::get( $rma )['status'] );
+		$this->assertSame( 0, Rma::get( $rma )['refund_id'], 'the refund\'s claim is left alone' );
+		// Without a claim the reject goes through, and its own claim is given back.
+		$wpdb->query( $wpdb->prepare( 'UPDATE ' . \BPM_Bridge\Installer::rma_table() . ' SET refund_id = NULL WHERE id = %d', $rma ) );
+		$this->assertSame( 'success', Returns_Page::act( $rma, 'reject', 'received', 'The mug is not ours.' )['type'] );
+		$this->assertSame( 'rejected', Rma::get( $rma )['status'] );
+		$this->assertNull( Rma::get( $rma )['refund_id'] );
+		$this->assertInstanceOf( WP_Error::class, Refund::issue( $rma, false ) );
+	}
+
+	public function test_a_withdrawal_is_refunded_once_its_parcel_is_on_the_way_and_restocking_is_chosen(): void {
+		$product = wc_get_product( wc_get_product_id_by_sku( 'KSI-1' ) );
+		$product->set_manage_stock( true );
+		$product->set_stock_quantity( 50 );
+		$product->save();
+		try {
+			$this->assertContains( 'refund', Returns_Page::actions_for( 'label_ready', 'withdrawal' ) );
+			$this->assertContains( 'refund', Returns_Page::actions_for( 'arrived', 'withdrawal' ) );
+			$this->assertNotContains( 'refund', Returns_Page::actions_for( 'label_ready', 'complaint' ), 'a complaint waits for the inspection' );
+			$this->assertNotContains( 'refund', Returns_Page::actions_for( 'arrived', 'complaint' ) );
+
+			$order = $this->order_with( array( 'KSI-1' => 3 ) );
+			$stock = (int) wc_get_product( $product->get_id() )->get_stock_quantity();
+			$id    = Rma::create(
+				$order->get_id(),
+				array(
+					array(
+						'order_item_id' => $this->item_id( $order, 'KSI-1' ),
+						'product_id'    => $product->get_id(),
+						'quantity'      => 1,
+						'reason'        => 'Wrong item',
+					),
+				),
+				array( 'kind' => 'withdrawal' )
+			);
+			Rma::set_status( $id, 'requested', 'approved', '', 'staff' );
+			Rma::set_status( $id, 'approved', 'label_ready', '', 'system' );
+			$done = Returns_Page::act( $id, 'refund', 'label_ready', '', false, array( 'restock' => false ) );
+			$this->assertSame( 'success', $done['type'], $done['text'] );
+			$this->assertStringContainsString( '39,90', str_replace( '.', ',', $done['text'] ), 'the amount with its currency' );
+			$this->assertSame( 'refunded', Rma::get( $id )['status'] );
+			$this->assertSame( $stock, wc_get_product( $product->get_id() )->get_stock_quantity(), 'not restocked when unticked' );
+
+			// A complaint: received only, and not restocked by default (a faulty item is no stock).
+			$complaint = $this->received_return( wc_get_order( $order->get_id() ), 'KSI-1', 1, 'complaint' );
+			$this->assertIsArray( Refund::issue( $complaint, false ) );
+			$this->assertSame( $stock, wc_get_product( $product->get_id() )->get_stock_quantity() );
+			$withdrawal = $this->received_return( wc_get_order( $order->get_id() ), 'KSI-1', 1 );
+			$this->assertIsArray( Refund::issue( $withdrawal, false ) );
+			$this->assertSame( $stock + 1, wc_get_product( $product->get_id() )->get_stock_quantity(), 'a withdrawal is restocked by default' );
+		} finally {
+			$product = wc_get_product( $product->get_id() );
+			$product->set_manage_stock( false );
+			$product->save();
+		}
+	}
+
+	/**
+	 * A gateway that supports refunds and refuses every one.
+	 */
+	private function use_refusing_gateway(): void {
+		add_filter(
+			'woocommerce_payment_gateways',
+			static function ( $gateways ) {
+				if ( ! class_exists( 'BPM_Test_Refusing_Gateway' ) ) {
+					require_once dirname( __DIR__ ) . '/support/class-bpm-test-refusing-gateway.php';
+				}
+				$gateways[] = 'BPM_Test_Refusing_Gateway';
+				return $gateways;
+			}
+		);
+		WC()->payment_gateways()->init();
 	}
 }

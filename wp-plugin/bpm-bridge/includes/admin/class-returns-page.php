@@ -92,14 +92,31 @@ final class Returns_Page {
 	}
 
 	/**
-	 * The actions a return in this status offers.
+	 * The actions a return in this status offers. A complaint is accepted by its approval (art. 7a u.p.k.: the
+	 * answer the customer gets), so an approved complaint is not rejected any more; a refund is offered from
+	 * the statuses Refund::statuses_for() allows for the kind.
 	 *
 	 * @param string $status Current status.
+	 * @param string $kind   Withdrawal or complaint.
 	 * @return string[]
 	 */
-	public static function actions_for( string $status ): array {
-		$next = Rma::transitions()[ $status ] ?? array();
-		return array_keys( array_filter( self::ACTIONS, static fn( $to ) => in_array( $to, $next, true ) ) );
+	public static function actions_for( string $status, string $kind = 'withdrawal' ): array {
+		$next    = Rma::transitions()[ $status ] ?? array();
+		$actions = array_keys( array_filter( self::ACTIONS, static fn( $to ) => in_array( $to, $next, true ) ) );
+		return array_values(
+			array_filter(
+				$actions,
+				static function ( $action ) use ( $status, $kind ) {
+					if ( 'reject' === $action ) {
+						return 'complaint' !== $kind || 'requested' === $status;
+					}
+					if ( 'refund' === $action ) {
+						return in_array( $status, Refund::statuses_for( $kind ), true );
+					}
+					return true;
+				}
+			)
+		);
 	}
 
 	/**
@@ -147,7 +164,7 @@ final class Returns_Page {
 				'rma'         => $rma,
 				'order'       => $order instanceof \WC_Order ? $order : null,
 				'items'       => self::items( $rma, $order instanceof \WC_Order ? $order : null ),
-				'actions'     => self::actions_for( (string) $rma['status'] ),
+				'actions'     => self::actions_for( (string) $rma['status'], (string) $rma['kind'] ),
 				'iban'        => '' === $iban ? '' : ( $shown ? self::format_iban( $iban ) : self::mask_iban( $iban ) ),
 				'iban_shown'  => $shown,
 				'reveal_url'  => wp_nonce_url( self::url( $rma_id, array( 'reveal_iban' => 1 ) ), 'bpm_bridge_rma_iban_' . $rma_id ),
@@ -155,7 +172,7 @@ final class Returns_Page {
 				'photo_url'   => static fn( string $name ) => \BPM_Bridge\Returns\Downloads::photo_url( $rma_id, $name ),
 				'label_url'   => \BPM_Bridge\Returns\Downloads::label_url( $rma_id ),
 				'can_refund'  => $order instanceof \WC_Order && Refund::gateway_refunds( $order ),
-				'refund_plan' => 'received' === $rma['status'] && $order instanceof \WC_Order ? Refund::plan( $order, $rma ) : null,
+				'refund_plan' => in_array( (string) $rma['status'], Refund::statuses_for( (string) $rma['kind'] ), true ) && $order instanceof \WC_Order ? Refund::plan( $order, $rma ) : null,
 				'back'        => self::url(),
 			)
 		);
@@ -185,7 +202,8 @@ final class Returns_Page {
 	}
 
 	/**
-	 * One staff action on a return (POST: rma, do, from, note, refund_money).
+	 * One staff action on a return (POST: rma, do, from, note; for a refund refund_money, refund_shipping,
+	 * refund_fees, restock — unticked boxes are not posted, so each is read as given).
 	 */
 	public static function handle_action(): void {
 		// phpcs:disable WordPress.Security.NonceVerification.Missing -- verified right below, per return.
@@ -194,12 +212,17 @@ final class Returns_Page {
 		$from   = isset( $_POST['from'] ) ? sanitize_key( wp_unslash( $_POST['from'] ) ) : '';
 		$note   = isset( $_POST['note'] ) ? sanitize_textarea_field( wp_unslash( $_POST['note'] ) ) : '';
 		$money  = ! empty( $_POST['refund_money'] );
+		$extra  = array(
+			'shipping' => ! empty( $_POST['refund_shipping'] ),
+			'fees'     => ! empty( $_POST['refund_fees'] ),
+			'restock'  => ! empty( $_POST['restock'] ),
+		);
 		// phpcs:enable WordPress.Security.NonceVerification.Missing
 		if ( ! current_user_can( Capabilities::OPERATE ) ) {
 			wp_die( esc_html__( 'Sorry, you are not allowed to manage returns.', 'bpm-bridge' ), 403 );
 		}
 		check_admin_referer( 'bpm_bridge_rma_' . $rma_id );
-		$message = self::act( $rma_id, $do, $from, $note, $money );
+		$message = self::act( $rma_id, $do, $from, $note, $money, 'refund' === $do ? $extra : array() );
 		Notices::add( $message['type'], $message['text'] );
 		wp_safe_redirect( self::url( $rma_id ) );
 		exit;
@@ -213,9 +236,10 @@ final class Returns_Page {
 	 * @param string $from   The status the screen showed.
 	 * @param string $note   Note (the rejection reason).
 	 * @param bool   $money  Refund: send the money back through the payment method.
+	 * @param array<string, bool> $extra Refund: shipping, fees, restock (Refund::issue() options; missing = default).
 	 * @return array{type: string, text: string}
 	 */
-	public static function act( int $rma_id, string $do, string $from, string $note = '', bool $money = false ): array {
+	public static function act( int $rma_id, string $do, string $from, string $note = '', bool $money = false, array $extra = array() ): array {
 		$number = Rma::number( $rma_id );
 		if ( ! isset( self::ACTIONS[ $do ] ) ) {
 			return self::message( 'error', __( 'Unknown action.', 'bpm-bridge' ) );
@@ -227,7 +251,7 @@ final class Returns_Page {
 		if ( $rma['status'] !== $from ) {
 			return self::stale( $number, (string) $rma['status'] );
 		}
-		if ( ! in_array( $do, self::actions_for( $from ), true ) ) {
+		if ( ! in_array( $do, self::actions_for( $from, (string) $rma['kind'] ), true ) ) {
 			/* translators: 1: RMA number, 2: status. */
 			return self::message( 'error', sprintf( __( '%1$s is "%2$s": that action is not possible now.', 'bpm-bridge' ), $number, Rma::status_label( $from ) ) );
 		}
@@ -235,22 +259,29 @@ final class Returns_Page {
 			return self::message( 'error', __( 'Give the reason for the rejection: the customer reads it.', 'bpm-bridge' ) );
 		}
 		if ( 'refund' === $do ) {
-			$done = Refund::issue( $rma_id, $money );
+			$done = Refund::issue( $rma_id, $money, 'staff', $extra );
 			if ( is_wp_error( $done ) ) {
 				return self::message( 'error', $done->get_error_message() );
 			}
+			if ( $done['check_provider'] ) {
+				$after = Refund::check_provider_text();
+			} else {
+				$after = $done['money'] ? __( 'The payment method sent the money back.', 'bpm-bridge' ) : __( 'Pay the money back yourself (the payment method does not do it, or you chose not to).', 'bpm-bridge' );
+			}
 			return self::message(
-				'success',
+				$done['check_provider'] ? 'warning' : 'success',
 				sprintf(
-					/* translators: 1: RMA number, 2: refund id, 3: amount. */
+					/* translators: 1: RMA number, 2: refund id, 3: amount with currency. */
 					__( '%1$s refunded: WooCommerce refund #%2$d of %3$s.', 'bpm-bridge' ),
 					$number,
 					$done['refund_id'],
-					$done['amount']
-				) . ' ' . ( $done['money'] ? __( 'The payment method sent the money back.', 'bpm-bridge' ) : __( 'Pay the money back yourself (the payment method does not do it, or you chose not to).', 'bpm-bridge' ) )
+					html_entity_decode( wp_strip_all_tags( wc_price( $done['amount'], array( 'currency' => $done['currency'] ) ) ), ENT_QUOTES, 'UTF-8' )
+				) . ' ' . $after
 			);
 		}
-		$moved = Rma::set_status( $rma_id, $from, self::ACTIONS[ $do ], $note, 'staff' );
+		$moved = 'reject' === $do
+			? Refund::reject( $rma_id, $from, $note, 'staff' )
+			: Rma::set_status( $rma_id, $from, self::ACTIONS[ $do ], $note, 'staff' );
 		if ( is_wp_error( $moved ) ) {
 			$data = $moved->get_error_data();
 			if ( 'bpm_bridge_status_conflict' === $moved->get_error_code() ) {

@@ -19,6 +19,7 @@ final class Shop {
 	 */
 	public static function register(): void {
 		Order_Status::register();
+		Refund::register();
 		Emails::register();
 		Deadlines::register();
 		// The admin classes extend WordPress' admin classes: wire them once the admin files are loaded.

@@ -200,16 +200,42 @@ $bpm_state    = Deadlines::state( $bpm_rma );
 						<span class="bpm-bridge-muted"><?php esc_html_e( 'The parcel is here and you have checked the items.', 'bpm-bridge' ); ?></span>
 					<?php elseif ( 'refund' === $bpm_action ) : ?>
 						<?php if ( is_array( $bpm_plan ) && $bpm_order ) : ?>
-							<p>
+							<?php $bpm_money = static fn( $amount ) => wc_price( $amount, array( 'currency' => $bpm_order->get_currency() ) ); ?>
+							<table class="widefat bpm-bridge-refund-rows">
+								<tr class="bpm-bridge-refund-products">
+									<td><?php esc_html_e( 'Returned items (their share of each line, taxes included)', 'bpm-bridge' ); ?></td>
+									<td class="bpm-bridge-amount"><?php echo wp_kses_post( $bpm_money( $bpm_plan['products'] ) ); ?></td>
+								</tr>
+								<?php if ( (float) $bpm_plan['shipping'] > 0 ) : ?>
+									<tr class="bpm-bridge-refund-shipping">
+										<td>
+											<label><input type="checkbox" name="refund_shipping" value="1" <?php checked( $bpm_plan['with_shipping'] ); ?> /> <?php esc_html_e( 'Shipping', 'bpm-bridge' ); ?></label>
+											<br /><span class="bpm-bridge-muted"><?php echo esc_html( $bpm_plan['full'] ? __( 'Everything not refunded yet comes back: the customer gets the delivery cost back too (art. 32 ust. 1 u.p.k.).', 'bpm-bridge' ) : __( 'Part of the order comes back: the delivery cost is normally kept.', 'bpm-bridge' ) ); ?></span>
+										</td>
+										<td class="bpm-bridge-amount"><?php echo wp_kses_post( $bpm_money( $bpm_plan['shipping'] ) ); ?></td>
+									</tr>
+								<?php endif; ?>
+								<?php if ( abs( (float) $bpm_plan['fees'] ) >= 0.005 ) : ?>
+									<tr class="bpm-bridge-refund-fees">
+										<td><label><input type="checkbox" name="refund_fees" value="1" <?php checked( $bpm_plan['with_fees'] ); ?> /> <?php esc_html_e( 'Fees (e.g. gift wrapping, cash on delivery)', 'bpm-bridge' ); ?></label></td>
+										<td class="bpm-bridge-amount"><?php echo wp_kses_post( $bpm_money( $bpm_plan['fees'] ) ); ?></td>
+									</tr>
+								<?php endif; ?>
+							</table>
+							<p class="bpm-bridge-refund-total">
 								<?php
 								/* translators: %s: amount with currency. */
-								echo esc_html( sprintf( __( 'Refund %s for the returned items (their share of each line, taxes included; shipping is not refunded).', 'bpm-bridge' ), wp_strip_all_tags( wc_price( $bpm_plan['amount'], array( 'currency' => $bpm_order->get_currency() ) ) ) ) );
+								echo esc_html( sprintf( __( 'Refund %s as ticked above.', 'bpm-bridge' ), html_entity_decode( wp_strip_all_tags( $bpm_money( $bpm_plan['amount'] ) ), ENT_QUOTES, 'UTF-8' ) ) );
 								?>
 							</p>
+							<label><input type="checkbox" name="restock" value="1" <?php checked( 'complaint' !== $bpm_rma['kind'] ); ?> /> <?php esc_html_e( 'Put the items back in stock', 'bpm-bridge' ); ?></label><br />
 							<?php if ( $args['can_refund'] ) : ?>
 								<label><input type="checkbox" name="refund_money" value="1" checked /> <?php esc_html_e( 'Send the money back through the payment method', 'bpm-bridge' ); ?></label><br />
 							<?php else : ?>
 								<p class="bpm-bridge-muted"><?php esc_html_e( 'This order\'s payment method cannot send money back: pay it back yourself (bank transfer) after the refund is recorded.', 'bpm-bridge' ); ?></p>
+							<?php endif; ?>
+							<?php if ( 'received' !== $bpm_rma['status'] ) : ?>
+								<p class="bpm-bridge-muted"><?php esc_html_e( 'The parcel is on its way or has arrived: you may refund now (you may wait for the goods or the proof they were sent, not for your inspection).', 'bpm-bridge' ); ?></p>
 							<?php endif; ?>
 							<button type="submit" class="button button-primary" name="bpm_submit" value="refund"><?php esc_html_e( 'Refund', 'bpm-bridge' ); ?></button>
 						<?php elseif ( is_wp_error( $bpm_plan ) ) : ?>
