@@ -37,5 +37,6 @@ add_action(
 
 register_activation_hook( __FILE__, array( \BPM_Bridge\Installer::class, 'activate' ) );
 register_deactivation_hook( __FILE__, array( \BPM_Bridge\Installer::class, 'deactivate' ) );
+register_deactivation_hook( __FILE__, array( \BPM_Bridge\Returns\Order_Status::class, 'deactivate' ) );
 
 \BPM_Bridge\Plugin::boot();

@@ -75,7 +75,11 @@ class ReturnsShopTest extends BPM_Test_Case {
 		$order->calculate_totals( true );
 		$order->set_status( 'completed' );
 		$order->save();
-		$items = array_keys( $order->get_items() );
+		$order->set_date_completed( time() - 10 * DAY_IN_SECONDS );
+		$order->save();
+		// WooCommerce's own mails for the new order are not this test's business; everything after them is.
+		$this->mails = array();
+		$items       = array_keys( $order->get_items() );
 		$id    = Rma::create(
 			$order->get_id(),
 			array(
@@ -96,13 +100,13 @@ class ReturnsShopTest extends BPM_Test_Case {
 	}
 
 	/**
-	 * Return mails to an address (WooCommerce's own order mails left out).
+	 * Every mail to an address since the return's order was made (WooCommerce's own included).
 	 *
 	 * @param string $to Address.
 	 * @return array<int, array<string, mixed>>
 	 */
 	private function mails_to( string $to ): array {
-		return array_values( array_filter( $this->mails, static fn( $mail ) => $to === $mail['to'] && false !== strpos( $mail['subject'], 'RMA-' ) ) );
+		return array_values( array_filter( $this->mails, static fn( $mail ) => $to === $mail['to'] ) );
 	}
 
 	public function test_the_customer_and_the_team_are_told_and_each_mail_is_on_the_timeline(): void {
@@ -165,13 +169,29 @@ class ReturnsShopTest extends BPM_Test_Case {
 		Options::set_rma( array( 'order_status' => 'return-requested' ) );
 		list( $order, $id ) = $this->order_and_return();
 		$this->assertSame( 'return-requested', $order->get_status() );
-		$paid = count( $this->events( 'order.paid' ) );
+		$completed = $order->get_date_completed()->getTimestamp();
+		$paid      = count( $this->events( 'order.paid' ) );
 		$this->assertIsArray( Rma::set_status( $id, 'requested', 'rejected', 'Outside the complaint period.', 'staff' ) );
-		$this->assertSame( 'completed', wc_get_order( $order->get_id() )->get_status() );
+		$order = wc_get_order( $order->get_id() );
+		$this->assertSame( 'completed', $order->get_status() );
+		$this->assertSame( $completed, $order->get_date_completed()->getTimestamp(), 'completed when it was, not now' );
+		$subjects = array_column( $this->mails_to( 'anna@example.com' ), 'subject' );
+		$this->assertSame( array(), array_filter( $subjects, static fn( $subject ) => false === strpos( $subject, 'RMA-' ) ), 'no WooCommerce order mail: ' . implode( ' | ', $subjects ) );
 		$this->assertSame( $paid, count( $this->events( 'order.paid' ) ), 'leaving and coming back is no payment' );
 		$changes = array_map( static fn( $row ) => json_decode( $row['payload'], true )['data'], $this->events( 'order.status_changed' ) );
 		$this->assertContains( array( 'order_id' => $order->get_id(), 'from' => 'completed', 'to' => 'return-requested' ), $changes );
 		$this->assertContains( array( 'order_id' => $order->get_id(), 'from' => 'return-requested', 'to' => 'completed' ), $changes );
+
+		// Reports: counted with the sales, not with the refunds.
+		$this->assertContains( 'return-requested', apply_filters( 'woocommerce_reports_order_statuses', array( 'completed', 'processing', 'on-hold' ) ) );
+		$this->assertSame( array( 'refunded' ), apply_filters( 'woocommerce_reports_order_statuses', array( 'refunded' ) ) );
+
+		// Deactivating the plugin gives waiting orders their status back.
+		list( $waiting, ) = $this->order_and_return();
+		$this->assertSame( 'return-requested', $waiting->get_status() );
+		\BPM_Bridge\Returns\Order_Status::deactivate();
+		$this->assertSame( 'completed', wc_get_order( $waiting->get_id() )->get_status() );
+		$this->assertSame( array(), array_filter( array_column( $this->mails, 'subject' ), static fn( $subject ) => false === strpos( $subject, 'RMA-' ) ) );
 	}
 
 	public function test_deadlines_run_per_kind_and_flag_late_returns(): void {

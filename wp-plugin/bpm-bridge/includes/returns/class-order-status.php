@@ -39,13 +39,23 @@ final class Order_Status {
 	const SETTLED = array( 'refunded', 'rejected' );
 
 	/**
+	 * True while an order is given its status back: WooCommerce's "order complete/processing" mails stay quiet
+	 * (the customer got them when the order really was completed; a return settled is no new completion).
+	 *
+	 * @var bool
+	 */
+	private static $restoring = false;
+
+	/**
 	 * Hooks in.
 	 */
 	public static function register(): void {
 		add_action( 'init', array( self::class, 'register_status' ) );
 		add_filter( 'wc_order_statuses', array( self::class, 'add_to_list' ) );
 		add_filter( 'woocommerce_order_is_paid_statuses', array( self::class, 'add_slug' ) );
-		add_filter( 'woocommerce_reports_order_statuses', array( self::class, 'add_slug' ) );
+		add_filter( 'woocommerce_reports_order_statuses', array( self::class, 'add_to_report' ) );
+		add_filter( 'woocommerce_email_enabled_customer_completed_order', array( self::class, 'quiet' ), 99 );
+		add_filter( 'woocommerce_email_enabled_customer_processing_order', array( self::class, 'quiet' ), 99 );
 		add_action( 'bpm_bridge_rma_created', array( self::class, 'on_created' ), 20 );
 		add_action( 'bpm_bridge_rma_status_changed', array( self::class, 'on_status_changed' ), 20, 3 );
 	}
@@ -105,6 +115,78 @@ final class Order_Status {
 	}
 
 	/**
+	 * Adds the slug to a report's list of statuses only when that list counts sales (completed or processing):
+	 * an order waiting for its return is still a sale, but not a refund.
+	 *
+	 * @param string[]|mixed $statuses Statuses.
+	 * @return string[]|mixed
+	 */
+	public static function add_to_report( $statuses ) {
+		if ( ! is_array( $statuses ) || ! array_intersect( array( 'completed', 'processing' ), $statuses ) ) {
+			return $statuses;
+		}
+		return self::add_slug( $statuses );
+	}
+
+	/**
+	 * The "e-mail enabled" filter while an order is given its status back.
+	 *
+	 * @param bool|mixed $enabled Enabled.
+	 * @return bool|mixed
+	 */
+	public static function quiet( $enabled ) {
+		return self::$restoring ? false : $enabled;
+	}
+
+	/**
+	 * Plugin deactivation: orders still in "Return requested" get their status back (the status would vanish
+	 * with the plugin and leave them in a status WooCommerce does not know).
+	 */
+	public static function deactivate(): void {
+		if ( ! function_exists( 'wc_get_orders' ) ) {
+			return;
+		}
+		do {
+			$ids = wc_get_orders(
+				array(
+					'status' => array( self::STATUS ),
+					'limit'  => 100,
+					'return' => 'ids',
+				)
+			);
+			foreach ( (array) $ids as $id ) {
+				$order = wc_get_order( $id );
+				if ( $order ) {
+					self::restore( $order, __( 'BPM Bridge was deactivated: status from before the return request given back.', 'bpm-bridge' ) );
+				}
+			}
+		} while ( count( (array) $ids ) === 100 );
+	}
+
+	/**
+	 * Gives an order the status it had before the return request, with its original completed date and
+	 * without WooCommerce's customer mail for that status.
+	 *
+	 * @param \WC_Order $order Order.
+	 * @param string    $note  Order note.
+	 */
+	private static function restore( \WC_Order $order, string $note ): void {
+		$before = (string) $order->get_meta( self::BEFORE_META );
+		$before = '' !== $before && Rma_Section::RETURN_REQUESTED !== $before && array_key_exists( 'wc-' . $before, wc_get_order_statuses() ) ? $before : 'completed';
+		$saved  = $order->get_date_completed();
+		$order->delete_meta_data( self::BEFORE_META );
+		self::$restoring = true;
+		try {
+			$order->set_status( $before, $note );
+			// WooCommerce stamps "now" on every move into completed; the order was completed back then.
+			$order->set_date_completed( $saved );
+			$order->save();
+		} finally {
+			self::$restoring = false;
+		}
+	}
+
+	/**
 	 * A return was requested: move the order when the settings say so.
 	 *
 	 * @param int $rma_id RMA id.
@@ -140,11 +222,8 @@ final class Order_Status {
 		if ( ! $order || ! $order->has_status( Rma_Section::RETURN_REQUESTED ) || self::open_returns( (int) $rma['order_id'] ) > 0 ) {
 			return;
 		}
-		$before = (string) $order->get_meta( self::BEFORE_META );
-		$before = '' !== $before && Rma_Section::RETURN_REQUESTED !== $before && array_key_exists( 'wc-' . $before, wc_get_order_statuses() ) ? $before : 'completed';
-		$order->delete_meta_data( self::BEFORE_META );
 		/* translators: %s: RMA number. */
-		$order->update_status( $before, sprintf( __( 'Return %s settled.', 'bpm-bridge' ), $rma['number'] ) );
+		self::restore( $order, sprintf( __( 'Return %s settled.', 'bpm-bridge' ), $rma['number'] ) );
 	}
 
 	/**
