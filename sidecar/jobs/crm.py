@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sidecar import privacy
-from sidecar.errors import PermanentError
+from sidecar.errors import BridgeError, PermanentError
 from sidecar.jobs.base import JobContext, MetaWrite, Outcome
 from sidecar.providers.crm import build_provider, provider_class
 from sidecar.providers.crm.base import Contact, CrmProvider, Deal, Known, LineItem, Synced
@@ -218,6 +218,8 @@ def sync_order(ctx: JobContext) -> Outcome:
     provider = provider_for(name, ctx.config, ctx.audit, ctx.observe)
     ctx.ensure_lock()
     synced = keep_stage(provider.sync_order(payload.contact, payload.deal, payload.known), state.meta)
+    if synced.created and suppressed(ctx.store.read_order(order_id)):
+        return erased_meanwhile(provider, label, payload.contact.email)
     message, note = describe(label, payload, synced, state.meta)
     details = {
         "provider": name,
@@ -227,6 +229,29 @@ def sync_order(ctx: JobContext) -> Outcome:
         "url": synced.url,
     }
     return Outcome("done", message, details, note=note, write=MetaWrite(result_meta(name, payload, synced)))
+
+
+def erased_meanwhile(provider: CrmProvider, label: str, email: str) -> Outcome:
+    """The buyer was erased while this sync ran, and the sync made a new contact the erasure could not
+    see: it is erased again, and nothing is written back onto the order.
+
+    Only a sync that created its contact looks (one more order read): a contact that existed before was
+    there for the erasure to delete, and HubSpot refuses to re-create a GDPR-deleted address."""
+    try:
+        said = provider.erase(email)
+    except BridgeError as exc:
+        # A retry would skip the erased order without a word, so this cannot be left to the retries.
+        raise PermanentError(
+            f"the buyer was erased on request while this order was being sent to {label}, and removing the "
+            f"contact the sync had just made failed ({exc.reason}): erase the person in {label} by hand"
+        ) from exc
+    return Outcome(
+        "skipped",
+        f"The buyer's data was erased on request while this order was being sent to {label}; the contact "
+        f"the sync had just made was erased again: {said}",
+        {"erased_again": True},
+        note=False,
+    )
 
 
 # -- crm.sync_contact ----------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ from decimal import Decimal
 import pytest
 from crm_harness import PORTAL, VALID_NIP, CrmShop, crm_config, crm_fixture, servers_fixture, unique_email
 
+from sidecar.audit import AuditLog
 from sidecar.errors import PermanentError, TransientError
+from sidecar.jobs import crm as crm_jobs
 
 FIXTURES = (crm_fixture, servers_fixture)  # imported for pytest
 
@@ -93,6 +95,15 @@ def test_a_returning_buyer_keeps_one_contact_with_two_deals(crm: CrmShop) -> Non
     )
     assert all(d["associations"]["contacts"] == [contact["id"]] for d in deals)
     assert crm.meta(first["id"])["_bpm_crm_contact_id"] == crm.meta(second["id"])["_bpm_crm_contact_id"]
+    # The provider says whether the contact was new (the job then checks for an erasure meanwhile).
+    hubspot = crm_jobs.provider_for("hubspot", crm.store.get_config(), AuditLog(None))
+    state = crm.store.read_order(second["id"])
+    payload = crm_jobs.build_payload(state, crm.store.get_config())
+    assert hubspot.sync_order(payload.contact, payload.deal, payload.known).created is False
+    fresh = crm_jobs.build_payload(
+        crm.store.read_order(crm.order(billing={"email": unique_email("n")})["id"]), crm.store.get_config()
+    )
+    assert hubspot.sync_order(fresh.contact, fresh.deal, fresh.known).created is True
 
 
 def test_a_business_buyer_carries_company_and_nip(crm: CrmShop) -> None:

@@ -67,6 +67,9 @@ class Synced:
     deal_id: str
     url: str  # a link a shop admin can open to the deal, "" when the CRM has none
     stage: str  # the stage the deal is in after the sync
+    # The contact did not exist before this sync: an erasure that ran meanwhile may have missed it, so the
+    # job looks once more whether the buyer was erased (crm.sync_order).
+    created: bool = False
 
 
 @dataclass(frozen=True)

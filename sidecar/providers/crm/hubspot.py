@@ -192,8 +192,9 @@ class HubSpotProvider:
     # -- the interface ------------------------------------------------------------------------------
     def sync_order(self, contact: Contact, deal: Deal, known: Known) -> Synced:
         self._ensure_properties(("contacts", "deals", *(("line_items",) if deal.line_items else ())))
-        contact_id = self._upsert_one(
-            "contacts", "email", contact.email, contact_properties(contact), "contact"
+        new: set[str] = set()
+        contact_id, _ = self._upsert_one_record(
+            "contacts", "email", contact.email, contact_properties(contact), "contact", new=new
         )
         stage = self._stage(deal, known)
         deal_id, stored = self._upsert_one_record(
@@ -209,7 +210,8 @@ class HubSpotProvider:
             # Linked already when the order's last sync finished (its ids are on the order): only lines
             # HubSpot reports as new need their link.
             self._line_items([(deal_id, deal)], linked=deal_id == known.deal_id)
-        return Synced(contact_id, deal_id, self.record_url(deal_id), str(stored.get("dealstage") or stage))
+        url, final = self.record_url(deal_id), str(stored.get("dealstage") or stage)
+        return Synced(contact_id, deal_id, url, final, created=contact.email in new)
 
     def sync_contact(self, contact: Contact, known: Known) -> str:
         self._ensure_properties(("contacts",))
@@ -352,9 +354,17 @@ class HubSpotProvider:
         return self._upsert_one_record(object_type, id_property, key, props, what)[0]
 
     def _upsert_one_record(
-        self, object_type: str, id_property: str, key: str, props: Mapping[str, str], what: str
+        self,
+        object_type: str,
+        id_property: str,
+        key: str,
+        props: Mapping[str, str],
+        what: str,
+        new: set[str] | None = None,
     ) -> tuple[str, Mapping[str, Any]]:
-        records = self._batch_upsert_records(object_type, id_property, [(key, props)], what, one=True)
+        records = self._batch_upsert_records(
+            object_type, id_property, [(key, props)], what, one=True, new=new
+        )
         if key not in records:
             raise PermanentError(f"HubSpot answered the {what} upsert without the {what}")
         return records[key]

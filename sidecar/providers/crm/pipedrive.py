@@ -162,17 +162,19 @@ class PipedriveProvider:
     def sync_order(self, contact: Contact, deal: Deal, known: Known) -> Synced:
         stage_id = self._stage_id(deal)
         org_id = self._organization(contact.company) if contact.company else None
-        person_id = self._person(contact, known, org_id)
+        person = self._person(contact, known, org_id)
+        person_id = person.id
         record = self._deal(deal, known, person_id, org_id, stage_id)
         deal_id = int(record["id"])
         if deal.line_items:
             self._products(deal_id, deal)
         url = f"https://{self.domain}.pipedrive.com/deal/{deal_id}" if self.domain else ""
-        return Synced(str(person_id), str(deal_id), url, str(record.get("stage_id") or ""))
+        stage = str(record.get("stage_id") or "")
+        return Synced(str(person_id), str(deal_id), url, stage, created=person.created)
 
     def sync_contact(self, contact: Contact, known: Known) -> str:
         org_id = self._organization(contact.company) if contact.company else None
-        return str(self._person(contact, known, org_id, consent_changed=True))
+        return str(self._person(contact, known, org_id, consent_changed=True).id)
 
     def erase(self, email: str) -> str:
         key = self._key("person", email)
@@ -223,7 +225,7 @@ class PipedriveProvider:
     # -- persons and organizations ------------------------------------------------------------------
     def _person(
         self, contact: Contact, known: Known, org_id: int | None, consent_changed: bool = False
-    ) -> int:
+    ) -> Found:
         body: dict[str, Any] = {"name": f"{contact.first_name} {contact.last_name}".strip() or contact.email}
         if org_id:
             body["org_id"] = org_id
@@ -251,7 +253,7 @@ class PipedriveProvider:
         )
         if not found.created:
             self._write("PATCH", f"/persons/{found.id}", body, "the person")
-        return found.id
+        return found
 
     def _write(self, method: str, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
         """A person write; an account without Pipedrive Campaigns may refuse ``marketing_status``
