@@ -228,7 +228,8 @@ def _claim_shipment(
                 retry_after=wait,
             )
         if not search.certain:
-            if age > SEARCH_GIVE_UP:
+            # Patience counts from this job's first run, so a replay (once staff know) looks for a day again.
+            if _age(ctx) > SEARCH_GIVE_UP:
                 raise PermanentError(
                     f"{carrier.label} may already have shipment {prior.ref} for return {_number(rma)}, but "
                     f"its search could not tell for a day — check Manager Paczek (InPost's web panel) for "
