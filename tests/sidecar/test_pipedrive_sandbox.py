@@ -175,3 +175,23 @@ def test_pipelines_and_stages_in_v2_and_v1_shapes(api: Api, sandbox: PipedriveSa
     sandbox.setting("api", v2_pipelines=False)
     assert api("GET", "/api/v2/pipelines").status_code == 404
     assert api("GET", "/api/v1/pipelines").json()["data"][0]["url_title"] == "pipeline"
+
+
+def test_the_listing_has_a_new_record_before_the_search_does(api: Api, sandbox: PipedriveSandbox) -> None:
+    """``GET /api/v2/persons`` reads the records, not the lagging index; updated_since, sort_by and
+    sort_direction as v2 documents them (products take no updated_since)."""
+    sandbox.lag(30)
+    first, second = person(api, "a@example.com", "A"), person(api, "b@example.com", "B")
+    found = api("GET", "/api/v2/persons/search", term="a@example.com", fields="email", exact_match="true")
+    assert found.json()["data"]["items"] == []  # the index has not caught up
+    listing = api("GET", "/api/v2/persons", sort_by="add_time", sort_direction="desc", limit="1")
+    assert listing.status_code == 200
+    assert [p["id"] for p in listing.json()["data"]] == [second["id"]]
+    cursor = listing.json()["additional_data"]["next_cursor"]
+    rest = api("GET", "/api/v2/persons", sort_by="add_time", sort_direction="desc", limit="1", cursor=cursor)
+    assert [p["id"] for p in rest.json()["data"]] == [first["id"]]
+    later = api("GET", "/api/v2/persons", updated_since="2999-01-01T00:00:00Z")
+    assert later.json()["data"] == []
+    for bad in ({"updated_since": "yesterday"}, {"sort_by": "name"}, {"sort_direction": "up"}):
+        assert api("GET", "/api/v2/persons", **bad).status_code == 400
+    assert api("GET", "/api/v2/products", updated_since="2026-01-01T00:00:00Z").status_code == 400

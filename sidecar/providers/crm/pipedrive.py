@@ -7,15 +7,17 @@ retry of a create whose answer was lost both search, find nothing yet, and creat
 1. the ids stored on the order (:class:`Known`: ``_bpm_crm_contact_id``, ``_bpm_crm_id``), read back
    (``GET``) before use so a person merged or deleted in Pipedrive is not written to;
 2. a short-lived shared record per buyer (the e-mail's SHA-256, never the address), per organization name
-   and per order in the worker's Redis (:class:`RedisMemory`): ``pending:<time>`` while a create is on the
-   wire (``SET NX``: one creator per key across every worker), then the new id for a day. A second sync
-   finding ``pending`` waits (TransientError) for at most ``search_lag_seconds`` (default 60 s) — the time
-   the search index is allowed to take — and then trusts the search; a create whose answer was lost is
-   found by the retry in the search (deals: exact title match *and* the same person);
+   and per order in the worker's Redis (:mod:`sidecar.providers.crm.pipedrive_memory`): ``pending:<time>``
+   while a create is on the wire (``SET NX``: one creator per key across every worker; the time is stamped
+   in Redis' clock just as the request goes out, after any wait for the rate limit), ``lost:<time>`` when
+   its answer was lost, then the new id for a day. A second sync finding ``pending`` waits (TransientError)
+   for at most ``search_lag_seconds`` (default 60 s). Before anyone creates over a ``lost`` or a stale
+   ``pending`` claim, it reads v2's listing (``GET /persons?updated_since=…&sort_by=add_time``), which
+   reads the records, not the lagging search index, and takes a match from it (deals: exact title *and*
+   the same person);
 3. the exact search (``persons/search?fields=email&exact_match=true``, the oldest match wins).
-
-Honest limit: when Pipedrive's index takes longer than ``search_lag_seconds`` *and* the creator's answer
-was lost (or Redis was wiped in between), a second person can still be created; nothing else can.
+Honest limit: a second record can still be created when Redis is wiped between a lost answer and its
+retry while the search index lags, or when our clock and Pipedrive's differ by more than two minutes.
 
 Deal status follows the order: completed → won, cancelled / refunded / failed → lost, everything else open
 (a lost deal re-opens when the order comes back). The stage is the mapped stage id; a stage Pipedrive does
@@ -28,11 +30,10 @@ tax ids only in custom fields, whose keys differ per account).
 
 from __future__ import annotations
 
-import hashlib
-import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import requests
 
@@ -40,68 +41,27 @@ from sidecar.errors import PermanentError, TransientError
 from sidecar.http import HttpClient, classify, retry_after_seconds
 from sidecar.providers.crm.base import Contact, Deal, Known, LineItem, Pipeline, Stage, Synced
 from sidecar.providers.crm.limits import Budget, LocalLimiter, RateLimiter
+from sidecar.providers.crm.pipedrive_memory import LOST as ANSWER_LOST
+from sidecar.providers.crm.pipedrive_memory import (
+    PENDING,
+    LocalMemory,
+    Memory,
+    RedisMemory,
+    digest,
+    parse,
+    stamp,
+)
 
 PREFIX = "bpm:crm:pipedrive:"
 RECORD_TTL = 86400  # a created id is remembered for a day: far longer than any index lag
 CLAIM_TTL = 300  # a create on the wire; after this a crashed creator's claim lapses on its own
+CLOCK_MARGIN = 120.0  # seconds our Redis clock and Pipedrive's may differ by, for the listing's window
+LIST_LIMIT = 100
+LIST_PAGES = 3
 DEFAULT_SEARCH_LAG = 60.0  # UNCONFIRMED: Pipedrive documents no figure (HubSpot's is ~30 s)
 RATE_LIMIT_TRIES = 3
 WON, LOST = ("completed",), ("cancelled", "refunded", "failed")
 SETTINGS_PATH = "WooCommerce → Settings → BPM Bridge → CRM"
-
-
-class Memory(Protocol):
-    def get(self, key: str) -> str | None: ...
-    def claim(self, key: str, value: str, ttl: int) -> bool: ...
-    def put(self, key: str, value: str, ttl: int) -> None: ...
-    def forget(self, key: str) -> None: ...
-
-
-class RedisMemory:
-    """The record every worker shares (the job's Redis)."""
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-
-    def get(self, key: str) -> str | None:
-        value = self.conn.get(key)
-        return value.decode() if isinstance(value, bytes) else value
-
-    def claim(self, key: str, value: str, ttl: int) -> bool:
-        return bool(self.conn.set(key, value, nx=True, ex=ttl))
-
-    def put(self, key: str, value: str, ttl: int) -> None:
-        self.conn.set(key, value, ex=ttl)
-
-    def forget(self, key: str) -> None:
-        self.conn.delete(key)
-
-
-class LocalMemory:
-    """The same within one provider object (a direct call outside a worker)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, tuple[str, float]] = {}
-
-    def get(self, key: str) -> str | None:
-        value, until = self.values.get(key, ("", 0.0))
-        return value if until > time.time() else None
-
-    def claim(self, key: str, value: str, ttl: int) -> bool:
-        if self.get(key) is not None:
-            return False
-        self.put(key, value, ttl)
-        return True
-
-    def put(self, key: str, value: str, ttl: int) -> None:
-        self.values[key] = (value, time.time() + ttl)
-
-    def forget(self, key: str) -> None:
-        self.values.pop(key, None)
-
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.strip().lower().encode()).hexdigest()[:32]
 
 
 def deal_status(order_status: str) -> str:
@@ -157,6 +117,8 @@ class PipedriveProvider:
             )
         self.memory = memory
         self.account = digest(f"{self.base}|{self.token}")[:16]
+        self._claiming = ""  # the shared record of the create on its way (stamped as it is sent)
+        self._sent_at = 0.0
 
     # -- the interface ------------------------------------------------------------------------------
     def sync_order(self, contact: Contact, deal: Deal, known: Known) -> Synced:
@@ -327,6 +289,7 @@ class PipedriveProvider:
             lambda record: True,  # an id stored for this very order is its deal, whatever its title now
             lambda: [i for i in self._search("deals", deal.name, "title") if ours(i["item"])],
             lambda: dict(self._call("POST", "/deals", body, what="the new deal", stage=deal)),
+            mine=lambda row: row.get("title") == deal.name and row.get("person_id") in (person_id, None),
         )
         if found.created:
             return found.record
@@ -380,40 +343,73 @@ class PipedriveProvider:
         usable: Callable[[Mapping[str, Any]], bool],
         search: Callable[[], list[dict[str, Any]]],
         create: Callable[[], dict[str, Any]],
+        mine: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> Found:
         """The record: a stored or remembered id that still exists (and is ``usable``), else the oldest
-        exact search hit, else a new one — created by one worker at a time (module docstring)."""
+        exact search hit, else a new one — created by one worker at a time (module docstring). ``mine``
+        picks ours out of a listing's rows (default: ``usable``)."""
         what = kind[:-1]
         remembered = self.memory.get(key) or ""
         for candidate in dict.fromkeys((*ids, remembered)):
             if candidate.isdigit():
                 record = self._call("GET", f"/{kind}/{candidate}", what=f"the {what}", missing_ok=True)
-                if record is not None and usable(record):
+                if record is not None and not record.get("is_deleted") and usable(record):
                     return Found(int(candidate), False, dict(record))
         hits = sorted(int(hit["item"]["id"]) for hit in search())
         if hits:
             self.memory.put(key, str(hits[0]), RECORD_TTL)
             return Found(hits[0], False, {})
-        if not self.memory.claim(key, f"pending:{time.time():.3f}", CLAIM_TTL):
+        if not self.memory.claim(key, stamp(PENDING, self.memory.now()), CLAIM_TTL):
             held = self.memory.get(key) or ""
             if held.isdigit():  # another worker finished its create meanwhile
                 return Found(int(held), False, {})
-            started = float(held.partition(":")[2] or 0) if held.startswith("pending:") else 0.0
-            waited = time.time() - started
-            if held.startswith("pending:") and waited < self.lag:
+            state, started = parse(held)
+            waited = self.memory.now() - started
+            if state == PENDING and waited < self.lag:
                 raise TransientError(
-                    f"Pipedrive may still be adding this {what} (an earlier attempt's answer was lost, or "
-                    "another sync is creating it); BPM Bridge looks again once Pipedrive's search has it",
+                    f"Pipedrive may still be adding this {what} (another sync is creating it); BPM Bridge "
+                    "looks again in a moment",
                     round(min(max(1.0, self.lag - waited), 30.0)),
                 )
-            self.memory.put(key, f"pending:{time.time():.3f}", CLAIM_TTL)  # a stale claim: take it over
+            # A create whose answer was lost, or a creator gone quiet: the record may exist though the
+            # search cannot show it yet. The listing reads the records themselves, not the index.
+            listed = self._listed(kind, mine or usable, started or self.memory.now() - self.lag)
+            if listed is not None:
+                self.memory.put(key, str(listed), RECORD_TTL)
+                return Found(listed, False, {})
+            self.memory.put(key, stamp(PENDING, self.memory.now()), CLAIM_TTL)  # take the claim over
+        self._claiming = key
         try:
             record = create()
         except PermanentError:
             self.memory.forget(key)  # refused: nothing was created, the next attempt may create
             raise
+        except TransientError:
+            # Sent, and its answer lost (or refused for now): the retry looks in the listing first.
+            self.memory.put(key, stamp(ANSWER_LOST, self._sent_at), CLAIM_TTL)
+            raise
+        finally:
+            self._claiming = ""
         self.memory.put(key, str(record["id"]), RECORD_TTL)
         return Found(int(record["id"]), True, record)
+
+    def _listed(self, kind: str, usable: Callable[[Mapping[str, Any]], bool], since: float) -> int | None:
+        """The oldest record ``usable`` says is ours among those added since ``since`` (Redis time, less a
+        margin for the difference between our clock and Pipedrive's), newest first, a few pages deep."""
+        after = datetime.fromtimestamp(since - CLOCK_MARGIN, UTC)
+        params = {"sort_by": "add_time", "sort_direction": "desc", "limit": str(LIST_LIMIT)}
+        if kind != "products":  # v2 lists products without updated_since
+            params["updated_since"] = after.strftime("%Y-%m-%dT%H:%M:%SZ")
+        found: list[int] = []
+        for _ in range(LIST_PAGES):
+            body = self._envelope("GET", f"/{kind}", None, f"the recent {kind}", params)
+            rows = [r for r in body.get("data") or () if isinstance(r, Mapping)]
+            found += [int(r["id"]) for r in rows if not r.get("is_deleted") and usable(r)]
+            cursor = (body.get("additional_data") or {}).get("next_cursor")
+            if not cursor or not rows or _added(rows[-1]) < after:
+                break
+            params = {**params, "cursor": str(cursor)}
+        return min(found) if found else None
 
     def _key(self, kind: str, value: str) -> str:
         return f"{PREFIX}{self.account}:{kind}:{digest(value)}"
@@ -475,6 +471,11 @@ class PipedriveProvider:
         headers = {"x-api-token": self.token, "Accept": "application/json"}
         for attempt in range(1, RATE_LIMIT_TRIES + 1):
             self.limiter.acquire()
+            if self._claiming and method == "POST":
+                # The claim's age counts from the moment the create goes out, not from before a wait for
+                # the rate limit: another worker must not take a claim over while this create is in flight.
+                self._sent_at = self.memory.now()
+                self.memory.put(self._claiming, stamp(PENDING, self._sent_at), CLAIM_TTL)
             response = self.http.request(
                 method, f"{self.base}/api/{version}{path}", json=body, params=params, headers=headers
             )
@@ -533,6 +534,13 @@ class Found:
         self.id = record_id
         self.created = created
         self.record = record
+
+
+def _added(row: Mapping[str, Any]) -> datetime:
+    try:
+        return datetime.fromisoformat(str(row.get("add_time") or "").replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 class _Missing(Exception):

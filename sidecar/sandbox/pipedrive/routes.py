@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from sidecar.sandbox.faults import lost_response
-from sidecar.sandbox.pipedrive.rules import error, search_args, validate
+from sidecar.sandbox.pipedrive.rules import error, list_args, search_args, validate
 from sidecar.sandbox.pipedrive.state import State, public
 
 V2 = "/api/v2"
@@ -194,7 +194,27 @@ def api_blueprint(state: State) -> Blueprint:
             chunk, cursor = paged
             return ok({"items": chunk}, {"next_cursor": cursor})
 
+        def listing() -> Response:
+            parsed = list_args(request.args, kind)
+            if isinstance(parsed, str):
+                return error(parsed, 400)
+            since, sort_by, descending = parsed
+            since_at = since.split(".")[0].rstrip("Z") if since else ""
+            with state.lock:
+                rows = [
+                    public(r)
+                    for r in state.records[kind].values()
+                    if not r["is_deleted"] and str(r["update_time"]).rstrip("Z") >= since_at
+                ]
+            rows.sort(key=lambda r: (r[sort_by], r["id"]), reverse=descending)
+            paged = _page(rows)
+            if isinstance(paged, Response):
+                return paged
+            chunk, cursor = paged
+            return ok(chunk, {"next_cursor": cursor})
+
         api.add_url_rule(f"{V2}/{kind}/search", f"{kind}_search", search, methods=["GET"])
+        api.add_url_rule(f"{V2}/{kind}", f"{kind}_list", listing, methods=["GET"])
         api.add_url_rule(f"{V2}/{kind}", f"{kind}_create", create, methods=["POST"])
         api.add_url_rule(f"{V2}/{kind}/<int:record_id>", f"{kind}_show", show, methods=["GET"])
         api.add_url_rule(f"{V2}/{kind}/<int:record_id>", f"{kind}_patch", patch, methods=["PATCH"])

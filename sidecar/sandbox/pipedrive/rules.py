@@ -223,3 +223,24 @@ def matches(values: list[str], term: str, exact: bool) -> float:
         if not exact and wanted in text:
             best = max(best, round(len(wanted) / max(len(text), 1), 4))
     return best
+
+
+LIST_SORTS = ("id", "update_time", "add_time")
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def list_args(args: Mapping[str, str], kind: str) -> tuple[str | None, str, bool] | str:
+    """``(updated_since, sort_by, descending)`` of a v2 listing (``GET /api/v2/persons`` …), or the refusal.
+
+    The listing reads the records themselves, not the search index, so a record is in it as soon as it
+    exists. ``updated_since`` is RFC 3339 (v2 timestamps); products take no ``updated_since``."""
+    since = args.get("updated_since")
+    if since is not None and (kind == "products" or not RFC3339.match(since)):
+        return "Validation failed: updated_since: must be an RFC 3339 date-time (e.g. 2024-01-01T00:00:00Z)"
+    sort_by = str(args.get("sort_by") or "id")
+    if sort_by not in LIST_SORTS:
+        return f"Validation failed: sort_by: must be one of {', '.join(LIST_SORTS)}"
+    direction = str(args.get("sort_direction") or "asc")
+    if direction not in ("asc", "desc"):
+        return "Validation failed: sort_direction: must be one of asc, desc"
+    return since, sort_by, direction == "desc"
