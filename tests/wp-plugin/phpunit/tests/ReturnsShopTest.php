@@ -55,6 +55,7 @@ class ReturnsShopTest extends BPM_Test_Case {
 			'subject'     => (string) $atts['subject'],
 			'message'     => (string) $atts['message'],
 			'attachments' => array_map( 'basename', (array) $atts['attachments'] ),
+			'perms'       => array_map( static fn( $file ) => is_file( $file ) ? fileperms( $file ) & 0777 : -1, (array) $atts['attachments'] ),
 		);
 		return $short;
 	}
@@ -145,7 +146,7 @@ class ReturnsShopTest extends BPM_Test_Case {
 	}
 
 	public function test_the_approval_goes_out_once_with_the_label_attached(): void {
-		list( , $id ) = $this->order_and_return();
+		list( , $id ) = $this->order_and_return( array( 'kind' => 'withdrawal' ) );
 		$this->assertIsArray( Rma::set_status( $id, 'requested', 'approved', '', 'staff' ) );
 		$this->assertCount( 1, $this->mails_to( 'anna@example.com' ), 'no label yet: only the confirmation' );
 		$this->assertTrue( Rma::set_label( $id, array( 'carrier' => 'inpost', 'tracking_number' => '620000000000000000000042', 'url' => 'https://inpost.pl/sledzenie-przesylek?number=620000000000000000000042' ), base64_encode( "%PDF-1.4\n%%EOF\n" ) ) );
@@ -236,5 +237,103 @@ class ReturnsShopTest extends BPM_Test_Case {
 
 		$this->assertSame( 'PL•• •••• •••• •••• •••• •••• 1234', Returns_Page::mask_iban( 'PL61109010140000071219801234' ) );
 		$this->assertSame( 'PL61 1090 1014 0000 0712 1980 1234', Returns_Page::format_iban( 'pl61109010140000071219801234' ) );
+	}
+
+	public function test_an_approved_complaint_is_accepted_at_once_and_cannot_be_rejected_later(): void {
+		list( , $id ) = $this->order_and_return();
+		$this->assertSame( array( 'approve', 'reject' ), Returns_Page::actions_for( 'requested', 'complaint' ) );
+		$this->assertSame( 'success', Returns_Page::act( $id, 'approve', 'requested' )['type'] );
+		$mails = $this->mails_to( 'anna@example.com' );
+		$this->assertCount( 2, $mails, 'the confirmation and, at once, the acceptance: ' . implode( ' | ', array_column( $mails, 'subject' ) ) );
+		$this->assertStringContainsString( 'We accept your complaint', $mails[1]['subject'] );
+		$this->assertStringContainsString( 'send the item back', $mails[1]['message'] );
+		$this->assertFalse( Deadlines::state( Rma::get( $id ) )['running'], 'answered in time by the approval' );
+		// Accepted is accepted: no reject offered or taken afterwards (a withdrawal still can be).
+		foreach ( array( 'approved', 'label_ready', 'arrived', 'received' ) as $status ) {
+			$this->assertNotContains( 'reject', Returns_Page::actions_for( $status, 'complaint' ), $status );
+		}
+		$this->assertContains( 'reject', Returns_Page::actions_for( 'approved', 'withdrawal' ) );
+		$this->assertSame( 'error', Returns_Page::act( $id, 'reject', 'approved', 'Changed our mind.' )['type'] );
+		$this->assertSame( 'approved', Rma::get( $id )['status'] );
+		// The label follows in its own e-mail.
+		$this->assertTrue( Rma::set_label( $id, array( 'carrier' => 'inpost', 'tracking_number' => '620000000000000000000077', 'url' => 'https://inpost.pl/sledzenie-przesylek?number=620000000000000000000077' ), base64_encode( "%PDF-1.4\n%%EOF\n" ) ) );
+		do_action( 'bpm_bridge_rma_label_attached', $id );
+		$this->assertCount( 3, $this->mails_to( 'anna@example.com' ) );
+	}
+
+	public function test_rejecting_a_complaint_past_its_due_date_needs_a_confirmation(): void {
+		global $wpdb;
+		list( , $id ) = $this->order_and_return();
+		$wpdb->query( $wpdb->prepare( 'UPDATE ' . Installer::rma_table() . ' SET due_at = %s WHERE id = %d', gmdate( 'Y-m-d H:i:s', time() - DAY_IN_SECONDS ), $id ) );
+		$warned = Returns_Page::act( $id, 'reject', 'requested', 'Scratches are wear and tear.' );
+		$this->assertSame( 'warning', $warned['type'] );
+		$this->assertStringContainsString( 'deems it accepted', $warned['text'] );
+		$this->assertSame( 'requested', Rma::get( $id )['status'] );
+		$this->assertSame( 'success', Returns_Page::act( $id, 'reject', 'requested', 'Scratches are wear and tear.', false, array( 'confirm_late' => true ) )['type'] );
+		$this->assertSame( 'rejected', Rma::get( $id )['status'] );
+	}
+
+	public function test_the_customer_mails_say_the_right_thing_in_plain_words(): void {
+		delete_transient( 'bpm_bridge_rma_guest_page' );
+		$page = wp_insert_post(
+			array(
+				'post_type'    => 'page',
+				'post_status'  => 'publish',
+				'post_title'   => 'Zwroty B2',
+				'post_content' => '[bpm_bridge_return_form]',
+			)
+		);
+		$mailer = WC()->mailer();
+		$plain  = $mailer->emails['BPM_Bridge_Email_Refund_Issued'];
+		$type   = $plain->email_type;
+		$plain->email_type = 'plain';
+		try {
+			// A guest: the link is the signed status page, and the public timeline names no address.
+			list( , $id ) = $this->order_and_return( array( 'iban' => 'PL61109010140000071219801234', 'kind' => 'withdrawal' ) );
+			$received     = $this->mails_to( 'anna@example.com' )[0];
+			$this->assertStringContainsString( 'bpm_sig=', $received['message'] );
+			$this->assertStringNotContainsString( 'my-account', $received['message'] );
+			foreach ( Rma::timeline( $id, true ) as $step ) {
+				$this->assertStringNotContainsString( '@', $step['message'], $step['event'] );
+			}
+			$this->assertContains( 'email_sent_to', array_column( Rma::timeline( $id ), 'event' ), 'the address is on the staff-only step' );
+
+			// The label e-mail: its attachment is readable by the site's user only (and gone afterwards).
+			Rma::set_status( $id, 'requested', 'approved', '', 'staff' );
+			Rma::set_label( $id, array( 'carrier' => 'inpost', 'tracking_number' => '620000000000000000000077', 'url' => 'https://inpost.pl/sledzenie-przesylek?number=620000000000000000000077' ), base64_encode( "%PDF-1.4\n%%EOF\n" ) );
+			do_action( 'bpm_bridge_rma_label_attached', $id );
+			$label = $this->mails_to( 'anna@example.com' );
+			$this->assertSame( array( 0600 ), end( $label )['perms'] );
+
+			// No money through the payment method: the shop transfers it, to the account the customer gave.
+			Rma::set_status( $id, 'approved', 'received', '', 'staff' );
+			$this->assertIsArray( \BPM_Bridge\Returns\Refund::issue( $id, false ) );
+			$refund = $this->mails_to( 'anna@example.com' );
+			$refund = end( $refund );
+			$this->assertStringContainsString( 'refund', $refund['subject'] );
+			$text = str_replace( "\u{00A0}", ' ', $refund['message'] );
+			$money = str_replace( "\u{00A0}", ' ', html_entity_decode( wp_strip_all_tags( wc_price( 30.75, array( 'currency' => 'PLN' ) ) ), ENT_QUOTES, 'UTF-8' ) );
+			$this->assertStringContainsString( 'zł', $money );
+			$this->assertStringContainsString( "We will transfer {$money} to your bank account ending in 1234.", $text );
+			$this->assertDoesNotMatchRegularExpression( '/&(#[0-9]+|[a-z]+);/', $text, 'no HTML entities in a plain-text mail' );
+
+			// A rejected return gets no approval e-mail, even if a label turns up later.
+			list( , $other ) = $this->order_and_return();
+			Rma::set_status( $other, 'requested', 'rejected', "It isn't faulty.", 'staff' );
+			Rma::set_label( $other, array( 'carrier' => 'inpost', 'tracking_number' => '620000000000000000000078', 'url' => 'https://inpost.pl/sledzenie-przesylek?number=620000000000000000000078' ), base64_encode( "%PDF-1.4\n%%EOF\n" ) );
+			do_action( 'bpm_bridge_rma_label_attached', $other );
+			$this->assertSame( array(), array_filter( array_column( $this->mails_to( 'anna@example.com' ), 'subject' ), static fn( $subject ) => false !== strpos( $subject, 'approved' ) && false !== strpos( $subject, Rma::number( $other ) ) ) );
+		} finally {
+			$plain->email_type = $type;
+			wp_delete_post( $page, true );
+			delete_transient( 'bpm_bridge_rma_guest_page' );
+		}
+
+		// The team e-mail knows its recipient from the start (WooCommerce's e-mail settings show it).
+		Options::set_rma( array( 'complaints_email' => 'reklamacje@example.com' ) );
+		$team = new \BPM_Bridge\Emails\Email_New_Request();
+		remove_action( 'bpm_bridge_email_bpm_bridge_rma_new', array( $team, 'trigger' ) );
+		$this->assertSame( 'reklamacje@example.com', $team->get_recipient() );
+		$this->assertSame( '', $team->format_string( '{order_date}' ), '{order_date} is a known placeholder' );
 	}
 }

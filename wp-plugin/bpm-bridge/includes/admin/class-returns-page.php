@@ -217,12 +217,13 @@ final class Returns_Page {
 			'fees'     => ! empty( $_POST['refund_fees'] ),
 			'restock'  => ! empty( $_POST['restock'] ),
 		);
+		$late   = ! empty( $_POST['confirm_late'] );
 		// phpcs:enable WordPress.Security.NonceVerification.Missing
 		if ( ! current_user_can( Capabilities::OPERATE ) ) {
 			wp_die( esc_html__( 'Sorry, you are not allowed to manage returns.', 'bpm-bridge' ), 403 );
 		}
 		check_admin_referer( 'bpm_bridge_rma_' . $rma_id );
-		$message = self::act( $rma_id, $do, $from, $note, $money, 'refund' === $do ? $extra : array() );
+		$message = self::act( $rma_id, $do, $from, $note, $money, 'refund' === $do ? $extra : array( 'confirm_late' => $late ) );
 		Notices::add( $message['type'], $message['text'] );
 		wp_safe_redirect( self::url( $rma_id ) );
 		exit;
@@ -236,7 +237,8 @@ final class Returns_Page {
 	 * @param string $from   The status the screen showed.
 	 * @param string $note   Note (the rejection reason).
 	 * @param bool   $money  Refund: send the money back through the payment method.
-	 * @param array<string, bool> $extra Refund: shipping, fees, restock (Refund::issue() options; missing = default).
+	 * @param array<string, bool> $extra Refund: shipping, fees, restock (Refund::issue() options; missing = default);
+	 *                                   reject: confirm_late (a complaint past its due date is rejected all the same).
 	 * @return array{type: string, text: string}
 	 */
 	public static function act( int $rma_id, string $do, string $from, string $note = '', bool $money = false, array $extra = array() ): array {
@@ -257,6 +259,9 @@ final class Returns_Page {
 		}
 		if ( 'reject' === $do && '' === trim( $note ) ) {
 			return self::message( 'error', __( 'Give the reason for the rejection: the customer reads it.', 'bpm-bridge' ) );
+		}
+		if ( 'reject' === $do && self::late_complaint( $rma ) && empty( $extra['confirm_late'] ) ) {
+			return self::message( 'warning', self::late_complaint_text() . ' ' . __( 'Nothing was done: tick the box to reject it all the same.', 'bpm-bridge' ) );
 		}
 		if ( 'refund' === $do ) {
 			$done = Refund::issue( $rma_id, $money, 'staff', $extra );
@@ -338,6 +343,22 @@ final class Returns_Page {
 		}
 		wp_safe_redirect( remove_query_arg( array( 'action', 'action2', 'rma', '_wpnonce', '_wp_http_referer' ), wp_get_referer() ? wp_get_referer() : self::url() ) );
 		exit;
+	}
+
+	/**
+	 * Whether a return is a complaint not answered within its 14 days.
+	 *
+	 * @param array<string, mixed> $rma RMA.
+	 */
+	public static function late_complaint( array $rma ): bool {
+		return 'complaint' === ( $rma['kind'] ?? '' ) && 'overdue' === Deadlines::state( $rma )['flag'];
+	}
+
+	/**
+	 * The warning before rejecting a late complaint.
+	 */
+	public static function late_complaint_text(): string {
+		return __( 'The 14 days to answer this complaint have passed: the law deems it accepted (art. 7a u.p.k.), and a rejection now will probably not stand if the customer disputes it.', 'bpm-bridge' );
 	}
 
 	/**

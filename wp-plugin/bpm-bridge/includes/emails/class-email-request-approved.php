@@ -44,10 +44,18 @@ class Email_Request_Approved extends Email_Rma {
 	}
 
 	/**
-	 * Once per return: the label is attached once, but approval and label may both announce it.
+	 * Once per return, with a label, and only while the return is on its way back (a label stored after the
+	 * return was rejected or settled tells the customer nothing true).
 	 */
 	protected function may_send(): bool {
-		return ! $this->already_sent() && ! empty( $this->rma['label'] );
+		return ! $this->already_sent() && ! empty( $this->rma['label'] ) && in_array( (string) $this->rma['status'], array( 'approved', 'label_ready', 'arrived' ), true );
+	}
+
+	/**
+	 * The public timeline step.
+	 */
+	protected function public_step(): string {
+		return __( 'E-mail with the return label sent.', 'bpm-bridge' );
 	}
 
 	/**
@@ -60,8 +68,21 @@ class Email_Request_Approved extends Email_Rma {
 		if ( '' === $pdf ) {
 			return array();
 		}
-		$file = trailingslashit( get_temp_dir() ) . $this->rma['number'] . '-label-' . wp_generate_password( 8, false ) . '.pdf';
-		// phpcs:ignore WordPress.WP.AlternativeFunctions.file_system_operations_file_put_contents -- a temporary attachment, deleted after sending.
-		return false === file_put_contents( $file, $pdf ) ? array() : array( $file );
+		$file = trailingslashit( get_temp_dir() ) . $this->rma['number'] . '-label-' . wp_generate_password( 12, false ) . '.pdf';
+		// The label carries the customer's name and address: readable by this user only, deleted after sending.
+		// phpcs:disable WordPress.WP.AlternativeFunctions -- a private temporary attachment.
+		$handle = fopen( $file, 'xb' );
+		if ( false === $handle ) {
+			return array();
+		}
+		chmod( $file, 0600 );
+		$written = fwrite( $handle, $pdf );
+		fclose( $handle );
+		// phpcs:enable WordPress.WP.AlternativeFunctions
+		if ( strlen( $pdf ) !== $written ) {
+			wp_delete_file( $file );
+			return array();
+		}
+		return array( $file );
 	}
 }

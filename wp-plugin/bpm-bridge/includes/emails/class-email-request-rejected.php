@@ -28,6 +28,13 @@ class Email_Request_Rejected extends Email_Rma {
 	}
 
 	/**
+	 * The public timeline step.
+	 */
+	protected function public_step(): string {
+		return __( 'E-mail with the decision sent.', 'bpm-bridge' );
+	}
+
+	/**
 	 * Default subject.
 	 */
 	public function get_default_subject() {

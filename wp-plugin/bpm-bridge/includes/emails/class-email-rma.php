@@ -36,9 +36,14 @@ abstract class Email_Rma extends \WC_Email {
 			array(
 				'{rma_number}'   => '',
 				'{order_number}' => '',
+				'{order_date}'   => '',
 			)
 		);
 		parent::__construct();
+		if ( ! $this->customer_email ) {
+			// WooCommerce's e-mail settings show the recipient of a team e-mail: known from the start.
+			$this->recipient = $this->team_recipient();
+		}
 		add_action( 'bpm_bridge_email_' . $this->id, array( $this, 'trigger' ), 10, 1 );
 	}
 
@@ -105,12 +110,17 @@ abstract class Email_Rma extends \WC_Email {
 	}
 
 	/**
-	 * The timeline step "E-mail sent": public for the customer's e-mails, staff-only for the team's.
+	 * The timeline step "E-mail sent": for the customer's e-mails a public step without the address (the
+	 * timeline is shown on guest links too) plus a staff-only one with it; the team's e-mail staff-only.
 	 */
 	protected function log_sent(): void {
+		$rma_id = (int) $this->rma['id'];
+		if ( $this->customer_email ) {
+			Rma::log( $rma_id, 'email_' . $this->short_id(), $this->public_step(), 'system', true );
+		}
 		Rma::log(
-			(int) $this->rma['id'],
-			'email_' . $this->short_id(),
+			$rma_id,
+			$this->customer_email ? 'email_sent_to' : 'email_' . $this->short_id(),
 			sprintf(
 				/* translators: 1: e-mail subject, 2: e-mail address. */
 				__( 'E-mail "%1$s" sent to %2$s.', 'bpm-bridge' ),
@@ -118,8 +128,50 @@ abstract class Email_Rma extends \WC_Email {
 				$this->get_recipient()
 			),
 			'system',
-			$this->customer_email
+			false
 		);
+	}
+
+	/**
+	 * The customer's public timeline step for this e-mail.
+	 */
+	protected function public_step(): string {
+		return __( 'Confirmation e-mail sent.', 'bpm-bridge' );
+	}
+
+	/**
+	 * Where the customer sees the return: My Account, or for a guest the signed status page (the page with the
+	 * return form; '' when the shop has none).
+	 */
+	protected function status_url(): string {
+		$order = $this->object instanceof \WC_Order ? $this->object : null;
+		$guest = 0 === (int) ( $this->rma['customer_id'] ?? 0 ) && ( null === $order || 0 === (int) $order->get_customer_id() );
+		if ( ! $guest ) {
+			return function_exists( 'wc_get_account_endpoint_url' ) ? wc_get_account_endpoint_url( 'returns' ) : '';
+		}
+		$page = self::guest_page();
+		return '' === $page ? '' : \BPM_Bridge\Returns\Form::guest_status_url( (int) $this->rma['id'], $page );
+	}
+
+	/**
+	 * The first published page holding the return form (shortcode or block), cached for an hour.
+	 */
+	public static function guest_page(): string {
+		$cached = get_transient( 'bpm_bridge_rma_guest_page' );
+		if ( is_string( $cached ) ) {
+			return $cached;
+		}
+		global $wpdb;
+		$id  = (int) $wpdb->get_var( // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+			$wpdb->prepare(
+				"SELECT ID FROM {$wpdb->posts} WHERE post_type = 'page' AND post_status = 'publish' AND ( post_content LIKE %s OR post_content LIKE %s ) ORDER BY ID ASC LIMIT 1",
+				'%' . $wpdb->esc_like( '[' . \BPM_Bridge\Returns\Customer::SHORTCODE ) . '%',
+				'%' . $wpdb->esc_like( '<!-- wp:bpm-bridge/return-form' ) . '%'
+			)
+		);
+		$url = $id > 0 ? (string) get_permalink( $id ) : '';
+		set_transient( 'bpm_bridge_rma_guest_page', $url, HOUR_IN_SECONDS );
+		return $url;
 	}
 
 	/**
@@ -157,7 +209,7 @@ abstract class Email_Rma extends \WC_Email {
 			'sent_to_admin'      => ! $this->customer_email,
 			'plain_text'         => $plain,
 			'email'              => $this,
-			'account_url'        => function_exists( 'wc_get_account_endpoint_url' ) ? wc_get_account_endpoint_url( 'returns' ) : '',
+			'account_url'        => $this->customer_email ? $this->status_url() : '',
 		);
 	}
 
@@ -187,9 +239,10 @@ abstract class Email_Rma extends \WC_Email {
 	}
 
 	/**
-	 * Plain-text body.
+	 * Plain-text body. The templates escape like WooCommerce's own; a plain-text mail is no HTML, so entities
+	 * (an apostrophe, "&amp;", wc_price()'s "&nbsp;" and "&#122;&#322;") are turned back into characters.
 	 */
 	public function get_content_plain() {
-		return wc_get_template_html( $this->template_plain, $this->template_args( true ), '', $this->template_base );
+		return html_entity_decode( wc_get_template_html( $this->template_plain, $this->template_args( true ), '', $this->template_base ), ENT_QUOTES, 'UTF-8' );
 	}
 }

@@ -25,6 +25,7 @@ final class Emails {
 	const CLASSES = array(
 		'bpm_bridge_rma_new'      => \BPM_Bridge\Emails\Email_New_Request::class,
 		'bpm_bridge_rma_received' => \BPM_Bridge\Emails\Email_Request_Received::class,
+		'bpm_bridge_rma_accepted' => \BPM_Bridge\Emails\Email_Complaint_Accepted::class,
 		'bpm_bridge_rma_approved' => \BPM_Bridge\Emails\Email_Request_Approved::class,
 		'bpm_bridge_rma_rejected' => \BPM_Bridge\Emails\Email_Request_Rejected::class,
 		'bpm_bridge_rma_refunded' => \BPM_Bridge\Emails\Email_Refund_Issued::class,
@@ -71,8 +72,9 @@ final class Emails {
 	}
 
 	/**
-	 * A status step the customer hears about: rejected (with the reason) and refunded. Approval is told with
-	 * the label (on_label_attached), or at once when the return already has one.
+	 * A status step the customer hears about: rejected (with the reason) and refunded. An approved complaint is
+	 * accepted at once (that is the shop's legal answer); the label follows with the approval e-mail
+	 * (on_label_attached), or at once when the return already has one.
 	 *
 	 * @param int    $rma_id RMA id.
 	 * @param string $from   Previous status.
@@ -89,6 +91,9 @@ final class Emails {
 		}
 		if ( 'approved' === $to ) {
 			$rma = Rma::get( (int) $rma_id );
+			if ( $rma && 'complaint' === $rma['kind'] ) {
+				self::send( 'bpm_bridge_rma_accepted', (int) $rma_id );
+			}
 			if ( $rma && ! empty( $rma['label'] ) ) {
 				self::send( 'bpm_bridge_rma_approved', (int) $rma_id );
 			}

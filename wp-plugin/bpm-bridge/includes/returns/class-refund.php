@@ -37,6 +37,13 @@ final class Refund {
 	const META = '_bpm_rma_id';
 
 	/**
+	 * RMA id => the last four characters of its bank account, read before the refund (see iban_tail()).
+	 *
+	 * @var array<int, string>
+	 */
+	private static $iban_tails = array();
+
+	/**
 	 * The refund's lines for the returned items, plus the order's shipping (and fee) lines when asked.
 	 *
 	 * Products: each line's share proportional to the returned quantity; with prices including tax the gross
@@ -321,6 +328,7 @@ final class Refund {
 			$actor,
 			false
 		);
+		self::iban_tail( $rma_id );
 		$moved = Rma::set_status( $rma_id, $from, 'refunded', '', $actor );
 		if ( is_wp_error( $moved ) ) {
 			return $moved;
@@ -333,6 +341,20 @@ final class Refund {
 			'adopted'        => (bool) $adopted,
 			'check_provider' => $check,
 		);
+	}
+
+	/**
+	 * The last four characters of the return's bank account ('' without one), remembered from before the
+	 * refund (the customer side forgets the IBAN once the return is refunded; the refund e-mail still names it).
+	 *
+	 * @param int $rma_id RMA id.
+	 */
+	public static function iban_tail( int $rma_id ): string {
+		if ( ! isset( self::$iban_tails[ $rma_id ] ) ) {
+			$iban                       = strtoupper( (string) preg_replace( '/\s+/', '', (string) Rma::iban( $rma_id ) ) );
+			self::$iban_tails[ $rma_id ] = strlen( $iban ) >= 8 ? substr( $iban, -4 ) : '';
+		}
+		return self::$iban_tails[ $rma_id ];
 	}
 
 	/**

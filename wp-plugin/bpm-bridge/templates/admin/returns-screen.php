@@ -190,10 +190,14 @@ $bpm_state    = Deadlines::state( $bpm_rma );
 					<?php wp_nonce_field( 'bpm_bridge_rma_' . $bpm_id ); ?>
 					<?php if ( 'approve' === $bpm_action ) : ?>
 						<button type="submit" class="button button-primary" name="bpm_submit" value="approve"><?php esc_html_e( 'Approve', 'bpm-bridge' ); ?></button>
-						<span class="bpm-bridge-muted"><?php esc_html_e( 'The customer gets the label by e-mail and in My Account.', 'bpm-bridge' ); ?></span>
+						<span class="bpm-bridge-muted"><?php echo esc_html( 'complaint' === $bpm_rma['kind'] ? __( 'Approving accepts the complaint: the customer is told at once and cannot be refused later, so decide before approving. The label follows by e-mail.', 'bpm-bridge' ) : __( 'The customer gets the label by e-mail and in My Account.', 'bpm-bridge' ) ); ?></span>
 					<?php elseif ( 'reject' === $bpm_action ) : ?>
 						<label for="bpm-bridge-reject-note"><strong><?php esc_html_e( 'Reason for the rejection (the customer reads it)', 'bpm-bridge' ); ?></strong></label><br />
 						<textarea id="bpm-bridge-reject-note" name="note" rows="3" class="large-text" required></textarea><br />
+						<?php if ( Returns_Page::late_complaint( $bpm_rma ) ) : ?>
+							<p class="bpm-bridge-late-warning notice notice-warning inline"><?php echo esc_html( Returns_Page::late_complaint_text() ); ?></p>
+							<label><input type="checkbox" name="confirm_late" value="1" required /> <?php esc_html_e( 'Reject it all the same', 'bpm-bridge' ); ?></label><br />
+						<?php endif; ?>
 						<button type="submit" class="button" name="bpm_submit" value="reject"><?php esc_html_e( 'Reject', 'bpm-bridge' ); ?></button>
 					<?php elseif ( 'receive' === $bpm_action ) : ?>
 						<button type="submit" class="button button-primary" name="bpm_submit" value="receive"><?php esc_html_e( 'Mark received', 'bpm-bridge' ); ?></button>

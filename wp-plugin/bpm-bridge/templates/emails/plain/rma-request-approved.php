@@ -22,7 +22,7 @@ if ( ! empty( $rma["label"]["url"] ) ) {
 echo "\n";
 wc_get_template( 'emails/plain/rma-details.php', array( 'rma' => $rma, 'order' => $order, 'items' => $items ), '', $email->template_base );
 if ( '' !== $account_url ) {
-	echo esc_html__( 'See your returns in My Account:', 'bpm-bridge' ) . ' ' . esc_url_raw( $account_url ) . "\n\n";
+	echo esc_html__( 'See your return and how it is going:', 'bpm-bridge' ) . ' ' . esc_url_raw( $account_url ) . "\n\n";
 }
 if ( $additional_content ) {
 	echo esc_html( wp_strip_all_tags( wptexturize( $additional_content ) ) ) . "\n\n";
