@@ -329,9 +329,23 @@ final class Rma {
 	}
 
 	/**
-	 * What the customer reads on the timeline for a status step.
+	 * The timeline steps whose words are the plugin's own, in English (the source strings of step_message()).
+	 */
+	const STEP_SOURCES = array(
+		'requested'   => 'Return requested.',
+		'approved'    => 'Return approved.',
+		'label_ready' => 'Return label ready.',
+		'arrived'     => 'Parcel delivered to the shop.',
+		'received'    => 'Return received and checked by the shop.',
+		'refunded'    => 'Refund issued.',
+		'rejected'    => 'Return rejected.',
+		'label'       => 'Your return label is ready: download it from My Account → Returns.',
+	);
+
+	/**
+	 * What the customer reads on the timeline for a status step (or the label step), in the current locale.
 	 *
-	 * @param string $status Status reached.
+	 * @param string $status Status reached (or 'label').
 	 */
 	public static function step_message( string $status ): string {
 		$messages = array(
@@ -342,8 +356,35 @@ final class Rma {
 			'received'    => __( 'Return received and checked by the shop.', 'bpm-bridge' ),
 			'refunded'    => __( 'Refund issued.', 'bpm-bridge' ),
 			'rejected'    => __( 'Return rejected.', 'bpm-bridge' ),
+			'label'       => __( 'Your return label is ready: download it from My Account → Returns.', 'bpm-bridge' ),
 		);
 		return $messages[ $status ] ?? $status;
+	}
+
+	/**
+	 * A timeline step in the reader's language. A step is stored in the words of whoever caused it (a shop
+	 * manager with an English admin writes "Return approved."); the plugin's own steps are put in the reader's
+	 * language when shown, and a note that followed the step's words is kept as it was written. Steps the plugin
+	 * cannot recognise are shown as stored.
+	 *
+	 * @param array{event: string, message: string} $step A step of timeline().
+	 */
+	public static function step_text( array $step ): string {
+		$event   = (string) ( $step['event'] ?? '' );
+		$message = (string) ( $step['message'] ?? '' );
+		if ( ! isset( self::STEP_SOURCES[ $event ] ) ) {
+			return $message;
+		}
+		$now = self::step_message( $event );
+		foreach ( array_unique( array( self::STEP_SOURCES[ $event ], $now ) ) as $words ) {
+			if ( $message === $words ) {
+				return $now;
+			}
+			if ( 0 === strpos( $message, $words . ' ' ) ) {
+				return $now . substr( $message, strlen( $words ) );
+			}
+		}
+		return $message;
 	}
 
 	/**

@@ -585,6 +585,35 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$this->assertSame( '', Rma::iban( $gone['rma_id'] ) );
 	}
 
+	public function test_the_customer_reads_steps_and_reasons_in_their_language(): void {
+		$customer = $this->make_user( 'customer' );
+		wp_set_current_user( $customer );
+		list( $order, $item ) = $this->order( $customer );
+		$ok = Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ) ), array(), false );
+		$this->assertIsArray( $ok, wp_json_encode( Form::state() ) );
+		// A shop manager with an English admin approves, with a note.
+		Rma::set_status( $ok['rma_id'], 'requested', 'approved', 'Send it in the original box.', 'staff' );
+		Rma::log( $ok['rma_id'], 'note', 'A note of our own.', 'staff', true );
+		$polish = static function ( $translation, $text, $domain ) {
+			$words = array(
+				'Return requested.' => 'Zgłoszono zwrot.',
+				'Return approved.'  => 'Zwrot zaakceptowany.',
+				'Wrong item'        => 'Niewłaściwy produkt',
+			);
+			return 'bpm-bridge' === $domain && isset( $words[ $text ] ) ? $words[ $text ] : $translation;
+		};
+		add_filter( 'gettext', $polish, 10, 3 );
+		$html = BPM_Bridge\Returns\Account::status( Rma::get( $ok['rma_id'] ), false, false );
+		$form = Form::render( $order, '', home_url( '/' ) );
+		remove_filter( 'gettext', $polish, 10 );
+		$this->assertStringContainsString( 'Zgłoszono zwrot.', $html );
+		$this->assertStringContainsString( 'Zwrot zaakceptowany. Send it in the original box.', $html, 'the step in the reader\'s words, the note as written' );
+		$this->assertStringNotContainsString( 'Return approved.', $html );
+		$this->assertStringContainsString( 'A note of our own.', $html );
+		$this->assertStringContainsString( '× 1 — Niewłaściwy produkt', $html );
+		$this->assertMatchesRegularExpression( '#<option value="Wrong item"[^>]*>Niewłaściwy produkt</option>#', $form, 'the value stays the setting' );
+	}
+
 	public function test_files_only_for_their_owner_and_staff(): void {
 		$anna  = $this->make_user( 'customer' );
 		$brian = $this->make_user( 'customer' );

@@ -107,7 +107,7 @@ final class Privacy {
 			}
 			foreach ( (array) json_decode( (string) $row['items'], true ) as $item ) {
 				$id      = absint( $item['order_item_id'] ?? 0 );
-				$items[] = ( $names[ $id ] ?? '#' . $id ) . ' × ' . absint( $item['quantity'] ?? 0 ) . ' — ' . (string) ( $item['reason'] ?? '' );
+				$items[] = ( $names[ $id ] ?? '#' . $id ) . ' × ' . absint( $item['quantity'] ?? 0 ) . ' — ' . Rules::reason_label( (string) ( $item['reason'] ?? '' ) );
 			}
 			$fields = array(
 				__( 'Return', 'bpm-bridge' )              => Rma::number( (int) $row['id'] ),

@@ -71,6 +71,23 @@ final class Rules {
 	}
 
 	/**
+	 * A reason in the reader's language: the default reasons are the plugin's English words and have
+	 * translations; a reason the shop typed itself is shown as typed (it is the shop's language already). The
+	 * stored value stays the setting's text, so a translation never changes what a return was filed under.
+	 *
+	 * @param string $reason Reason as stored.
+	 */
+	public static function reason_label( string $reason ): string {
+		$labels = array(
+			'Withdrawal within 14 days (odstąpienie od umowy)' => __( 'Withdrawal within 14 days (odstąpienie od umowy)', 'bpm-bridge' ),
+			'Damaged in transit'                               => __( 'Damaged in transit', 'bpm-bridge' ),
+			'Wrong item'                                       => __( 'Wrong item', 'bpm-bridge' ),
+			'Defect (reklamacja)'                              => __( 'Defect (reklamacja)', 'bpm-bridge' ),
+		);
+		return $labels[ $reason ] ?? $reason;
+	}
+
+	/**
 	 * Whether a reason makes the return a complaint (2-year window, photos, 14 days to answer).
 	 *
 	 * @param string $reason Reason.

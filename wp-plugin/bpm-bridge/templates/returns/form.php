@@ -7,6 +7,7 @@
  * @var array $args order, eligibility, reasons, complaints, values, errors, token, page, nonce, submission, is_cod, max_photo, max_bytes, max_photos.
  */
 
+use BPM_Bridge\Returns\Rules;
 use BPM_Bridge\Returns\Templates;
 
 defined( 'ABSPATH' ) || exit;
@@ -87,7 +88,7 @@ $bpm_date   = get_option( 'date_format' );
 									aria-label="<?php echo esc_attr( sprintf( /* translators: %s: product */ __( 'Reason for returning %s', 'bpm-bridge' ), $bpm_item['name'] ) ); ?>">
 									<option value=""><?php esc_html_e( '— choose —', 'bpm-bridge' ); ?></option>
 									<?php foreach ( $args['reasons'] as $bpm_reason ) : ?>
-										<option value="<?php echo esc_attr( $bpm_reason ); ?>" <?php selected( $bpm_values['reason'][ $bpm_item_id ] ?? '', $bpm_reason ); ?>><?php echo esc_html( $bpm_reason ); ?></option>
+										<option value="<?php echo esc_attr( $bpm_reason ); ?>" <?php selected( $bpm_values['reason'][ $bpm_item_id ] ?? '', $bpm_reason ); ?>><?php echo esc_html( Rules::reason_label( $bpm_reason ) ); ?></option>
 									<?php endforeach; ?>
 								</select>
 							<?php endif; ?>

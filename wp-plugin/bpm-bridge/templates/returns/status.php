@@ -7,6 +7,7 @@
  * @var array $args rma, order, names, created, timeline, label_url, tracking_url, photo_urls.
  */
 
+use BPM_Bridge\Returns\Rules;
 use BPM_Bridge\Rma;
 
 defined( 'ABSPATH' ) || exit;
@@ -52,7 +53,7 @@ $bpm_date = get_option( 'date_format' ) . ' ' . get_option( 'time_format' );
 	<ul class="bpm-return-items-list">
 		<?php foreach ( $bpm_rma['items'] as $bpm_item ) : ?>
 			<li>
-				<?php echo esc_html( ( $args['names'][ $bpm_item['order_item_id'] ] ?? '#' . $bpm_item['order_item_id'] ) . ' × ' . $bpm_item['quantity'] . ' — ' . $bpm_item['reason'] ); ?>
+				<?php echo esc_html( ( $args['names'][ $bpm_item['order_item_id'] ] ?? '#' . $bpm_item['order_item_id'] ) . ' × ' . $bpm_item['quantity'] . ' — ' . Rules::reason_label( (string) $bpm_item['reason'] ) ); ?>
 			</li>
 		<?php endforeach; ?>
 	</ul>
@@ -73,7 +74,7 @@ $bpm_date = get_option( 'date_format' ) . ' ' . get_option( 'time_format' );
 		<?php foreach ( $args['timeline'] as $bpm_step ) : ?>
 			<li class="bpm-step-<?php echo esc_attr( $bpm_step['event'] ); ?>">
 				<time datetime="<?php echo esc_attr( $bpm_step['at'] ); ?>"><?php echo esc_html( wp_date( $bpm_date, strtotime( $bpm_step['at'] ) ) ); ?></time>
-				<?php echo esc_html( $bpm_step['message'] ); ?>
+				<?php echo esc_html( Rma::step_text( $bpm_step ) ); ?>
 			</li>
 		<?php endforeach; ?>
 	</ol>
