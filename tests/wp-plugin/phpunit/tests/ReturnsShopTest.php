@@ -336,4 +336,15 @@ class ReturnsShopTest extends BPM_Test_Case {
 		$this->assertSame( 'reklamacje@example.com', $team->get_recipient() );
 		$this->assertSame( '', $team->format_string( '{order_date}' ), '{order_date} is a known placeholder' );
 	}
+
+	public function test_complaint_settings_keep_the_law_and_their_reasons_consistent(): void {
+		$this->assertInstanceOf( WP_Error::class, Options::set( 'rma', array( 'complaint_days' => 400 ) ), 'less than the 2 years of the law' );
+		$this->assertSame( 730, (int) Options::get( 'rma' )['complaint_days'] );
+		$this->assertTrue( Options::set( 'rma', array( 'complaint_days' => 1095 ) ) );
+
+		$this->assertTrue( Options::set( 'rma', array( 'reasons' => "Wrong item\nFaulty", 'complaint_reasons' => "Faulty\nBroken in the post" ) ) );
+		$this->assertSame( array( 'Faulty' ), Options::get( 'rma' )['complaint_reasons'], 'a line that is no return reason is not saved' );
+		$this->assertStringContainsString( '"Broken in the post" is not one of the return reasons', \BPM_Bridge\Settings\Sections\Rma::$last_error );
+		$this->assertTrue( Options::set( 'rma', array( 'reasons' => implode( "\n", \BPM_Bridge\Settings\Sections\Rma::default_reasons() ), 'complaint_reasons' => implode( "\n", \BPM_Bridge\Settings\Sections\Rma::default_complaint_reasons() ), 'complaint_days' => 730 ) ) );
+	}
 }

@@ -20,6 +20,7 @@ final class Shop {
 	public static function register(): void {
 		Order_Status::register();
 		Refund::register();
+		\BPM_Bridge\Settings\Sections\Rma::register();
 		Emails::register();
 		Deadlines::register();
 		// The admin classes extend WordPress' admin classes: wire them once the admin files are loaded.

@@ -17,23 +17,77 @@ defined( 'ABSPATH' ) || exit;
 final class Rma {
 
 	/**
-	 * The reasons a customer picks from when no list was saved yet. English source strings on purpose: they are
-	 * stored values (the admin edits them), so they are translated by the admin, not by gettext.
+	 * The reasons a customer picks from when no list was saved yet, in the site's language (once saved, they
+	 * are the admin's words).
+	 *
+	 * @return string[]
 	 */
-	const DEFAULT_REASONS = array(
-		'Withdrawal within 14 days (odstąpienie od umowy)',
-		'Damaged in transit',
-		'Wrong item',
-		'Defect (reklamacja)',
-	);
+	public static function default_reasons(): array {
+		return array(
+			__( 'Withdrawal within 14 days (odstąpienie od umowy)', 'bpm-bridge' ),
+			__( 'Damaged in transit', 'bpm-bridge' ),
+			__( 'Wrong item', 'bpm-bridge' ),
+			__( 'Defect (reklamacja)', 'bpm-bridge' ),
+		);
+	}
 
 	/**
-	 * The reasons that make a return a complaint (2-year window, photos, 14 days to answer).
+	 * The default reasons that make a return a complaint (2-year window, photos, 14 days to answer): the same
+	 * translated strings as in default_reasons().
+	 *
+	 * @return string[]
 	 */
-	const DEFAULT_COMPLAINT_REASONS = array(
-		'Defect (reklamacja)',
-		'Damaged in transit',
-	);
+	public static function default_complaint_reasons(): array {
+		return array(
+			__( 'Defect (reklamacja)', 'bpm-bridge' ),
+			__( 'Damaged in transit', 'bpm-bridge' ),
+		);
+	}
+
+	/**
+	 * Hooks in: the complaint reasons are checked against the return reasons whenever the section is saved.
+	 */
+	public static function register(): void {
+		add_filter( 'pre_update_option_' . Schema::OPTIONS['rma'], array( self::class, 'check_complaint_reasons' ) );
+	}
+
+	/**
+	 * Keeps only complaint reasons that are return reasons (a line that is not offered to customers can never
+	 * make a complaint, and a typo would silently turn complaints into withdrawals), and tells the admin which
+	 * lines were left out.
+	 *
+	 * @param mixed $values The section's values about to be stored.
+	 * @return mixed
+	 */
+	public static function check_complaint_reasons( $values ) {
+		if ( ! is_array( $values ) ) {
+			return $values;
+		}
+		$reasons   = isset( $values['reasons'] ) && is_array( $values['reasons'] ) ? $values['reasons'] : self::default_reasons();
+		$complaint = isset( $values['complaint_reasons'] ) && is_array( $values['complaint_reasons'] ) ? $values['complaint_reasons'] : self::default_complaint_reasons();
+		$unknown   = array_values( array_diff( $complaint, $reasons ) );
+		if ( array() === $unknown ) {
+			return $values;
+		}
+		$values['complaint_reasons'] = array_values( array_intersect( $complaint, $reasons ) );
+		$message                     = sprintf(
+			/* translators: %s: the refused lines, quoted. */
+			__( 'Reasons that make a complaint: %s is not one of the return reasons, so it was not saved. Copy the line exactly as it is in Return reasons.', 'bpm-bridge' ),
+			'"' . implode( '", "', $unknown ) . '"'
+		);
+		self::$last_error = $message;
+		if ( class_exists( \BPM_Bridge\Admin\Notices::class ) && is_admin() ) {
+			\BPM_Bridge\Admin\Notices::add( 'error', $message );
+		}
+		return $values;
+	}
+
+	/**
+	 * The last complaint-reasons error (tests and callers without an admin screen).
+	 *
+	 * @var string
+	 */
+	public static $last_error = '';
 
 	/**
 	 * The order status a return request sets when the admin chose it (registered by Returns\Order_Status).
@@ -73,14 +127,14 @@ final class Rma {
 				'complaint_days'           => array(
 					'type'    => 'int',
 					'default' => 730,
-					'min'     => 365,
+					'min'     => 730,
 					'max'     => 3650,
 					'label'   => __( 'Complaint period (days)', 'bpm-bridge' ),
-					'help'    => __( 'How long after delivery a customer may file a complaint about a defect. The statutory warranty (rękojmia) is 2 years = 730 days.', 'bpm-bridge' ),
+					'help'    => __( 'How long after delivery a customer may file a complaint about a defect. The law (art. 43c u.p.k.) gives consumers at least 2 years = 730 days, so less cannot be saved; you may offer more.', 'bpm-bridge' ),
 				),
 				'reasons'                  => array(
 					'type'      => 'lines',
-					'default'   => self::DEFAULT_REASONS,
+					'default'   => self::default_reasons(),
 					'max'       => 120,
 					'min_items' => 1,
 					'max_items' => 20,
@@ -89,7 +143,7 @@ final class Rma {
 				),
 				'complaint_reasons'        => array(
 					'type'      => 'lines',
-					'default'   => self::DEFAULT_COMPLAINT_REASONS,
+					'default'   => self::default_complaint_reasons(),
 					'max'       => 120,
 					'max_items' => 20,
 					'label'     => __( 'Reasons that make a complaint', 'bpm-bridge' ),
