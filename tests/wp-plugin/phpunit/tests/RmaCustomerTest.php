@@ -614,6 +614,18 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$this->assertMatchesRegularExpression( '#<option value="Wrong item"[^>]*>Niewłaściwy produkt</option>#', $form, 'the value stays the setting' );
 	}
 
+	public function test_the_block_uses_the_block_wrapper(): void {
+		$type = WP_Block_Type_Registry::get_instance()->get_registered( 'bpm-bridge/return-form' );
+		$this->assertNotNull( $type );
+		$this->assertSame( 3, $type->api_version );
+		$this->assertSame( 'bpm-bridge', json_decode( (string) file_get_contents( BPM_BRIDGE_DIR . '/blocks/return-form/block.json' ), true )['textdomain'] );
+		$asset = include BPM_BRIDGE_DIR . '/blocks/return-form/index.asset.php';
+		$this->assertContains( 'wp-block-editor', $asset['dependencies'], 'the editor script uses useBlockProps' );
+		$html = do_blocks( '<!-- wp:bpm-bridge/return-form /-->' );
+		$this->assertMatchesRegularExpression( '/^<div class="[^"]*\bbpm-return-block\b[^"]*\bwp-block-bpm-bridge-return-form\b|^<div class="[^"]*\bwp-block-bpm-bridge-return-form\b[^"]*\bbpm-return-block\b/', trim( $html ) );
+		$this->assertStringContainsString( 'bpm-return-lookup-form', $html );
+	}
+
 	public function test_files_only_for_their_owner_and_staff(): void {
 		$anna  = $this->make_user( 'customer' );
 		$brian = $this->make_user( 'customer' );

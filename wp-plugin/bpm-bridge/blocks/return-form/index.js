@@ -1,12 +1,17 @@
 /* The return form block in the editor: a placeholder; the page shows the server-rendered form. No build step. */
-( function ( blocks, element, i18n ) {
+( function ( blocks, element, i18n, blockEditor ) {
 	var el = element.createElement;
 	var __ = i18n.__;
 	blocks.registerBlockType( 'bpm-bridge/return-form', {
-		edit: function () {
+		edit: function Edit() {
+			// apiVersion 3: the block's wrapper comes from useBlockProps (the editor's selection, spacing, classes).
+			var blockProps = blockEditor.useBlockProps( {
+				className: 'bpm-return-block-placeholder',
+				style: { border: '1px dashed #999', padding: '1em' },
+			} );
 			return el(
 				'div',
-				{ className: 'bpm-return-block-placeholder', style: { border: '1px dashed #999', padding: '1em' } },
+				blockProps,
 				el( 'strong', null, __( 'Return form', 'bpm-bridge' ) ),
 				el( 'p', null, __( 'Customers find their order by number and e-mail here and request a return.', 'bpm-bridge' ) )
 			);
@@ -15,4 +20,4 @@
 			return null;
 		},
 	} );
-} )( window.wp.blocks, window.wp.element, window.wp.i18n );
+} )( window.wp.blocks, window.wp.element, window.wp.i18n, window.wp.blockEditor );

@@ -63,12 +63,12 @@ final class Customer {
 	}
 
 	/**
-	 * The block's server-side render.
+	 * The block's server-side render, in the wrapper the block's supports ask for (classes, alignment, spacing).
 	 *
 	 * @return string
 	 */
 	public static function render_block() {
-		return self::shortcode();
+		return '<div ' . get_block_wrapper_attributes( array( 'class' => 'bpm-return-block' ) ) . '>' . self::shortcode() . '</div>';
 	}
 
 	/**
