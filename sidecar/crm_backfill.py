@@ -132,7 +132,7 @@ def run(
     now = datetime.now(UTC)
     listed = list(store.iter_orders(reconcile_crm.statuses(config), since, now))
     summary.listed = len(listed)
-    due = [o for o in listed if reconcile_crm.behind(o) is not None]
+    due = [o for o in listed if reconcile_crm.behind(o, reconcile_crm.WRITE_BACK_SLACK) is not None]
     summary.already = len(listed) - len(due)
     bar = ProgressBar(out, len(listed))
     bar.show(summary)

@@ -1,10 +1,14 @@
 """The reconciliation sweep's CRM pass: orders changed in the window whose CRM record is missing or behind.
 
 "Behind" is read from the search listing alone (ids, status, modification time and BPM meta; no order
-is read here): no ``_bpm_crm_hash`` yet, or ``_bpm_crm_synced_at`` older than the order's last change.
-Our own write-back changes the order too, a moment after the sync time it records, so a change within
-:data:`WRITE_BACK_SLACK` of the sync does not count. A queued ``crm.sync_order`` that finds the payload
-unchanged costs one order read and no CRM call, so a false "behind" is cheap; a missed one is not.
+is read here): no ``_bpm_crm_hash`` yet, or ``_bpm_crm_synced_at`` older than the order's last change —
+any change, even one a second after the sync. Our own write-back changes the order too, a moment after
+the sync time it records, so every order synced in the window is queued once (per day): a queued
+``crm.sync_order`` that finds the payload unchanged costs one order read, no CRM call and no write (so it
+does not make the order look changed again), which makes a false "behind" cheap; a missed one — an
+invoice number written seconds after the sync — is not. The backfill, which walks a whole history,
+passes :data:`WRITE_BACK_SLACK` instead: a re-run must not read every order it sent before, and the
+sweep has looked at the orders changed just after their sync.
 
 Like the invoicing pass, each order is queued at most once per UTC day: the synthetic envelope's id is
 per (order, day) and a Redis claim per (envelope, action) makes two sweeps at the same moment agree.
@@ -57,17 +61,20 @@ def _moment(value: Any) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def behind(order: Mapping[str, Any]) -> str | None:
-    """Why the listed order's CRM record needs a sync, or None when it is up to date."""
+def behind(order: Mapping[str, Any], slack: timedelta = timedelta(0)) -> str | None:
+    """Why the listed order's CRM record needs a sync, or None when it is up to date (a change within
+    ``slack`` after the sync does not count)."""
     meta = order.get("meta") or {}
     if not meta.get("_bpm_crm_hash"):
         return "not in the CRM yet"
     synced, modified = _moment(meta.get("_bpm_crm_synced_at")), _moment(order.get("date_modified_gmt"))
     if synced is None:
         return "the CRM sync time is unknown"
-    if modified is not None and modified > synced + WRITE_BACK_SLACK:
-        return "changed since its last CRM sync"
-    return None
+    if modified is None or modified <= synced + slack:
+        return None
+    if modified - synced <= WRITE_BACK_SLACK:
+        return "changed just after its last CRM sync (perhaps only by the sync's own write-back)"
+    return "changed since its last CRM sync"
 
 
 def sweep(

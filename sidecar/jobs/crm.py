@@ -206,14 +206,13 @@ def sync_order(ctx: JobContext) -> Outcome:
         return Outcome("skipped", ERASED, note=False)
     payload = build_payload(state, ctx.config)
     if payload.digest == state.meta.get("_bpm_crm_hash") and payload.known.deal_id:
-        # The sync time moves on (in the request that reports the outcome anyway), so the sweep does not
-        # take an order changed in ways the CRM never sees (a private note) for one that is behind.
+        # Nothing is written: a write would change the order's modification time and make the sweep take
+        # it for behind again. An event's outcome is still reported (its outbox row); a sweep's is not.
         return Outcome(
             "skipped",
             f"{label} already has this order as it is now (deal {payload.known.deal_id}).",
             {"deal_id": payload.known.deal_id},
             note=False,
-            write=MetaWrite({"_bpm_crm_synced_at": synced_now()}),
         )
     provider = provider_for(name, ctx.config, ctx.audit, ctx.observe)
     ctx.ensure_lock()

@@ -33,6 +33,7 @@ from sidecar.providers.invoicing import build_provider, provider_class
 from sidecar.providers.invoicing.base import Intent, InvoicingProvider, Issued
 
 KSEF_ACTION = "invoice.ksef"
+CRM_ACTION = "crm.sync_order"
 KSEF_GIVE_UP_SECONDS = 7 * 24 * 3600
 
 
@@ -126,7 +127,7 @@ def issue(ctx: JobContext) -> Outcome:
             message += " It will be e-mailed to the customer once KSeF accepts it."
         else:
             message += _email(provider, issued.id, document.buyer.email)
-    follow_up = (KSEF_ACTION, 30.0) if ksef.status == "pending" else None
+    follow_up = (KSEF_ACTION, 30.0) if ksef.status == "pending" else _then_crm(ctx)
     if follow_up:
         message += " Waiting for KSeF."
     return Outcome("done", message, details, follow_up=follow_up, write=final)
@@ -139,6 +140,15 @@ def _email(provider: InvoicingProvider, document_id: str, email: str, *, correct
     except (PermanentError, TransientError) as exc:
         return f" The e-mail to the customer was not sent: {exc.reason}"
     return " E-mailed to the customer."
+
+
+def _then_crm(ctx: JobContext) -> tuple[str, float] | None:
+    """The CRM's deal shows the invoice number and PDF link: once the document is final (issued, or
+    accepted by KSeF), the order is synced to the CRM again for the same event. Outcome has one follow-up,
+    and KSeF's polling comes first. A CRM sync still queued for the event covers it (the follow-up is not
+    queued twice), and one already past its read is caught by the reconciliation sweep."""
+    crm = ctx.config.get("crm") or {}
+    return (CRM_ACTION, 0.0) if str(crm.get("provider") or "none") != "none" else None
 
 
 # -- invoice.ksef ---------------------------------------------------------------------------------------
@@ -197,7 +207,7 @@ def ksef(ctx: JobContext) -> Outcome:
         if email:
             message += _email(provider, doc_id, email)
     details = {"invoice_number": number, "ksef_number": state.number, "ksef_status": state.status}
-    return Outcome("done", message, details, write=final)
+    return Outcome("done", message, details, write=final, follow_up=_then_crm(ctx))
 
 
 # -- invoice.correct ------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 test_request_budget.py): every request is a WordPress bootstrap on the shop's own server.
 
 Through the real runner (lock, write-back, outcome) on real Redis, with the configuration and REST root
-cached as in a worker: a sync is one read and one write-back (meta + note + outcome together); an event
+cached as in a worker: a sync is one read and one write-back (meta + note + outcome together), plus one
+read when it made a new contact (the erasure check); an event
 that changes nothing the CRM holds is one read and the outcome; the CRM switched off is the outcome alone.
 """
 
@@ -54,7 +55,13 @@ def test_a_crm_sync_costs_two_wordpress_requests(
 
     first, made = run(crm, redis_conn, settings, order["id"])
     assert first["status"] == "done"
-    assert made == [("GET", str(order["id"])), ("POST", "apply")]
+    # A new buyer's contact was just made: the order is read once more, in case the buyer was erased
+    # while the sync ran (crm.erased_meanwhile).
+    assert made == [("GET", str(order["id"])), ("GET", str(order["id"])), ("POST", "apply")]
+    crm.shop.set_status(order["id"], "completed")
+    moved, made = run(crm, redis_conn, settings, order["id"])
+    assert moved["status"] == "done"
+    assert made == [("GET", str(order["id"])), ("POST", "apply")]  # a known buyer: one read
     unchanged, made = run(crm, redis_conn, settings, order["id"])
     assert unchanged["status"] == "skipped"
     assert made == [("GET", str(order["id"])), ("POST", "apply")]

@@ -202,6 +202,8 @@ def test_a_replayed_event_costs_no_hubspot_request_and_a_lost_write_back_no_seco
     again = crm.sync(order["id"])  # the same event delivered twice
     assert again.status == "skipped" and not again.note
     assert crm.hubspot.limits()["requests"] == before  # identical payload: HubSpot is not called
+    # ... and nothing is written: a write would change the order and make the sweep take it for behind.
+    assert again.write is None
     # The write-back of an earlier run was lost: no ids, no hash on the order; the upserts find the records.
     crm.shop.put_meta(order["id"], {k: "" for k in CRM_META})
     crm.sync(order["id"])

@@ -91,10 +91,19 @@ def test_the_sweep_queues_orders_missing_or_behind_in_the_crm_once_a_day(
     settings = settings_for(crm, redis_url)
     synced = crm.order(billing={"email": unique_email("synced")}, age_seconds=3600)
     crm.sync(synced["id"])
+    # Unchanged since its sync (the sync time is set after the order's last change: the sandbox's meta
+    # route does not touch the order).
+    crm.shop.put_meta(synced["id"], {"_bpm_crm_synced_at": "2099-01-01T00:00:00Z"})
     behind = crm.order(billing={"email": unique_email("behind")}, age_seconds=3600)
     crm.sync(behind["id"])
     # Changed well after its sync (the sync time is set back: the order changed two minutes later).
     crm.shop.put_meta(behind["id"], {"_bpm_crm_synced_at": "2020-01-01T00:00:00Z"})
+    # Changed ten seconds after its sync (an invoice number written just after): queued too.
+    just_after = crm.order(billing={"email": unique_email("just-after")})
+    crm.sync(just_after["id"])
+    modified = datetime.fromisoformat(crm.store.get_order(just_after["id"])["date_modified_gmt"])
+    ten_before = (modified - timedelta(seconds=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    crm.shop.put_meta(just_after["id"], {"_bpm_crm_synced_at": ten_before})
     missing = crm.order(billing={"email": unique_email("missing")}, age_seconds=3600)
     config = crm.store.get_config()
     now = datetime.now(UTC)
@@ -103,10 +112,11 @@ def test_the_sweep_queues_orders_missing_or_behind_in_the_crm_once_a_day(
     queued = {
         e.order_id: e.reason for e in report.entries if e.action == "crm.sync_order" and e.result == "queued"
     }
-    assert set(queued) == {behind["id"], missing["id"]}
+    assert set(queued) == {behind["id"], missing["id"], just_after["id"]}
     assert queued[missing["id"]] == "not in the CRM yet"
     assert queued[behind["id"]] == "changed since its last CRM sync"
-    assert "2 order(s) missing or behind in the CRM." in report.render()
+    assert queued[just_after["id"]].startswith("changed just after its last CRM sync")
+    assert "3 order(s) missing or behind in the CRM." in report.render()
     jobs = Queue(QUEUE, connection=redis_conn).job_ids
     assert sorted(j for j in jobs if j.endswith("_crm-sync_order")) == sorted(
         queueing.job_id(e.event_id or "", "crm.sync_order") for e in report.crm_behind
