@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import redis
 from rq.job import Job
 
-from sidecar.engine import queueing
+from sidecar.engine import dead_letters, queueing
 from sidecar.errors import BridgeError
 from sidecar.jobs import synthetic
 from sidecar.metrics import RMA_KINDS, Metrics
@@ -45,9 +45,15 @@ log = logging.getLogger(__name__)
 SOON = timedelta(days=3)
 OPEN = ("requested", "approved", "label_ready", "arrived", "received")
 RESUME_DAYS = 30
+# The statuses in which the shop still owes what the deadline is about (the plugin's Deadlines::RUNNING):
+# a complaint is answered by approving or rejecting it, a withdrawal settled by the refund or a rejection.
+RUNNING = {"complaint": ("requested",), "withdrawal": OPEN}
+# An approved return gets its label within seconds; only one still without it after this is stuck.
+LABEL_STUCK = timedelta(minutes=30)
 # A return changed this recently still has its own event on the way.
 SETTLE = timedelta(minutes=10)
 RESUMED = {"approved": "rma.process", "label_ready": "rma.track"}
+RESUMED_KEY = "bpm:rma:resumed"  # + ":<rma id>:<day>": a return is given its job back once a day
 
 
 @dataclass(frozen=True)
@@ -70,12 +76,14 @@ def count(store: StoreClient, now: datetime) -> Deadlines:
     counts: Counter[tuple[str, str]] = Counter()
     for rma in routes.iter_search(OPEN, due_before=now + SOON):
         due = _when(rma.get("due_at"))
-        if due is None:
-            continue
         kind = str(rma.get("kind") or "withdrawal")
-        counts[("overdue" if due <= now else "due_soon", kind if kind in RMA_KINDS else "withdrawal")] += 1
+        kind = kind if kind in RMA_KINDS else "withdrawal"
+        if due is None or str(rma.get("status")) not in RUNNING[kind]:
+            continue  # an answered complaint's deadline is met
+        counts[("overdue" if due <= now else "due_soon", kind)] += 1
     for rma in routes.iter_search(("approved",)):
-        if not rma.get("has_label"):
+        changed = _when(rma.get("updated_at") or rma.get("created_at"))
+        if not rma.get("has_label") and changed is not None and changed < now - LABEL_STUCK:
             kind = str(rma.get("kind") or "withdrawal")
             counts[("awaiting_label", kind if kind in RMA_KINDS else "withdrawal")] += 1
     return Deadlines(dict(counts))
@@ -125,10 +133,22 @@ def _busy(conn: redis.Redis, settings: Settings) -> set[int]:
     return busy
 
 
+def _dead_lettered(conn: redis.Redis, settings: Settings) -> set[int]:
+    """Returns whose job is a dead letter: staff decide (replay), the sweep does not try again."""
+    found = set()
+    for entry in dead_letters.entries(conn, settings):
+        try:
+            found.add(int(entry.event["data"]["rma_id"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found
+
+
 def resume(conn: redis.Redis, settings: Settings, store: StoreClient, now: datetime | None = None) -> int:
-    """Queue the job of every recent approved / label_ready return nothing works on; returns how many."""
+    """Queue the job of every recent approved / label_ready return nothing works on (not a dead letter,
+    not a PDF slip, at most once a day per return); returns how many."""
     moment = now or datetime.now(UTC)
-    busy = _busy(conn, settings)
+    busy = _busy(conn, settings) | _dead_lettered(conn, settings)
     routes, queued = RmaRoutes(store), 0
     for status, action in RESUMED.items():
         for rma in routes.iter_search((status,)):
@@ -137,12 +157,17 @@ def resume(conn: redis.Redis, settings: Settings, store: StoreClient, now: datet
                 continue
             if status == "approved" and rma.get("has_label"):
                 continue  # labelled, the status step follows with its own event
+            if status == "label_ready" and rma.get("carrier") in ("return_slip", ""):
+                continue  # a PDF slip has no parcel to follow
             if created > moment - SETTLE:
                 continue
             order_id = int(rma["order_id"])
             occurred_at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+            day_key = f"{RESUMED_KEY}:{int(rma['id'])}:{occurred_at[:10]}"
+            if not conn.set(day_key, "1", nx=True, ex=2 * 86400):
+                continue  # resumed once today already
             envelope = {
-                "id": synthetic.event_id(settings.store_url, order_id, occurred_at[:10]),
+                "id": synthetic.event_id(settings.store_url, order_id, occurred_at[:10], int(rma["id"])),
                 "type": "rma.updated",
                 "occurred_at": occurred_at,
                 "store": settings.store_url.rstrip("/"),

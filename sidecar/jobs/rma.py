@@ -64,6 +64,7 @@ CREATE_DEADLINE = 20.0  # seconds between the intent write and the create (the l
 LATE_SHIPMENT = 2 * 86400  # how long an earlier attempt's shipment is looked for after a new one
 LABEL_GIVE_UP = 2 * 86400  # a shipment ShipX never confirms: the slip after two days
 TRACK_GIVE_UP = 60 * 86400  # a parcel that never arrives: stop following after two months
+MAX_LABEL_BYTES = 5 * 1024 * 1024  # the plugin's label route refuses a larger PDF
 DONE_STATUSES = ("arrived", "received", "refunded", "rejected")
 
 
@@ -475,6 +476,14 @@ def _look(
     if progress == "stopped" and not changed:
         # Told once already (a failed outcome and the customer's timeline); a later look stays quiet.
         return Outcome("skipped", f"Return {number}: parcel {carrier.describe(shipment.status)}.", note=False)
+    if progress == "stopped" and status == "approved" and not rma.get("label"):
+        # Stopped before any label reached the customer: they still need something to send the parcel with.
+        _note_status(routes, rma, carrier, shipment, public=False)
+        reason = (
+            f"{carrier.label} reports shipment {shipment.id} as {carrier.describe(shipment.status)} before "
+            "its label was made"
+        )
+        return _refused(ctx, routes, rma["id"], carrier, reason)
     if progress == "stopped":
         _note_status(routes, rma, carrier, shipment, public=True)
         raise PermanentError(
@@ -484,7 +493,12 @@ def _look(
     if status == "approved" and not rma.get("label"):
         if progress == "pending" or not carrier.ready(shipment):
             if _age(ctx) > LABEL_GIVE_UP:
-                reason = f"{carrier.label} has not confirmed shipment {shipment.id} in two days"
+                # Cancelled first, so that a late confirmation cannot make it a second label after the slip.
+                if carrier.cancel(shipment.id):
+                    after = "it was cancelled"
+                else:
+                    after = "cancel it in InPost Manager Paczek if it is still there"
+                reason = f"{carrier.label} has not confirmed shipment {shipment.id} in two days ({after})"
                 return _refused(ctx, routes, rma["id"], carrier, reason)
             if changed:
                 _note_status(routes, rma, carrier, shipment, public=False)
@@ -505,6 +519,26 @@ def _look(
         with contextlib.suppress(ConflictError):  # staff marked it received first
             routes.set_status(rma["id"], status, "arrived", words, actor="carrier")
         return Outcome("done", words, {"rma_id": rma["id"], "shipment_status": shipment.status})
+    attention = carrier.attention(shipment.status)
+    if attention and changed:
+        where = carrier.describe(shipment.status)
+        if attention == "expired":
+            _note_status(routes, rma, carrier, shipment, public=False)
+            raise PermanentError(
+                f"{carrier.label}: the parcel of return {number} was not collected in time ({where}); "
+                "ask InPost where it is now (Manager Paczek, the tracking number) and contact the customer"
+            )
+        words = (
+            f"{carrier.label}: the parcel of return {number} is waiting for the shop ({where}) — collect it "
+            "from the locker or the branch."
+        )
+        _note_status(routes, rma, carrier, shipment, public=False, message=words)
+        return Outcome(
+            "done",
+            words,
+            {"rma_id": rma["id"], "shipment_status": shipment.status},
+            follow_up=(TRACK, _track_delay(ctx, carrier.name, in_transit=True)),
+        )
     if _age(ctx) > TRACK_GIVE_UP:
         raise PermanentError(
             f"the parcel of return {number} has not reached the shop in two months "
@@ -522,7 +556,12 @@ def _look(
 
 
 def _note_status(
-    routes: RmaRoutes, rma: Mapping[str, Any], carrier: Carrier, shipment: Shipment, public: bool
+    routes: RmaRoutes,
+    rma: Mapping[str, Any],
+    carrier: Carrier,
+    shipment: Shipment,
+    public: bool,
+    message: str = "",
 ) -> None:
     meta = {STATUS: shipment.status}
     if shipment.tracking_number:
@@ -534,17 +573,33 @@ def _note_status(
         # A public step is worded by the plugin in the shop's language; the sidecar's words are for staff.
         log={
             "event": "parcel_stopped" if public else "carrier",
-            "message": f"{carrier.label}: parcel {carrier.describe(shipment.status)}.",
+            "message": message or f"{carrier.label}: parcel {carrier.describe(shipment.status)}.",
             "public": public,
         },
     )
+
+
+def checked_pdf(pdf: bytes, carrier: Carrier, shipment: Shipment) -> bytes:
+    """What the shop's label route takes (a PDF of at most 5 MiB), checked before it is sent."""
+    problem = ""
+    if not pdf.startswith(b"%PDF-"):
+        problem = "is not a PDF"
+    elif len(pdf) > MAX_LABEL_BYTES:
+        problem = f"is {len(pdf) / 1048576:.1f} MiB, more than the 5 MiB a return label may have"
+    if problem:
+        raise PermanentError(
+            f"the {carrier.label} label of shipment {shipment.id} ({shipment.tracking_number}) {problem}: "
+            "print the label in InPost Manager Paczek and send it to the customer, then mark the return "
+            "as Label ready"
+        )
+    return pdf
 
 
 def _attach(
     ctx: JobContext, routes: RmaRoutes, rma: Mapping[str, Any], carrier: Carrier, shipment: Shipment
 ) -> Outcome:
     parcel = parcel_for(ctx, rma)
-    pdf = carrier.label_pdf(shipment, parcel)
+    pdf = checked_pdf(carrier.label_pdf(shipment, parcel), carrier, shipment)
     url = carrier.tracking_url(shipment.tracking_number)
     with contextlib.suppress(ConflictError):  # attached by an earlier run whose answer was lost
         routes.attach_label(

@@ -20,8 +20,10 @@ NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:bpm-bridge:reconcile")
 EVENT_TYPE = "order.status_changed"
 
 
-def event_id(store: str, order_id: int, day: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{store.rstrip('/')}|{int(order_id)}|{day}"))
+def event_id(store: str, order_id: int, day: str, rma_id: int | None = None) -> str:
+    """``rma_id`` (a return's resumed job) makes two returns of one order two events, not one."""
+    tail = f"|rma-{int(rma_id)}" if rma_id is not None else ""
+    return str(uuid.uuid5(NAMESPACE, f"{store.rstrip('/')}|{int(order_id)}|{day}{tail}"))
 
 
 def envelope(store: str, order: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -40,8 +42,11 @@ def envelope(store: str, order: Mapping[str, Any], now: datetime) -> dict[str, A
 
 def is_synthetic(event: Mapping[str, Any]) -> bool:
     try:
-        order_id = int((event.get("data") or {})["order_id"])
-        day = str(event["occurred_at"])[:10]
-        return str(event["id"]).lower() == event_id(str(event["store"]), order_id, day)
+        data = event.get("data") or {}
+        order_id, day, store = int(data["order_id"]), str(event["occurred_at"])[:10], str(event["store"])
+        ids = {event_id(store, order_id, day)}
+        if data.get("rma_id") is not None:
+            ids.add(event_id(store, order_id, day, int(data["rma_id"])))
+        return str(event["id"]).lower() in ids
     except (KeyError, TypeError, ValueError):
         return False

@@ -39,7 +39,8 @@ def test_the_gauges_count_open_returns_by_deadline(servers: Servers, redis_conn:
     h.rma(status="requested", kind="complaint", due_at=iso(now - timedelta(days=1)))  # overdue
     h.rma(status="received", kind="withdrawal", due_at=iso(now - timedelta(hours=1)))  # refund overdue
     h.rma(status="approved", kind="withdrawal", due_at=iso(now + timedelta(days=2)))  # soon, no label
-    h.rma(status="label_ready", kind="complaint", due_at=iso(now + timedelta(days=2, hours=23)))  # soon
+    h.rma(status="label_ready", kind="complaint", due_at=iso(now - timedelta(days=2)))  # answered: no
+    h.rma(status="requested", kind="complaint", due_at=iso(now + timedelta(days=2, hours=23)))  # soon
     h.rma(status="requested", kind="complaint", due_at=iso(now + timedelta(days=4)))  # not yet
     h.rma(status="refunded", kind="withdrawal", due_at=iso(now - timedelta(days=30)))  # done: not counted
     h.rma(status="rejected", kind="complaint", due_at=iso(now - timedelta(days=30)))  # done: not counted
@@ -50,8 +51,10 @@ def test_the_gauges_count_open_returns_by_deadline(servers: Servers, redis_conn:
     assert gauge(text, "overdue", "withdrawal") == 1
     assert gauge(text, "due_soon", "withdrawal") == 1
     assert gauge(text, "due_soon", "complaint") == 1
-    assert gauge(text, "awaiting_label", "withdrawal") == 1
+    assert gauge(text, "awaiting_label", "withdrawal") == 0  # approved a moment ago: its label is coming
     assert gauge(text, "awaiting_label", "complaint") == 0
+    stuck = rma_deadlines.count(h.store, now + timedelta(minutes=31)).counts
+    assert stuck[("awaiting_label", "withdrawal")] == 1 and ("awaiting_label", "complaint") not in stuck
     stamp = re.search(r"^bpm_rma_deadlines_refreshed_timestamp_seconds (\S+)$", text, re.M)
     assert stamp and float(stamp.group(1)) == pytest.approx(now.timestamp())
 
@@ -124,3 +127,47 @@ def test_the_sweep_gives_stalled_returns_their_job_back(servers: Servers, redis_
     queue.empty()
     assert rma_deadlines.resume(redis_conn, h.settings, h.store, datetime.now(UTC)) == 0
     assert rma_deadlines.resume(redis_conn, h.settings, h.store, later + timedelta(days=31)) == 0
+
+
+def test_the_sweep_skips_dead_letters_and_slips_and_resumes_once_a_day(
+    servers: Servers, redis_conn: redis.Redis
+) -> None:
+    from rq import Queue
+
+    from sidecar.engine import dead_letters
+
+    h = Harness(servers)
+    first = h.rma(status="approved")
+    order_id = h.view(first)["order_id"]
+    second = int(h.shop.create_rma(order_id, status="approved", method="locker")["id"])  # same order
+    slip = h.rma(
+        status="label_ready", label={"carrier": "return_slip", "tracking_number": "RMA-1", "url": ""}
+    )
+    dead = h.rma(status="approved")
+    event = {"id": "dead-event", "type": "rma.updated", "occurred_at": "2026-12-03T10:00:00Z",
+             "store": h.settings.store_url, "data": {"rma_id": dead, "order_id": 1}}  # fmt: skip
+    dead_letters.add(redis_conn, event, "rma.process", "InPost may already have shipment …", 5, 1)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    rma_deadlines.resume(redis_conn, h.settings, h.store, later)
+    queue = Queue(h.settings.queue, connection=redis_conn)
+    queued = {j.args[0]["data"]["rma_id"] for j in queue.jobs}
+    assert {first, second} <= queued  # two returns of one order: two jobs
+    assert slip not in queued and dead not in queued
+    queue.empty()
+    assert (
+        rma_deadlines.resume(redis_conn, h.settings, h.store, later + timedelta(hours=2)) == 0
+    )  # today: done
+    assert rma_deadlines.resume(redis_conn, h.settings, h.store, later + timedelta(days=1)) >= 2  # next day
+
+
+def test_the_stale_alert_fires_when_never_refreshed_and_counts_are_not_summed_across_targets() -> None:
+    import yaml
+
+    rules = yaml.safe_load((Path(__file__).parents[2] / "deploy" / "alerts.yml").read_text())["groups"]
+    exprs = {r["alert"]: " ".join(r["expr"].split()) for g in rules for r in g["rules"]}
+    stale = exprs["BpmReturnDeadlinesStale"]
+    assert "> 0 and" not in stale  # a timestamp of 0 (never refreshed) must fire, not be filtered out
+    assert "absent(bpm_rma_deadlines_refreshed_timestamp_seconds)" in stale
+    assert "time() - max(bpm_rma_deadlines_refreshed_timestamp_seconds) > 3600" in stale
+    for name in ("BpmReturnsOverdue", "BpmReturnsDueSoon", "BpmReturnLabelsStuck"):
+        assert exprs[name].startswith("max(sum by (instance) (bpm_rma_returns{"), exprs[name]

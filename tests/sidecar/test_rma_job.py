@@ -287,6 +287,20 @@ def test_a_shipment_inpost_never_confirms_gets_the_slip_after_two_days(h: Harnes
     assert rma["meta"]["_bpm_shipment_id"] == str(
         h.shipx.shipments(number(rma_id))[0]["id"]
     )  # kept on record
+    assert "it was cancelled" in outcome.message
+    assert h.shipx.shipments(number(rma_id))[0]["status"] == "canceled"  # no late second label
+
+
+def test_a_parcel_stopped_before_any_label_gets_the_slip(h: Harness) -> None:
+    h.shipx.setting("confirmation", reads=0, seconds=0)
+    rma_id = h.rma()
+    h.run("rma.process", rma_id)
+    shipment = h.shipx.shipments(number(rma_id))[0]
+    h.shipx.move(shipment["id"], "canceled")  # cancelled in Manager Paczek before it was confirmed
+    outcome = h.run("rma.track", rma_id)
+    rma = h.view(rma_id)
+    assert "before its label was made" in outcome.message and "PDF return slip" in outcome.message
+    assert rma["label"]["carrier"] == "return_slip" and rma["status"] == "label_ready"
 
 
 # -- one label whatever the search says (recovery) ---------------------------------------------------
@@ -464,3 +478,30 @@ def test_the_audit_trail_of_a_courier_return_holds_no_customer_data(h: Harness, 
     values += ["Długa", "3/5", "Piotrkowska", "zwroty@sklep.example", "600700800"]  # the shop's own too
     for value in values:
         assert value not in text, value
+
+
+def test_a_label_too_big_or_not_a_pdf_is_stopped_before_the_shop_in_plain_words() -> None:
+    from sidecar.providers.carriers import build_carrier
+    from sidecar.providers.carriers.base import Shipment
+
+    carrier = build_carrier("inpost", {"inpost": {}}, AuditLog(None))
+    shipment = Shipment(id="7000001", status="confirmed", tracking_number="620000000000000000000001")
+    assert rma_jobs.checked_pdf(b"%PDF-1.4 small", carrier, shipment) == b"%PDF-1.4 small"
+    with pytest.raises(PermanentError, match=r"is 5\.0 MiB, more than .* Manager Paczek"):
+        rma_jobs.checked_pdf(b"%PDF-" + b"x" * (5 * 1024 * 1024), carrier, shipment)
+    with pytest.raises(PermanentError, match="is not a PDF"):
+        rma_jobs.checked_pdf(b"<html>", carrier, shipment)
+
+
+def test_a_parcel_waiting_in_the_shops_locker_asks_staff_to_collect_it(h: Harness) -> None:
+    rma_id = h.rma()
+    h.settle(rma_id)
+    shipment = h.shipx.shipments(number(rma_id))[0]
+    h.shipx.move(shipment["id"], "ready_to_pickup")
+    waiting = h.run("rma.track", rma_id)
+    assert "collect it" in waiting.message and waiting.note and waiting.follow_up
+    assert any("collect it" in t["message"] and not t["public"] for t in h.view(rma_id)["timeline"])
+    assert h.run("rma.track", rma_id).note is False  # said once
+    h.shipx.move(shipment["id"], "pickup_time_expired")
+    with pytest.raises(PermanentError, match="not collected in time"):
+        h.run("rma.track", rma_id)

@@ -134,6 +134,10 @@ class Carrier(ABC):
     def progress(self, status: str) -> Progress:
         """What the carrier's status means for the return."""
 
+    def attention(self, status: str) -> Literal["", "collect", "expired"]:
+        """A status the shop must act on: the parcel waits to be collected, or was not collected in time."""
+        return ""
+
     def ready(self, shipment: Shipment) -> bool:
         """Whether the label can be fetched now."""
         return bool(shipment.tracking_number) and self.progress(shipment.status) != "pending"

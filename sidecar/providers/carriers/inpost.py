@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import requests
 
@@ -60,6 +60,15 @@ unstack_from_customer_service_point courier_avizo_in_customer_service_point stac
 unstack_from_box_machine claimed canceled_redirect_to_box pickup_time_expired stack_parcel_pickup_time_expired
 stack_parcel_in_box_machine_pickup_time_expired
 """
+# Waiting at the shop's locker (or a branch) for the shop to collect it; "*_expired": not collected in time.
+COLLECT = (
+    "ready_to_pickup",
+    "ready_to_pickup_from_pok",
+    "ready_to_pickup_from_branch",
+    "pickup_reminder_sent",
+    "pickup_reminder_sent_address",
+    "avizo",
+)
 KNOWN = frozenset((*PENDING, *STOPPED, "delivered", *_MOVING.split()))
 # Courier parcels need sizes and a weight: the template's box and a weight it certainly stays under.
 COURIER_PARCELS = {
@@ -374,6 +383,11 @@ class InpostCarrier(Carrier):
         if status in STOPPED:
             return "stopped"
         return "moving"
+
+    def attention(self, status: str) -> Literal["", "collect", "expired"]:
+        if status.endswith("_expired"):
+            return "expired"
+        return "collect" if status in COLLECT else ""
 
     def known(self, status: str) -> bool:
         return status in KNOWN

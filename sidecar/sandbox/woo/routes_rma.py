@@ -157,6 +157,7 @@ def register(route: Route, shop: Shop) -> None:
                 stored.pop(key, None)
             else:
                 stored[key] = val
+        rma["updated_at"] = now_gmt()
         entry = a.get("log")
         if entry and entry.get("public") and entry["event"] in PUBLIC_STEPS:
             log(rma, entry["event"], PUBLIC_STEPS[entry["event"]], "carrier", True)
@@ -186,6 +187,7 @@ def register(route: Route, shop: Shop) -> None:
             )
         rma["label"] = {k: a.get(k, "") for k in ("carrier", "tracking_number", "url")}
         rma["_pdf"] = a.get("pdf_base64")
+        rma["updated_at"] = now_gmt()
         rma.setdefault("_labels", 0)
         rma["_labels"] += 1
         log(rma, "label", "The return label is ready to download.")
@@ -206,6 +208,7 @@ def register(route: Route, shop: Shop) -> None:
         before = rma["status"]
         result = shop.rma_status(a["rma_id"], a["from"], a["to"], "")
         if before != rma["status"]:
+            rma["updated_at"] = now_gmt()
             # The step in the shop's words for the customer; the sidecar's own note for staff only.
             log(rma, a["to"], STEPS.get(a["to"], a["to"]), a["actor"])
             if strip_tags(a["note"]):
@@ -256,5 +259,7 @@ def _listed(rma: Mapping[str, Any]) -> dict[str, Any]:
         "kind": rma.get("kind", "withdrawal"),
         "due_at": rma.get("due_at"),
         "created_at": rma.get("created_at"),
+        "updated_at": rma.get("updated_at") or rma.get("created_at"),
         "has_label": rma.get("label") is not None,
+        "carrier": str((rma.get("label") or {}).get("carrier") or ""),
     }

@@ -618,9 +618,10 @@ final class Returns_Controller extends Controller {
 			$args[] = Outbox::dt( (int) $before );
 		}
 		$total = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM {$table} WHERE {$where}", $args ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
-		$rows  = (array) $wpdb->get_results( $wpdb->prepare( "SELECT id, order_id, status, kind, due_at, created_at, label FROM {$table} WHERE {$where} ORDER BY due_at IS NULL, due_at ASC, id ASC LIMIT %d OFFSET %d", array_merge( $args, array( $per_page, ( $page - 1 ) * $per_page ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$rows  = (array) $wpdb->get_results( $wpdb->prepare( "SELECT id, order_id, status, kind, due_at, created_at, updated_at, label FROM {$table} WHERE {$where} ORDER BY due_at IS NULL, due_at ASC, id ASC LIMIT %d OFFSET %d", array_merge( $args, array( $per_page, ( $page - 1 ) * $per_page ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		$rmas  = array();
 		foreach ( $rows as $row ) {
+			$label  = null !== $row['label'] ? json_decode( (string) $row['label'], true ) : null;
 			$rmas[] = array(
 				'id'         => (int) $row['id'],
 				'number'     => Rma::number( (int) $row['id'] ),
@@ -629,7 +630,9 @@ final class Returns_Controller extends Controller {
 				'kind'       => (string) $row['kind'],
 				'due_at'     => $row['due_at'] ? gmdate( 'Y-m-d\TH:i:s\Z', Outbox::ts( $row['due_at'] ) ) : null,
 				'created_at' => gmdate( 'Y-m-d\TH:i:s\Z', Outbox::ts( $row['created_at'] ) ),
+				'updated_at' => gmdate( 'Y-m-d\TH:i:s\Z', Outbox::ts( $row['updated_at'] ? $row['updated_at'] : $row['created_at'] ) ),
 				'has_label'  => null !== $row['label'],
+				'carrier'    => is_array( $label ) ? (string) ( $label['carrier'] ?? '' ) : '',
 			);
 		}
 		return new \WP_REST_Response(
