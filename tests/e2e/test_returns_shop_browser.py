@@ -196,6 +196,11 @@ def test_staff_handle_returns_from_the_list_to_the_refund(shop, page) -> None:
     with page.expect_navigation():
         page.click("#search-submit")
     assert page.locator("#the-list tr").count() == 1 and row(page, number["bulk"]).count() == 1
+    # A ticked row sent along with a search is no return's id: the list stays.
+    row(page, number["bulk"]).locator("input[type=checkbox]").check()
+    with page.expect_navigation():
+        page.click("#search-submit")
+    assert row(page, number["bulk"]).count() == 1, "the list, not a return's screen"
 
     # --- bulk approve: done where allowed, refused for the rejected one ---------------------------------
     page.goto(f"{site.url}{LIST}")

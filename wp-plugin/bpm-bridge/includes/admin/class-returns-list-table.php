@@ -189,7 +189,7 @@ final class Returns_List_Table extends \WP_List_Table {
 	 * @param array<string, mixed> $item RMA.
 	 */
 	protected function column_cb( $item ) {
-		return sprintf( '<input type="checkbox" name="rma[]" value="%d" />', (int) $item['id'] );
+		return sprintf( '<input type="checkbox" name="rma_ids[]" value="%d" />', (int) $item['id'] );
 	}
 
 	/**

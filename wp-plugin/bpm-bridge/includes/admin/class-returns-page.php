@@ -126,8 +126,9 @@ final class Returns_Page {
 		if ( ! current_user_can( Capabilities::OPERATE ) ) {
 			wp_die( esc_html__( 'Sorry, you are not allowed to manage returns.', 'bpm-bridge' ), 403 );
 		}
-		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- which screen to show.
-		$rma_id = isset( $_GET['rma'] ) ? absint( $_GET['rma'] ) : 0;
+		// phpcs:ignore WordPress.Security.NonceVerification.Recommended,WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- which screen to show; only a scalar is read, through absint().
+		$raw    = isset( $_GET['rma'] ) ? wp_unslash( $_GET['rma'] ) : '';
+		$rma_id = is_scalar( $raw ) ? absint( $raw ) : 0;
 		if ( $rma_id > 0 ) {
 			self::render_return( $rma_id );
 			return;
@@ -315,7 +316,7 @@ final class Returns_Page {
 			}
 		}
 		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- verified below.
-		$ids = isset( $_REQUEST['rma'] ) && is_array( $_REQUEST['rma'] ) ? array_map( 'absint', wp_unslash( $_REQUEST['rma'] ) ) : array();
+		$ids = isset( $_REQUEST['rma_ids'] ) && is_array( $_REQUEST['rma_ids'] ) ? array_map( 'absint', array_filter( wp_unslash( $_REQUEST['rma_ids'] ), 'is_scalar' ) ) : array();
 		if ( '' === $action || array() === $ids ) {
 			return;
 		}
@@ -341,7 +342,7 @@ final class Returns_Page {
 			/* translators: %s: list of skipped returns with their status. */
 			Notices::add( 'warning', sprintf( __( 'Not possible in their current status: %s.', 'bpm-bridge' ), implode( '; ', $skipped ) ) );
 		}
-		wp_safe_redirect( remove_query_arg( array( 'action', 'action2', 'rma', '_wpnonce', '_wp_http_referer' ), wp_get_referer() ? wp_get_referer() : self::url() ) );
+		wp_safe_redirect( remove_query_arg( array( 'action', 'action2', 'rma_ids', '_wpnonce', '_wp_http_referer' ), wp_get_referer() ? wp_get_referer() : self::url() ) );
 		exit;
 	}
 
