@@ -198,13 +198,27 @@ class ReturnsShopTest extends BPM_Test_Case {
 	public function test_deadlines_run_per_kind_and_flag_late_returns(): void {
 		global $wpdb;
 		$now = time();
-		$this->assertSame( 'overdue', Deadlines::state( array( 'kind' => 'complaint', 'status' => 'requested', 'due_at' => gmdate( 'c', $now - 3600 ) ), $now )['flag'] );
-		$this->assertSame( '', Deadlines::state( array( 'kind' => 'complaint', 'status' => 'approved', 'due_at' => gmdate( 'c', $now - 3600 ) ), $now )['flag'], 'an answered complaint is on time' );
-		$this->assertSame( 'overdue', Deadlines::state( array( 'kind' => 'withdrawal', 'status' => 'received', 'due_at' => gmdate( 'c', $now - 3600 ) ), $now )['flag'], 'a withdrawal runs until the refund' );
-		$soon = Deadlines::state( array( 'kind' => 'withdrawal', 'status' => 'approved', 'due_at' => gmdate( 'c', $now + 2 * DAY_IN_SECONDS + 60 ) ), $now );
-		$this->assertSame( 'soon', $soon['flag'] );
-		$this->assertSame( 'due in 2 days', Deadlines::describe( $soon, $now ) );
+		$this->assertSame( 'overdue', Deadlines::state( array( 'kind' => 'complaint', 'status' => 'requested', 'due_at' => gmdate( 'c', $now - DAY_IN_SECONDS ) ), $now )['flag'] );
+		$this->assertSame( '', Deadlines::state( array( 'kind' => 'complaint', 'status' => 'approved', 'due_at' => gmdate( 'c', $now - DAY_IN_SECONDS ) ), $now )['flag'], 'an answered complaint is on time' );
+		$this->assertSame( 'overdue', Deadlines::state( array( 'kind' => 'withdrawal', 'status' => 'received', 'due_at' => gmdate( 'c', $now - DAY_IN_SECONDS ) ), $now )['flag'], 'a withdrawal runs until the refund' );
 		$this->assertSame( '', Deadlines::state( array( 'kind' => 'withdrawal', 'status' => 'approved', 'due_at' => gmdate( 'c', $now + 5 * DAY_IN_SECONDS ) ), $now )['flag'] );
+
+		// A term ends with its last day in the shop's time zone; "days left" are calendar days there.
+		$zone = get_option( 'timezone_string' );
+		update_option( 'timezone_string', 'Europe/Warsaw' );
+		try {
+			$at    = strtotime( '2026-03-10 10:00:00 UTC' ); // 11:00 in Warsaw.
+			$state = static fn( string $due ) => Deadlines::state( array( 'kind' => 'withdrawal', 'status' => 'approved', 'due_at' => $due ), $at );
+			$this->assertSame( 'due today', Deadlines::describe( $state( '2026-03-10T05:00:00Z' ), $at ), 'due at 06:00 is due until midnight' );
+			$this->assertSame( 'soon', $state( '2026-03-10T05:00:00Z' )['flag'] );
+			$this->assertSame( 'due in 1 day', Deadlines::describe( $state( '2026-03-11T08:00:00Z' ), $at ), 'tomorrow is not today' );
+			$this->assertSame( 'due in 1 day', Deadlines::describe( $state( '2026-03-10T23:30:00Z' ), $at ), '00:30 on the 11th in Warsaw' );
+			$this->assertSame( 'due in 2 days', Deadlines::describe( $state( '2026-03-12T01:00:00Z' ), $at ) );
+			$this->assertSame( 'overdue by 1 day', Deadlines::describe( $state( '2026-03-09T22:30:00Z' ), $at ), '23:30 on the 9th in Warsaw' );
+			$this->assertSame( '', $state( '2026-03-15T10:00:00Z' )['flag'] );
+		} finally {
+			update_option( 'timezone_string', $zone );
+		}
 
 		list( , $late ) = $this->order_and_return();
 		list( , $answered ) = $this->order_and_return();
@@ -213,6 +227,10 @@ class ReturnsShopTest extends BPM_Test_Case {
 		$wpdb->query( $wpdb->prepare( 'UPDATE ' . Installer::rma_table() . ' SET due_at = %s WHERE id IN (%d, %d)', $past, $late, $answered ) );
 		Rma::set_status( $answered, 'requested', 'approved', '', 'staff' );
 		$this->assertSame( array( $late ), Deadlines::overdue_ids( $now ) );
+		// Due earlier today is not overdue yet.
+		$wpdb->query( $wpdb->prepare( 'UPDATE ' . Installer::rma_table() . ' SET due_at = %s WHERE id = %d', gmdate( 'Y-m-d 00:00:00', $now ), $fresh ) );
+		$this->assertSame( array( $late ), Deadlines::overdue_ids( $now ) );
+		$wpdb->query( $wpdb->prepare( 'UPDATE ' . Installer::rma_table() . ' SET due_at = %s WHERE id = %d', gmdate( 'Y-m-d H:i:s', $now + 14 * DAY_IN_SECONDS ), $fresh ) );
 		$this->assertSame( 14, (int) round( ( strtotime( Rma::get( $fresh )['due_at'] ) - strtotime( Rma::get( $fresh )['created_at'] ) ) / DAY_IN_SECONDS ) );
 		Deadlines::forget_count();
 		$this->assertSame( 1, Deadlines::overdue_count() );

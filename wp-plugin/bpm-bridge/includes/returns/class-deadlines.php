@@ -16,7 +16,9 @@ defined( 'ABSPATH' ) || exit;
 /**
  * Polish consumer law gives the shop 14 days from the request: to answer a complaint (after that it is deemed
  * accepted) and to refund a withdrawal. Rma::create() stores that date as due_at; this class decides while
- * which statuses the clock runs and flags late and nearly late returns.
+ * which statuses the clock runs and flags late and nearly late returns. A term of days ends with its last day
+ * (art. 111 § 1 k.c.): the due date counts until 23:59:59 of that day in the shop's time zone, and "days left"
+ * are calendar days there.
  */
 final class Deadlines {
 
@@ -59,13 +61,14 @@ final class Deadlines {
 	public static function state( array $rma, ?int $now = null ): array {
 		$now     = $now ?? time();
 		$kind    = 'complaint' === ( $rma['kind'] ?? '' ) ? 'complaint' : 'withdrawal';
-		$due     = empty( $rma['due_at'] ) ? null : (int) strtotime( (string) $rma['due_at'] );
+		$stored  = empty( $rma['due_at'] ) ? false : strtotime( (string) $rma['due_at'] );
+		$due     = false === $stored ? null : self::end_of_day( (int) $stored );
 		$running = null !== $due && in_array( (string) ( $rma['status'] ?? '' ), self::RUNNING[ $kind ], true );
-		$days    = null === $due ? null : (int) floor( ( $due - $now ) / DAY_IN_SECONDS );
+		$days    = null === $due ? null : self::calendar_days( $now, $due );
 		$flag    = '';
 		if ( $running && $due < $now ) {
 			$flag = 'overdue';
-		} elseif ( $running && $due - $now <= self::SOON_DAYS * DAY_IN_SECONDS ) {
+		} elseif ( $running && $days <= self::SOON_DAYS ) {
 			$flag = 'soon';
 		}
 		return array(
@@ -92,7 +95,7 @@ final class Deadlines {
 		}
 		$now = $now ?? time();
 		if ( 'overdue' === $state['flag'] ) {
-			$late = max( 1, (int) floor( ( $now - $state['due_at'] ) / DAY_IN_SECONDS ) );
+			$late = max( 1, self::calendar_days( (int) $state['due_at'], $now ) );
 			/* translators: %d: number of days. */
 			return sprintf( _n( 'overdue by %d day', 'overdue by %d days', $late, 'bpm-bridge' ), $late );
 		}
@@ -105,6 +108,28 @@ final class Deadlines {
 	}
 
 	/**
+	 * The end (23:59:59, shop time zone) of the day a moment falls on.
+	 *
+	 * @param int $time Unix time.
+	 */
+	public static function end_of_day( int $time ): int {
+		return ( new \DateTimeImmutable( '@' . $time ) )->setTimezone( wp_timezone() )->setTime( 23, 59, 59 )->getTimestamp();
+	}
+
+	/**
+	 * Calendar days from one moment's day to another's in the shop's time zone (negative when $to is earlier).
+	 *
+	 * @param int $from Unix time.
+	 * @param int $to   Unix time.
+	 */
+	public static function calendar_days( int $from, int $to ): int {
+		$zone = wp_timezone();
+		$a    = ( new \DateTimeImmutable( '@' . $from ) )->setTimezone( $zone )->setTime( 0, 0 );
+		$b    = ( new \DateTimeImmutable( '@' . $to ) )->setTimezone( $zone )->setTime( 0, 0 );
+		return (int) $a->diff( $b )->format( '%r%a' );
+	}
+
+	/**
 	 * Ids of the returns past their deadline, oldest due first.
 	 *
 	 * @param int|null $now Unix time.
@@ -113,7 +138,8 @@ final class Deadlines {
 	public static function overdue_ids( ?int $now = null ): array {
 		global $wpdb;
 		$table = Installer::rma_table();
-		$when  = Outbox::dt( $now ?? time() );
+		// Past its deadline = its due day ended = due before the start of today (shop time zone).
+		$when  = Outbox::dt( ( new \DateTimeImmutable( '@' . ( $now ?? time() ) ) )->setTimezone( wp_timezone() )->setTime( 0, 0 )->getTimestamp() );
 		$open  = self::RUNNING['withdrawal'];
 		$sql   = "SELECT id FROM {$table} WHERE due_at IS NOT NULL AND due_at < %s AND ( ( kind = %s AND status = %s ) OR ( kind <> %s AND status IN ("
 			. implode( ',', array_fill( 0, count( $open ), '%s' ) ) . ') ) ) ORDER BY due_at ASC, id ASC';
