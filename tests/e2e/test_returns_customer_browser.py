@@ -302,6 +302,9 @@ def test_customer_and_guest_returns(shop, browser, tmp_path: Path) -> None:
     # --- a guest on the block page -------------------------------------------------------------------------
     g = new_page(browser, site)
     assert g.request.get(label_url).status == 403, "logged out"
+    # The return pages are never cached (a nonce, a guest's token and answers are on them).
+    for url in (info["block_url"], info["short_url"]):
+        assert "no-store" in g.request.get(url).headers.get("cache-control", ""), url
     guest_number = str(info["guest"])
     guest_mail = f"guest-{info['suffix']}@example.test"
 

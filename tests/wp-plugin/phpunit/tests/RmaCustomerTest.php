@@ -624,6 +624,13 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$html = do_blocks( '<!-- wp:bpm-bridge/return-form /-->' );
 		$this->assertMatchesRegularExpression( '/^<div class="[^"]*\bbpm-return-block\b[^"]*\bwp-block-bpm-bridge-return-form\b|^<div class="[^"]*\bwp-block-bpm-bridge-return-form\b[^"]*\bbpm-return-block\b/', trim( $html ) );
 		$this->assertStringContainsString( 'bpm-return-lookup-form', $html );
+		// Pages with the form are kept out of page caches.
+		$page = static function ( string $content ): WP_Post {
+			return new WP_Post( (object) array( 'post_content' => $content ) );
+		};
+		$this->assertTrue( BPM_Bridge\Returns\Customer::has_form( $page( '<!-- wp:bpm-bridge/return-form /-->' ) ) );
+		$this->assertTrue( BPM_Bridge\Returns\Customer::has_form( $page( 'Zwroty: [bpm_bridge_return_form]' ) ) );
+		$this->assertFalse( BPM_Bridge\Returns\Customer::has_form( $page( 'Nothing here.' ) ) );
 	}
 
 	public function test_files_only_for_their_owner_and_staff(): void {

@@ -28,6 +28,36 @@ final class Customer {
 		add_action( 'template_redirect', array( Form::class, 'maybe_handle' ), 5 );
 		add_action( 'init', array( self::class, 'init' ) );
 		add_action( 'wp_enqueue_scripts', array( self::class, 'register_assets' ) );
+		add_action( 'wp', array( self::class, 'no_cache' ) );
+	}
+
+	/**
+	 * A page with the return form is never cached: it carries a nonce, a guest's token and status, and a
+	 * cached copy would show one visitor's answer (or an expired nonce) to the next. Headers for browsers and
+	 * proxies, DONOTCACHEPAGE for page-cache plugins.
+	 */
+	public static function no_cache(): void {
+		if ( ! is_singular() || ! self::has_form( get_queried_object() ) ) {
+			return;
+		}
+		nocache_headers();
+		if ( ! defined( 'DONOTCACHEPAGE' ) ) {
+			define( 'DONOTCACHEPAGE', true );
+		}
+	}
+
+	/**
+	 * Whether a post shows the return form (the shortcode or the block).
+	 *
+	 * @param mixed $post Post.
+	 */
+	public static function has_form( $post ): bool {
+		if ( ! $post instanceof \WP_Post ) {
+			return false;
+		}
+		// The shortcode's own pattern, not has_shortcode(): that one also asks whether the tag is registered.
+		return 1 === preg_match( '/' . get_shortcode_regex( array( self::SHORTCODE ) ) . '/', $post->post_content )
+			|| ( function_exists( 'has_block' ) && has_block( 'bpm-bridge/return-form', $post->post_content ) );
 	}
 
 	/**
