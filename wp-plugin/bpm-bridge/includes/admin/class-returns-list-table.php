@@ -133,15 +133,10 @@ final class Returns_List_Table extends \WP_List_Table {
 		$base    = Returns_Page::url();
 		$current = self::overdue_only() ? 'overdue' : self::current_status();
 		$views   = array();
-		$total   = (int) Rma::query( array( 'per_page' => 1 ) )['total'];
-		$views['all'] = $this->view_link( $base, __( 'All', 'bpm-bridge' ), $total, '' === $current );
+		$counts  = self::status_counts();
+		$views['all'] = $this->view_link( $base, __( 'All', 'bpm-bridge' ), array_sum( $counts ), '' === $current );
 		foreach ( \BPM_Bridge\Contract::rma_statuses() as $status ) {
-			$count = (int) Rma::query(
-				array(
-					'status'   => $status,
-					'per_page' => 1,
-				)
-			)['total'];
+			$count = $counts[ $status ] ?? 0;
 			if ( $count > 0 || $status === $current ) {
 				$views[ $status ] = $this->view_link( add_query_arg( 'rma_status', $status, $base ), Rma::status_label( $status ), $count, $status === $current );
 			}
@@ -151,6 +146,21 @@ final class Returns_List_Table extends \WP_List_Table {
 			$views['overdue'] = $this->view_link( add_query_arg( 'deadline', 'overdue', $base ), __( 'Overdue', 'bpm-bridge' ), $overdue, 'overdue' === $current );
 		}
 		return $views;
+	}
+
+	/**
+	 * How many returns each status has, in one query.
+	 *
+	 * @return array<string, int>
+	 */
+	public static function status_counts(): array {
+		global $wpdb;
+		$table  = \BPM_Bridge\Installer::rma_table();
+		$counts = array();
+		foreach ( (array) $wpdb->get_results( $wpdb->prepare( "SELECT status, COUNT(*) AS n FROM {$table} WHERE status <> %s GROUP BY status", '' ), ARRAY_A ) as $row ) { // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+			$counts[ (string) $row['status'] ] = (int) $row['n'];
+		}
+		return $counts;
 	}
 
 	/**

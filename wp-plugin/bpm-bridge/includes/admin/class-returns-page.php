@@ -152,7 +152,8 @@ final class Returns_Page {
 		$order = wc_get_order( (int) $rma['order_id'] );
 		$iban  = (string) Rma::iban( $rma_id );
 		$shown = false;
-		if ( '' !== $iban && isset( $_GET['reveal_iban'], $_GET['_wpnonce'] ) && wp_verify_nonce( sanitize_key( wp_unslash( $_GET['_wpnonce'] ) ), 'bpm_bridge_rma_iban_' . $rma_id ) ) {
+		// Showing the full number is a POST (noted on the timeline): a link could be prefetched or replayed from history.
+		if ( '' !== $iban && isset( $_POST['reveal_iban'], $_POST['_wpnonce'] ) && wp_verify_nonce( sanitize_key( wp_unslash( $_POST['_wpnonce'] ) ), 'bpm_bridge_rma_iban_' . $rma_id ) ) {
 			$shown = true;
 			$user  = wp_get_current_user();
 			/* translators: %s: user login. */
@@ -168,7 +169,7 @@ final class Returns_Page {
 				'actions'     => self::actions_for( (string) $rma['status'], (string) $rma['kind'] ),
 				'iban'        => '' === $iban ? '' : ( $shown ? self::format_iban( $iban ) : self::mask_iban( $iban ) ),
 				'iban_shown'  => $shown,
-				'reveal_url'  => wp_nonce_url( self::url( $rma_id, array( 'reveal_iban' => 1 ) ), 'bpm_bridge_rma_iban_' . $rma_id ),
+				'reveal_url'  => self::url( $rma_id ),
 				// Photos and the label go through the customer side's handler, which lets shop staff in with a nonce.
 				'photo_url'   => static fn( string $name ) => \BPM_Bridge\Returns\Downloads::photo_url( $rma_id, $name ),
 				'label_url'   => \BPM_Bridge\Returns\Downloads::label_url( $rma_id ),
@@ -466,7 +467,8 @@ final class Returns_Page {
 		if ( strlen( $clean ) < 8 ) {
 			return str_repeat( '•', strlen( $clean ) );
 		}
-		$masked = substr( $clean, 0, 2 ) . str_repeat( '•', strlen( $clean ) - 6 ) . substr( $clean, -4 );
-		return trim( implode( ' ', mb_str_split( $masked, 4 ) ) );
+		// Grouped before masking: the bullet is several bytes, the IBAN's characters are one each.
+		$groups = str_split( substr( $clean, 0, 2 ) . str_repeat( '*', strlen( $clean ) - 6 ) . substr( $clean, -4 ), 4 );
+		return str_replace( '*', '•', implode( ' ', $groups ) );
 	}
 }

@@ -92,7 +92,10 @@ $bpm_state    = Deadlines::state( $bpm_rma );
 						<td class="bpm-bridge-rma-iban">
 							<code><?php echo esc_html( (string) $args['iban'] ); ?></code>
 							<?php if ( ! $args['iban_shown'] ) : ?>
-								<a href="<?php echo esc_url( (string) $args['reveal_url'] ); ?>" class="bpm-bridge-reveal-iban"><?php esc_html_e( 'Show', 'bpm-bridge' ); ?></a>
+								<form method="post" action="<?php echo esc_url( (string) $args['reveal_url'] ); ?>" class="bpm-bridge-reveal-iban-form" style="display:inline">
+									<?php wp_nonce_field( 'bpm_bridge_rma_iban_' . $bpm_id ); ?>
+									<button type="submit" name="reveal_iban" value="1" class="button-link bpm-bridge-reveal-iban"><?php esc_html_e( 'Show', 'bpm-bridge' ); ?></button>
+								</form>
 								<br /><span class="bpm-bridge-muted"><?php esc_html_e( 'Showing the full number is noted on the timeline.', 'bpm-bridge' ); ?></span>
 							<?php endif; ?>
 						</td>
