@@ -261,6 +261,10 @@ def sync_contact(ctx: JobContext) -> Outcome:
     if name == "none":
         return Outcome("skipped", OFF, note=False)
     order_id = ctx.order_id
+    if order_id is None and not ctx.data.get("customer_id"):
+        raise PermanentError(
+            "the consent change names neither a customer nor an order, so there is no contact to update"
+        )
     if order_id is None:
         return Outcome(
             "skipped",

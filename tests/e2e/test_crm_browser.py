@@ -42,6 +42,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 CRM = "/wp-admin/admin.php?page=wc-settings&tab=bpm_bridge&section=crm"
 TOKEN = "pat-eu1-00000000-1111-2222-3333-444444444444"
 CONSENT = "Send me news and offers by e-mail. I can withdraw at any time in My Account."
+GUEST_CONSENT = (
+    "Send me news and offers by e-mail. I can withdraw at any time with the link in my order e-mails."
+)
 BUYER = {"first_name": "Anna", "last_name": "Nowak", "address_1": "ul. Lipowa 2", "city": "Gdańsk",
          "postcode": "80-001", "phone": "500100200"}  # fmt: skip
 PIPELINES = {
@@ -220,7 +223,7 @@ def classic_checkout(page, site: wordpress.Site, url: str, tick: bool, email: st
     page.fill("#billing_email", email)
     box = page.locator("#bpm_bridge_marketing_consent")
     assert box.is_checked() is False, "never pre-ticked"
-    assert CONSENT in page.locator(".bpm-bridge-marketing-consent").inner_text()
+    assert GUEST_CONSENT in page.locator(".bpm-bridge-marketing-consent").inner_text()
     if tick:
         box.check()
     page.locator("#payment_method_cod").check()
@@ -319,6 +322,15 @@ def test_crm_settings_consent_at_both_checkouts_and_withdrawal(shop, browser) ->
     record = consent_of(site, ticked)
     assert record["granted"] is True and record["source"] == "checkout" and record["version"] == "v1"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["at"]) and record["ip"]
+    # The order-received page offers the guest a withdrawal link; opening it changes nothing, its button does.
+    guest.get_by_role("link", name="Withdraw marketing consent").click()
+    guest.wait_for_load_state()
+    assert consent_of(site, ticked)["granted"] is True, "opening the link withdraws nothing"
+    with guest.expect_navigation():
+        guest.get_by_role("button", name="Withdraw marketing consent").click()
+    assert "will not send you news and offers by e-mail any more" in guest.content()
+    record = consent_of(site, ticked)
+    assert record["granted"] is False and record["source"] == "email-link"
     unticked = classic_checkout(guest, site, info["classic"], False, "jan.nowak@example.test")
     assert consent_of(site, unticked)["granted"] is False
     guest.context.close()
@@ -388,6 +400,7 @@ def test_crm_settings_consent_at_both_checkouts_and_withdrawal(shop, browser) ->
         " echo wp_json_encode( $rows );"
     )
     assert {"customer_id": info["user"], "order_id": block_order} in events
+    assert {"order_id": ticked} in events, "a guest's withdrawal names the order"
     record = json.loads(
         site.php(f"echo get_user_meta( {info['user']}, '_bpm_marketing_consent', true );").strip()
     )

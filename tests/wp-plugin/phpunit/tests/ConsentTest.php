@@ -6,7 +6,21 @@
  */
 
 use BPM_Bridge\Crm\Consent;
+use BPM_Bridge\Crm\Withdrawal;
 use BPM_Bridge\Options;
+
+/**
+ * A handler's wp_die() or redirect, caught.
+ */
+class BPM_Consent_Test_Exit extends Exception {
+
+	/**
+	 * HTTP status (0 for a redirect).
+	 *
+	 * @var int
+	 */
+	public $status = 0;
+}
 
 /**
  * Consent.
@@ -20,6 +34,11 @@ class ConsentTest extends BPM_Test_Case {
 
 	protected function tearDown(): void {
 		unset( $_POST[ Consent::FIELD ] );
+		$_GET  = array();
+		$_POST = array();
+		unset( $_SERVER['REQUEST_METHOD'] );
+		remove_all_filters( 'wp_die_handler' );
+		remove_all_filters( 'wp_redirect' );
 		parent::tearDown();
 		Consent::sync_enabled();
 	}
@@ -57,7 +76,7 @@ class ConsentTest extends BPM_Test_Case {
 		$before = time();
 		$order  = $this->classic_checkout( true );
 		$record = $this->stored( $order->get_id() );
-		$this->assertSame( array( 'granted', 'version', 'at', 'source', 'ip' ), array_keys( $record ) );
+		$this->assertSame( array( 'granted', 'version', 'text_sha256', 'locale', 'at', 'source', 'ip' ), array_keys( $record ) );
 		$this->assertTrue( $record['granted'] );
 		$this->assertSame( 'v1', $record['version'] );
 		$this->assertSame( 'checkout', $record['source'] );
@@ -200,5 +219,181 @@ class ConsentTest extends BPM_Test_Case {
 		$this->assertTrue( $consent['marketing'] );
 		$this->assertSame( 'checkout', $consent['source'] );
 		$this->assertSame( array( 'marketing', 'version', 'at', 'source', 'crm_suppressed' ), array_keys( $consent ) );
+	}
+
+	/**
+	 * Runs a handler; wp_die() and redirects come back as the page's text and status.
+	 *
+	 * @param callable $handler Handler.
+	 * @return array{0: int, 1: string} Status (302 for a redirect) and body (or location).
+	 */
+	private function page( callable $handler ): array {
+		add_filter(
+			'wp_die_handler',
+			static function () {
+				return static function ( $message, $title = '', $args = array() ) {
+					$e         = new BPM_Consent_Test_Exit( is_string( $message ) ? $message : '' );
+					$e->status = (int) ( is_array( $args ) && isset( $args['response'] ) ? $args['response'] : 500 );
+					throw $e;
+				};
+			}
+		);
+		add_filter(
+			'wp_redirect',
+			static function ( $location ) {
+				$e         = new BPM_Consent_Test_Exit( (string) $location );
+				$e->status = 302;
+				throw $e;
+			},
+			1
+		);
+		try {
+			$handler();
+		} catch ( BPM_Consent_Test_Exit $e ) {
+			return array( $e->status, $e->getMessage() );
+		}
+		return array( 0, '' );
+	}
+
+	/**
+	 * A guest order of an address with a consent record.
+	 *
+	 * @param string $email   Billing e-mail.
+	 * @param bool   $granted Given.
+	 * @param int    $at      When (Unix seconds).
+	 */
+	private function guest_order( string $email, bool $granted, int $at ): WC_Order {
+		$order = $this->make_order( 'processing' );
+		$order->set_billing_email( $email );
+		$order->update_meta_data( Consent::META, wp_json_encode( Consent::record( $granted, 'checkout', '203.0.113.9', $at ) ) );
+		$order->save();
+		return wc_get_order( $order->get_id() );
+	}
+
+	/**
+	 * Opens the withdrawal link (GET) or presses its button (POST).
+	 *
+	 * @param string $url  The link.
+	 * @param array  $post Posted fields (none: GET).
+	 * @return array{0: int, 1: string}
+	 */
+	private function open_link( string $url, ?array $post = null ): array {
+		parse_str( (string) wp_parse_url( $url, PHP_URL_QUERY ), $query );
+		$_GET                      = $query;
+		$_POST                     = (array) $post;
+		$_SERVER['REQUEST_METHOD'] = null === $post ? 'GET' : 'POST';
+		return $this->page( array( Withdrawal::class, 'handle' ) );
+	}
+
+	public function test_a_guest_withdraws_with_the_signed_link_only_by_pressing_its_button(): void {
+		$email  = 'guest-' . strtolower( wp_generate_password( 6, false ) ) . '@example.test';
+		$first  = $this->guest_order( $email, true, time() - 100 );
+		$second = $this->guest_order( $email, false, time() - 50 );
+		$other  = $this->guest_order( 'other-' . $email, true, time() - 50 );
+		$this->assertTrue( Consent::for_rest( $second )['marketing'], 'a later unticked box does not withdraw a guest\'s "yes"' );
+		$url = Withdrawal::url( $second );
+
+		list( $status, $body ) = $this->open_link( $url );
+		$this->assertSame( 200, $status );
+		$this->assertStringContainsString( 'method="post"', $body );
+		$this->assertStringContainsString( 'name="_wpnonce"', $body );
+		$this->assertTrue( Consent::for_rest( wc_get_order( $first->get_id() ) )['marketing'], 'opening the link changes nothing' );
+
+		$this->assertSame( 403, $this->open_link( str_replace( 'sig=', 'sig=0', $url ) )[0], 'a bad signature' );
+		$this->assertSame( 403, $this->open_link( add_query_arg( Withdrawal::QUERY, $other->get_id(), $url ) )[0], 'another order' );
+		$this->assertSame( 403, $this->open_link( $url, array( '_wpnonce' => 'nope' ) )[0], 'no valid nonce' );
+		$this->assertCount( 0, $this->events( 'customer.consent_changed' ) );
+
+		list( $status, $body ) = $this->open_link( $url, array( '_wpnonce' => wp_create_nonce( Withdrawal::NONCE . $second->get_id() ) ) );
+		$this->assertSame( 200, $status, $body );
+		$this->assertStringContainsString( 'will not send you news', $body );
+		$record = Consent::of_order( wc_get_order( $first->get_id() ) );
+		$this->assertFalse( $record['granted'] );
+		$this->assertSame( 'email-link', $record['source'] );
+		$this->assertFalse( Consent::for_rest( wc_get_order( $second->get_id() ) )['marketing'] );
+		$this->assertTrue( Consent::of_order( wc_get_order( $other->get_id() ) )['granted'], 'another address keeps its own' );
+		$events = $this->events( 'customer.consent_changed' );
+		$this->assertCount( 1, $events );
+		$this->assertSame( array( 'order_id' => $second->get_id() ), json_decode( $events[0]['payload'], true )['data'] );
+
+		// Withdrawn: the page says so, and the link is no longer offered.
+		$this->assertStringContainsString( 'We do not send you', $this->open_link( $url )[1] );
+		ob_start();
+		Withdrawal::order_page( wc_get_order( $first->get_id() ) );
+		$this->assertSame( '', ob_get_clean() );
+	}
+
+	public function test_the_link_is_on_the_order_pages_and_in_customer_e_mails_only_while_consent_is_given(): void {
+		$order = $this->guest_order( 'shown-' . strtolower( wp_generate_password( 6, false ) ) . '@example.test', true, time() );
+		ob_start();
+		Withdrawal::order_page( $order );
+		$html = ob_get_clean();
+		$this->assertStringContainsString( esc_url( Withdrawal::url( $order ) ), $html );
+		ob_start();
+		Withdrawal::email( $order, true, false, null );
+		$this->assertSame( '', ob_get_clean(), 'not in the shop\'s own e-mails' );
+		ob_start();
+		Withdrawal::email( $order, false, true, null );
+		$plain = ob_get_clean();
+		$this->assertStringContainsString( Withdrawal::url( $order ), $plain );
+		$this->assertStringNotContainsString( '<a ', $plain );
+		if ( self::real_woocommerce() ) {
+			$mails = WC()->mailer()->get_emails();
+			ob_start();
+			do_action( 'woocommerce_email_after_order_table', $order, false, false, $mails['WC_Email_New_Order'] );
+			$this->assertStringNotContainsString( Withdrawal::QUERY, ob_get_clean(), 'New order goes to the shop' );
+			ob_start();
+			do_action( 'woocommerce_email_after_order_table', $order, false, false, $mails['WC_Email_Customer_Processing_Order'] );
+			$this->assertStringContainsString( Withdrawal::QUERY, ob_get_clean() );
+		}
+	}
+
+	public function test_a_registered_buyers_link_withdraws_their_customer_record(): void {
+		$user  = $this->make_user( 'customer' );
+		$order = $this->classic_checkout( true, $user );
+		$url   = Withdrawal::url( $order );
+		list( $status ) = $this->open_link( $url, array( '_wpnonce' => wp_create_nonce( Withdrawal::NONCE . $order->get_id() ) ) );
+		$this->assertSame( 200, $status );
+		$this->assertFalse( Consent::of_user( $user )['granted'] );
+		$this->assertSame( 'email-link', Consent::of_user( $user )['source'] );
+		$events = $this->events( 'customer.consent_changed' );
+		$this->assertSame( array( 'customer_id' => $user, 'order_id' => $order->get_id() ), json_decode( end( $events )['payload'], true )['data'] );
+	}
+
+	public function test_the_shop_withdraws_from_the_order_screen_with_capability_and_nonce(): void {
+		$order = $this->guest_order( 'phoned-' . strtolower( wp_generate_password( 6, false ) ) . '@example.test', true, time() );
+		// wp_nonce_url() answers for HTML (&amp;).
+		$url = html_entity_decode( Withdrawal::admin_url( $order ) );
+		parse_str( (string) wp_parse_url( $url, PHP_URL_QUERY ), $query );
+		wp_set_current_user( $this->make_user( 'subscriber' ) );
+		$_GET     = array(
+			'order'    => $order->get_id(),
+			'_wpnonce' => wp_create_nonce( Withdrawal::ADMIN_ACTION . '_' . $order->get_id() ),
+		);
+		$_REQUEST = $_GET;
+		$this->assertSame( 403, $this->page( array( Withdrawal::class, 'admin' ) )[0] );
+		wp_set_current_user( $this->make_user( 'shop_manager' ) );
+		$_GET     = array( 'order' => $order->get_id() );
+		$_REQUEST = $_GET;
+		$this->assertSame( 403, $this->page( array( Withdrawal::class, 'admin' ) )[0], 'no nonce' );
+		$this->assertTrue( Consent::for_rest( wc_get_order( $order->get_id() ) )['marketing'] );
+		$query['_wpnonce'] = wp_create_nonce( Withdrawal::ADMIN_ACTION . '_' . $order->get_id() );
+		$_GET              = $query;
+		$_REQUEST          = $query;
+		list( $status, $body ) = $this->page( array( Withdrawal::class, 'admin' ) );
+		$this->assertSame( 302, $status, $body );
+		$record = Consent::of_order( wc_get_order( $order->get_id() ) );
+		$this->assertFalse( $record['granted'] );
+		$this->assertSame( 'admin', $record['source'] );
+		$this->assertCount( 1, $this->events( 'customer.consent_changed' ) );
+	}
+
+	public function test_a_guest_is_told_about_the_e_mail_link_and_a_customer_about_my_account(): void {
+		$this->assertStringContainsString( 'link in my order e-mails', Consent::text() );
+		wp_set_current_user( $this->make_user( 'customer' ) );
+		$this->assertStringContainsString( 'My Account', Consent::text() );
+		$record = Consent::record( true, 'checkout' );
+		$this->assertSame( hash( 'sha256', Consent::text() ), $record['text_sha256'] );
+		$this->assertSame( determine_locale(), $record['locale'] );
 	}
 }

@@ -163,7 +163,7 @@ class OrderEventsTest extends BPM_Test_Case {
 		foreach ( array( 1, 2 ) as $page ) {
 			$result = call_user_func( $erasers['bpm-bridge']['callback'], 1 === $page ? strtoupper( $email ) : $email, $page );
 			$this->assertTrue( $result['done'] );
-			apply_filters( 'wp_privacy_personal_data_erasure_page', $result, 1, $email, $page, $request, 'bpm-bridge' );
+			\BPM_Bridge\Crm\Eraser::after_page( $result, 1, $email, $page, $request, 'bpm-bridge' );
 		}
 		$events = $this->events( 'customer.erasure_requested' );
 		wp_delete_post( $request, true );

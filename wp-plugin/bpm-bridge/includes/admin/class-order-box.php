@@ -80,6 +80,7 @@ final class Order_Box {
 				'returns'     => class_exists( '\\BPM_Bridge\\Rma' ) ? \BPM_Bridge\Rma::query( array( 'order_id' => (int) $order->get_id() ) )['items'] : array(),
 				// The consent in force for the buyer (the CRM gets marketing data only with it).
 				'consent'     => class_exists( \BPM_Bridge\Crm\Consent::class ) ? \BPM_Bridge\Crm\Consent::for_rest( $order ) : null,
+				'withdraw'    => class_exists( \BPM_Bridge\Crm\Withdrawal::class ) ? \BPM_Bridge\Crm\Withdrawal::admin_url( $order ) : '',
 			)
 		);
 	}

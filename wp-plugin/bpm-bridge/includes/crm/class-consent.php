@@ -55,7 +55,7 @@ final class Consent {
 	/**
 	 * Where a record may come from.
 	 */
-	const SOURCES = array( 'checkout', 'checkout-block', 'my-account' );
+	const SOURCES = array( 'checkout', 'checkout-block', 'my-account', 'email-link', 'admin' );
 
 	/**
 	 * Hooks.
@@ -144,7 +144,11 @@ final class Consent {
 		 *
 		 * @param string $text Text.
 		 */
-		return (string) apply_filters( 'bpm_bridge_marketing_consent_text', __( 'Send me news and offers by e-mail. I can withdraw at any time in My Account.', 'bpm-bridge' ) );
+		$text = is_user_logged_in()
+			? __( 'Send me news and offers by e-mail. I can withdraw at any time in My Account.', 'bpm-bridge' )
+			// A guest has no My Account: the order page and every order e-mail carry a one-click withdrawal link.
+			: __( 'Send me news and offers by e-mail. I can withdraw at any time with the link in my order e-mails.', 'bpm-bridge' );
+		return (string) apply_filters( 'bpm_bridge_marketing_consent_text', $text );
 	}
 
 	/**
@@ -194,15 +198,18 @@ final class Consent {
 	 * @param string $source  One of SOURCES.
 	 * @param string $ip      The buyer's IP address ('' when unknown).
 	 * @param int    $now     Unix seconds (0: now).
-	 * @return array{granted: bool, version: string, at: string, source: string, ip: string}
+	 * @return array{granted: bool, version: string, text_sha256: string, locale: string, at: string, source: string, ip: string}
 	 */
 	public static function record( bool $granted, string $source, string $ip = '', int $now = 0 ): array {
 		return array(
-			'granted' => $granted,
-			'version' => self::version(),
-			'at'      => gmdate( 'Y-m-d\TH:i:s\Z', $now > 0 ? $now : time() ),
-			'source'  => in_array( $source, self::SOURCES, true ) ? $source : 'checkout',
-			'ip'      => (string) ( rest_is_ip_address( $ip ) ? $ip : '' ),
+			'granted'     => $granted,
+			'version'     => self::version(),
+			// Exactly which words (the guest's and the customer's differ, and a filter may change them) in which language.
+			'text_sha256' => hash( 'sha256', self::text() ),
+			'locale'      => function_exists( 'determine_locale' ) ? (string) determine_locale() : (string) get_locale(),
+			'at'          => gmdate( 'Y-m-d\TH:i:s\Z', $now > 0 ? $now : time() ),
+			'source'      => in_array( $source, self::SOURCES, true ) ? $source : 'checkout',
+			'ip'          => (string) ( rest_is_ip_address( $ip ) ? $ip : '' ),
 		);
 	}
 
@@ -256,8 +263,63 @@ final class Consent {
 	 * @return array<string, mixed>|null
 	 */
 	public static function current( $order ): ?array {
-		$user = self::of_user( (int) $order->get_customer_id() );
-		return null !== $user ? $user : self::of_order( $order );
+		$user_id = (int) $order->get_customer_id();
+		if ( $user_id > 0 ) {
+			$user = self::of_user( $user_id );
+			return null !== $user ? $user : self::of_order( $order );
+		}
+		return self::of_guest( $order );
+	}
+
+	/**
+	 * A guest's consent: across every guest order of the billing address, oldest first, as for a customer —
+	 * a "yes" counts, a withdrawal counts, and an unticked box counts only when there is no "yes" before it.
+	 * So one buyer has one state in the CRM (the contact is keyed by the address), not one per order.
+	 *
+	 * @param \WC_Order $order A guest order.
+	 * @return array<string, mixed>|null
+	 */
+	private static function of_guest( $order ): ?array {
+		$email = strtolower( trim( (string) $order->get_billing_email() ) );
+		if ( '' === $email || ! function_exists( 'wc_get_orders' ) ) {
+			return self::of_order( $order );
+		}
+		$orders  = wc_get_orders(
+			array(
+				'billing_email' => $email,
+				'customer_id'   => 0,
+				'type'          => 'shop_order',
+				'limit'         => -1,
+				'orderby'       => 'ID',
+				'order'         => 'ASC',
+				'return'        => 'objects',
+			)
+		);
+		$records = array();
+		foreach ( is_array( $orders ) ? $orders : array() as $each ) {
+			$record = self::of_order( $each );
+			if ( null !== $record ) {
+				$records[] = $record;
+			}
+		}
+		if ( empty( $records ) ) {
+			return self::of_order( $order );
+		}
+		// Stable: equal times keep the order ids' order.
+		usort(
+			$records,
+			static function ( $a, $b ) {
+				return strcmp( (string) ( $a['at'] ?? '' ), (string) ( $b['at'] ?? '' ) );
+			}
+		);
+		$state = null;
+		foreach ( $records as $record ) {
+			$explicit = true === $record['granted'] || in_array( (string) ( $record['source'] ?? '' ), array( 'my-account', 'email-link', 'admin' ), true );
+			if ( $explicit || null === $state || true !== $state['granted'] ) {
+				$state = $record;
+			}
+		}
+		return $state;
 	}
 
 	/**
@@ -447,6 +509,49 @@ final class Consent {
 			$data['order_id'] = $order;
 		}
 		Outbox::add( 'customer.consent_changed', $data );
+		return true;
+	}
+
+	/**
+	 * Withdraws the consent of an order's buyer (the e-mail link, the shop's order screen): a registered
+	 * customer's record; for a guest, the record of every guest order of the billing address, then one
+	 * customer.consent_changed {order_id = the latest of them}.
+	 *
+	 * @param \WC_Order $order  Order.
+	 * @param string    $source One of email-link, admin.
+	 * @param string    $ip     IP address ('' for the shop's own action).
+	 * @return bool Whether anything changed.
+	 */
+	public static function withdraw_for_order( $order, string $source, string $ip = '' ): bool {
+		$user_id = (int) $order->get_customer_id();
+		if ( $user_id > 0 ) {
+			return self::set_for_user( $user_id, false, $source, $ip );
+		}
+		$email  = strtolower( trim( (string) $order->get_billing_email() ) );
+		$orders = '' === $email ? array( $order ) : wc_get_orders(
+			array(
+				'billing_email' => $email,
+				'customer_id'   => 0,
+				'type'          => 'shop_order',
+				'limit'         => -1,
+				'return'        => 'objects',
+			)
+		);
+		$record = wp_json_encode( self::record( false, $source, $ip ) );
+		$latest = 0;
+		foreach ( is_array( $orders ) ? $orders : array() as $each ) {
+			$latest = max( $latest, (int) $each->get_id() );
+			$before = self::of_order( $each );
+			if ( null !== $before && true === $before['granted'] ) {
+				$each->update_meta_data( self::META, $record );
+				$each->save();
+				$changed = true;
+			}
+		}
+		if ( empty( $changed ) ) {
+			return false;
+		}
+		Outbox::add( 'customer.consent_changed', array( 'order_id' => $latest ) );
 		return true;
 	}
 

@@ -21,6 +21,7 @@ final class Crm {
 	public static function register(): void {
 		Consent::register();
 		Eraser::register();
+		Withdrawal::register();
 		if ( is_admin() ) {
 			Settings_Screen::register();
 			Erasure_Notes::register();

@@ -115,6 +115,12 @@ $bpm_url    = $bpm_meta['_bpm_invoice_url'];
 					? sprintf( __( 'marketing consent given %1$s (%2$s)', 'bpm-bridge' ), (string) $bpm_consent['at'], (string) $bpm_consent['source'] )
 					: __( 'no marketing consent: transactional data only', 'bpm-bridge' );
 				echo '<br /><span class="bpm-bridge-muted bpm-bridge-consent">' . esc_html( $bpm_consent_text ) . '</span>';
+				if ( $bpm_consent['marketing'] && '' !== (string) ( $args['withdraw'] ?? '' ) && current_user_can( 'manage_woocommerce' ) ) {
+					echo ' <a class="bpm-bridge-withdraw-consent" href="' . esc_url( (string) $args['withdraw'] ) . '">' . esc_html__( 'Withdraw marketing consent', 'bpm-bridge' ) . '</a>';
+				}
+				if ( ! empty( $bpm_consent['crm_suppressed'] ) ) {
+					echo '<br /><span class="bpm-bridge-muted bpm-bridge-crm-suppressed">' . esc_html__( 'The buyer was erased on request: nothing is sent to the CRM.', 'bpm-bridge' ) . '</span>';
+				}
 			}
 			?>
 		</dd>
