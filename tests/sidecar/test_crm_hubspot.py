@@ -6,10 +6,21 @@ what the shop holds (meta, notes); the job runs as the worker runs it (crm_harne
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
-from crm_harness import PORTAL, VALID_NIP, CrmShop, crm_config, crm_fixture, servers_fixture, unique_email
+import requests
+from crm_harness import (
+    PORTAL,
+    TOKEN,
+    VALID_NIP,
+    CrmShop,
+    crm_config,
+    crm_fixture,
+    servers_fixture,
+    unique_email,
+)
 
 from sidecar.audit import AuditLog
 from sidecar.errors import PermanentError, TransientError
@@ -299,16 +310,61 @@ def test_a_daily_limit_is_a_long_wait_in_plain_words(crm: CrmShop) -> None:
         crm.hubspot.set_limits(daily_max=250000)
 
 
-def test_a_status_change_costs_three_hubspot_requests(crm: CrmShop) -> None:
-    """Contact upsert, deal upsert, line items upsert: the links exist since the first sync finished."""
+def test_a_status_change_costs_five_hubspot_requests(crm: CrmShop) -> None:
+    """Contact upsert, deal upsert, line items upsert, their links (idempotent: a lost link comes back)
+    and the read of the keys past the order's lines (a removed line is archived)."""
     order = crm.order(billing={"email": unique_email("cost")})
     crm.sync(order["id"])
     before = crm.hubspot.limits()["requests"]
     crm.shop.set_status(order["id"], "completed")
     crm.sync(order["id"])
-    assert crm.hubspot.limits()["requests"] - before == 3
+    assert crm.hubspot.limits()["requests"] - before == 5
     [deal] = crm.hubspot.deals(order["id"])
     assert len(deal["associations"]["line_items"]) == 1 and len(deal["associations"]["contacts"]) == 1
+
+
+def test_lines_are_linked_every_time_and_removed_lines_archived(crm: CrmShop) -> None:
+    order = crm.order(
+        billing={"email": unique_email("lines")},
+        items=[{"name": f"Kubek {n}", "price": "10.00", "qty": 1, "sku": f"K-{n}"} for n in range(1, 4)],
+    )
+    crm.sync(order["id"])
+    config = crm.store.get_config()
+    hubspot = crm_jobs.provider_for("hubspot", config, AuditLog(None))
+    payload = crm_jobs.build_payload(crm.store.read_order(order["id"]), config)
+    [deal] = crm.hubspot.deals(order["id"])
+    lost = crm.hubspot.line_items()[0]["id"]  # a link removed in HubSpot (or lost with an answer)
+    gone = requests.delete(
+        f"{crm.hub.url}/crm/v4/objects/line_items/{lost}/associations/deals/{deal['id']}",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    )
+    assert gone.status_code == 204, gone.text
+    shorter = dataclasses.replace(payload.deal, line_items=payload.deal.line_items[:2])  # an edited order
+    hubspot.sync_order(payload.contact, shorter, payload.known)
+    [deal] = crm.hubspot.deals(order["id"])
+    kept = sorted(i["properties"]["woo_line_key"] for i in crm.hubspot.line_items())
+    assert kept == [f"{order['id']}-1", f"{order['id']}-2"]  # the third line is archived
+    assert sorted(deal["associations"]["line_items"]) == sorted(i["id"] for i in crm.hubspot.line_items())
+
+
+def test_a_conflict_on_a_batch_of_lines_is_resolved_input_by_input(crm: CrmShop) -> None:
+    """HubSpot may answer an upsert racing a fresh create with 409 for the whole batch: the lines are sent
+    again in halves down to the one that conflicts, whose 409 names the record to update."""
+    order = crm.order(
+        billing={"email": unique_email("conflict")},
+        items=[{"name": f"Kawa {n}", "price": "20.00", "qty": 1, "sku": f"KW-{n}"} for n in range(1, 3)],
+    )
+    crm.sync(order["id"])
+    crm.hubspot._call("POST", "/batch", {"conflict_seconds": 30})
+    try:
+        crm.shop.set_status(order["id"], "completed")
+        assert crm.sync(order["id"]).status == "done"
+    finally:
+        crm.hubspot._call("POST", "/batch", {"conflict_seconds": 0})
+    assert len(crm.hubspot.line_items()) == 2 and len(crm.hubspot.deals(order["id"])) == 1
+    [deal] = crm.hubspot.deals(order["id"])
+    assert deal["properties"]["dealstage"] == "closedwon"
 
 
 @pytest.mark.parametrize("fault", ["503", "drop_after_commit"])
@@ -323,3 +379,29 @@ def test_a_failed_or_lost_deal_write_is_retried_into_the_same_deal(crm: CrmShop,
     assert len(crm.hubspot.deals(order["id"])) == (1 if fault == "drop_after_commit" else 0)
     assert crm.sync(order["id"]).status == "done"
     assert len(crm.hubspot.deals(order["id"])) == 1 and len(crm.hubspot.contacts()) == 1
+
+
+def test_a_batch_with_one_conflicting_contact_is_split_not_sent_order_by_order(crm: CrmShop) -> None:
+    """The backfill's batches: a 409 for one just-created contact halves the contacts' batch down to that
+    one; the deals still go in one batch request."""
+    first = crm.order(billing={"email": unique_email("split")})
+    crm.sync(first["id"])
+    email = crm.store.read_order(first["id"]).order["billing"]["email"]
+    orders = [crm.order(billing={"email": email})] + [
+        crm.order(billing={"email": unique_email(f"split-{n}")}) for n in range(3)
+    ]
+    config = crm.store.get_config()
+    hubspot = crm_jobs.provider_for("hubspot", config, AuditLog(crm.audit_dir))
+    items = []
+    for order in orders:
+        payload = crm_jobs.build_payload(crm.store.read_order(order["id"]), config)
+        items.append((payload.contact, payload.deal, payload.known))
+    deal_batches = len(crm.sent("/crm/v3/objects/deals/batch/upsert"))
+    crm.hubspot._call("POST", "/batch", {"conflict_seconds": 30})
+    try:
+        results = hubspot.sync_batch(items)
+    finally:
+        crm.hubspot._call("POST", "/batch", {"conflict_seconds": 0})
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert len(crm.sent("/crm/v3/objects/deals/batch/upsert")) - deal_batches == 1
+    assert len(crm.hubspot.contacts()) == 4 and len(crm.hubspot.deals()) == 5

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -27,14 +27,14 @@ import requests
 from sidecar.errors import BridgeError, PermanentError, TransientError
 from sidecar.http import HttpClient, classify, retry_after_seconds
 from sidecar.providers.crm.base import Contact, Deal, Known, Pipeline, Stage, Synced
+from sidecar.providers.crm.hubspot_lines import chunks as _chunks
+from sidecar.providers.crm.hubspot_lines import sync_lines
 from sidecar.providers.crm.limits import Budget, LocalLimiter, seconds_to_next_hour
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 RECORD_URL = "https://app.hubspot.com/contacts/{portal}/record/0-3/{deal}"
-BATCH_MAX = 100
 EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
 DEAL_TO_CONTACT = 3
-LINE_ITEM_TO_DEAL = 20
 PROPERTY_TTL = 86400  # a property, once seen, is assumed to stay for a day
 RATE_LIMIT_TRIES = 3  # sends of one request while short 429 pauses last
 
@@ -117,28 +117,6 @@ def deal_properties(deal: Deal, stage: str) -> dict[str, str]:
     return {k: v for k, v in props.items() if v}  # nothing is cleared: an empty value is left out
 
 
-def line_inputs(deal: Deal) -> list[dict[str, Any]]:
-    return [
-        {
-            "idProperty": "woo_line_key",
-            "id": f"{deal.order_id}-{position}",
-            "properties": {
-                "woo_line_key": f"{deal.order_id}-{position}",
-                "name": item.name,
-                "quantity": str(item.quantity),
-                "price": str(item.unit_price),
-                **({"hs_sku": item.sku} if item.sku else {}),
-            },
-        }
-        for position, item in enumerate(deal.line_items, start=1)
-    ]
-
-
-def _chunks(items: Sequence[Any], size: int = BATCH_MAX) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _body(response: requests.Response) -> dict[str, Any]:
     try:
         body = response.json()
@@ -197,8 +175,9 @@ class HubSpotProvider:
             "contacts", "email", contact.email, contact_properties(contact), "contact", new=new
         )
         stage = self._stage(deal, known)
+        made: set[str] = set()
         deal_id, stored = self._upsert_one_record(
-            "deals", "woo_order_id", str(deal.order_id), deal_properties(deal, stage), "deal"
+            "deals", "woo_order_id", str(deal.order_id), deal_properties(deal, stage), "deal", new=made
         )
         if (contact_id, deal_id) != (known.contact_id, known.deal_id):
             self._call(
@@ -207,9 +186,7 @@ class HubSpotProvider:
                 what="the deal's link to the contact",
             )
         if deal.line_items:
-            # Linked already when the order's last sync finished (its ids are on the order): only lines
-            # HubSpot reports as new need their link.
-            self._line_items([(deal_id, deal)], linked=deal_id == known.deal_id)
+            sync_lines(self, [(deal_id, deal, str(deal.order_id) not in made)])
         url, final = self.record_url(deal_id), str(stored.get("dealstage") or stage)
         return Synced(contact_id, deal_id, url, final, created=contact.email in new)
 
@@ -264,7 +241,8 @@ class HubSpotProvider:
             for c, d, k in items
             if c.email in contact_ids
         ]
-        deal_records = self._batch_upsert_records("deals", "woo_order_id", deals, "deals")
+        made: set[str] = set()
+        deal_records = self._batch_upsert_records("deals", "woo_order_id", deals, "deals", new=made)
         done: dict[int, Synced] = {}
         links = []
         for contact, deal, known in items:
@@ -279,8 +257,13 @@ class HubSpotProvider:
             if (contact_id, deal_id) != (known.contact_id, known.deal_id):
                 links.append((deal_id, contact_id))
         self._associate("deals", "contacts", links, DEAL_TO_CONTACT)
-        self._line_items(
-            [(done[d.order_id].deal_id, d) for _, d, _ in items if d.order_id in done and d.line_items]
+        sync_lines(
+            self,
+            [
+                (done[d.order_id].deal_id, d, str(d.order_id) not in made)
+                for _, d, _ in items
+                if d.order_id in done and d.line_items
+            ],
         )
         results: list[Synced | BridgeError] = []
         for contact, deal, known in items:
@@ -292,6 +275,18 @@ class HubSpotProvider:
             except PermanentError as exc:
                 results.append(exc)
         return results
+
+    # -- for sidecar.providers.crm.hubspot_lines ---------------------------------------------------------
+    def upsert_records(
+        self, object_type: str, id_property: str, inputs: Sequence[tuple[str, Mapping[str, str]]], what: str
+    ) -> dict[str, tuple[str, Mapping[str, Any]]]:
+        return self._batch_upsert_records(object_type, id_property, inputs, what)
+
+    def associate(self, from_type: str, to_type: str, pairs: Sequence[tuple[str, str]], type_id: int) -> None:
+        self._associate(from_type, to_type, pairs, type_id)
+
+    def call(self, method: str, path: str, body: Any, *, what: str) -> Any:
+        return self._call(method, path, body, what=what)
 
     # -- pieces ---------------------------------------------------------------------------------------
     def _stage(self, deal: Deal, known: Known) -> str:
@@ -306,28 +301,6 @@ class HubSpotProvider:
             f'HubSpot has no deal pipeline {deal.pipeline!r}: choose one with "Load stages" in WooCommerce → '
             "Settings → BPM Bridge → CRM"
         )
-
-    def _line_items(self, deals: Sequence[tuple[str, Deal]], linked: bool = False) -> None:
-        keyed = [(deal_id, entry) for deal_id, deal in deals for entry in line_inputs(deal)]
-        if not keyed:
-            return
-        ids: dict[str, str] = {}
-        created: set[str] = set()
-        for chunk in _chunks(keyed):
-            inputs = [(e["id"], e["properties"]) for _, e in chunk]
-            records = self._batch_upsert_records(
-                "line_items", "woo_line_key", inputs, "line items", new=created
-            )
-            ids.update({key: record[0] for key, record in records.items()})
-        missing = sum(1 for _, e in keyed if e["id"] not in ids)
-        links = [
-            (ids[e["id"]], deal_id)
-            for deal_id, e in keyed
-            if e["id"] in ids and (not linked or e["id"] in created)
-        ]
-        self._associate("line_items", "deals", links, LINE_ITEM_TO_DEAL)
-        if missing:
-            raise PermanentError(f"HubSpot did not take {missing} line item(s) of the deal")
 
     def _associate(
         self, from_type: str, to_type: str, pairs: Sequence[tuple[str, str]], type_id: int
@@ -401,7 +374,14 @@ class HubSpotProvider:
                 continue
             if "conflict_id" in answer:
                 if len(chunk) != 1:
-                    continue  # which input conflicted is not said: send them one by one
+                    # The 409 names one record but not its input: halves, down to the conflicting one,
+                    # so one just-created contact costs a few requests, not the whole batch sent singly.
+                    half = len(chunk) // 2
+                    for part in (chunk[:half], chunk[half:]):
+                        found.update(
+                            self._batch_upsert_records(object_type, id_property, part, what, new=new)
+                        )
+                    continue
                 key, props = chunk[0]
                 record = self._call(
                     "PATCH",
