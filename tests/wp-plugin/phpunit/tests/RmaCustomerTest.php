@@ -633,6 +633,75 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$this->assertFalse( BPM_Bridge\Returns\Customer::has_form( $page( 'Nothing here.' ) ) );
 	}
 
+	public function test_small_things_the_customer_meets(): void {
+		$customer = $this->make_user( 'customer' );
+		wp_set_current_user( $customer );
+		list( $order, $item ) = $this->order( $customer );
+		// Arrays where text is expected are no answer (and no PHP warning).
+		$this->assertNull( Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ), array( 'bpm_note' => array( 'x' ), 'bpm_method' => array( 'own' ) ) ), array(), false ) );
+		$this->assertSame( array( '', '' ), array( Form::state()['values']['note'], Form::state()['values']['method'] ) );
+		$this->assertStringContainsString( 'how you will send', Form::state()['errors']['method'] );
+		$nested = $this->post( $order, array() );
+		$nested['bpm_qty'] = array( $item => array( '1' ) );
+		$this->assertNull( Form::handle_submit( $nested, array(), false ), 'a quantity sent as a list is not 1' );
+		$this->assertSame( 0, Rma::query( array( 'order_id' => $order->get_id() ) )['total'] );
+		// A bank number copied with no-break and thin spaces.
+		$this->assertSame( 'PL61109010140000071219812874', Input::iban( "PL61\u{00A0}1090\u{2009}1014\u{202F}0000 0712 1981 2874" ) );
+		// Other cash-on-delivery gateways.
+		$order->set_payment_method( 'pobranie' );
+		$order->save();
+		$this->assertFalse( Form::is_cod( $order ) );
+		$cod = static function () {
+			return array( 'cod', 'pobranie' );
+		};
+		add_filter( 'bpm_bridge_cod_gateways', $cod );
+		$this->assertTrue( Form::is_cod( $order ) );
+		$this->assertStringContainsString( 'id="bpm-iban"', Form::render( $order, '', home_url( '/' ) ) );
+		remove_filter( 'bpm_bridge_cod_gateways', $cod );
+		// The list shows the order number the customer knows.
+		Rma::create( $order->get_id(), array( array( 'order_item_id' => $item, 'quantity' => 1 ) ), array( 'customer_id' => $customer ) );
+		$number = static function () {
+			return 'ZAM/2025/42';
+		};
+		add_filter( 'woocommerce_order_number', $number );
+		$list = BPM_Bridge\Returns\Templates::render( 'list', array( 'rmas' => Rma::query( array( 'customer_id' => $customer ) )['items'] ) );
+		remove_filter( 'woocommerce_order_number', $number );
+		$this->assertStringContainsString( '#ZAM/2025/42', $list );
+	}
+
+	public function test_guest_form_refusals(): void {
+		list( $order, $item ) = $this->order( 0 );
+		// The look-up needs its nonce.
+		foreach ( array( '', 'forged1234' ) as $nonce ) {
+			Form::reset();
+			Form::handle_lookup( array( '_bpm_nonce' => $nonce, 'bpm_order_number' => (string) $order->get_order_number(), 'bpm_email' => 'anna@example.com' ) );
+			$this->assertStringContainsString( 'expired', Form::state()['lookup_error'] );
+			$this->assertArrayNotHasKey( 'token', Form::state() );
+		}
+		Form::reset();
+		Form::handle_lookup( array( '_bpm_nonce' => wp_create_nonce( 'bpm_bridge_return_lookup' ), 'bpm_order_number' => (string) $order->get_order_number(), 'bpm_email' => 'anna@example.com' ) );
+		$this->assertNotEmpty( Form::state()['token'] );
+		// An hour later the token has run out: the guest is asked to find the order again.
+		$old = Guest::token( $order->get_id(), time() - 2 * HOUR_IN_SECONDS );
+		$this->assertTrue( Guest::token_expired( $old ) );
+		$this->assertFalse( Guest::token_expired( Guest::token( $order->get_id() ) ) );
+		$this->assertNull( Form::handle_submit( $this->post( $order, array( $item => array( 1, 'Wrong item' ) ), array( 'bpm_token' => $old ) ), array(), false ) );
+		$this->assertStringContainsString( 'find your order again', Form::state()['errors']['form'] );
+		// More than 5 photos are refused.
+		list( $late, $late_item ) = $this->order( 0, 40 );
+		$files = array( 'bpm_photos' => array() );
+		for ( $i = 0; $i < Photos::MAX_FILES + 1; $i++ ) {
+			$one = $this->upload( 'p' . $i . '.png', base64_decode( self::PNG ) )['bpm_photos'];
+			foreach ( $one as $field => $values ) {
+				$files['bpm_photos'][ $field ][] = $values[0];
+			}
+		}
+		$post = $this->post( $late, array( $late_item => array( 1, 'Defect (reklamacja)' ) ), array( 'bpm_token' => Guest::token( $late->get_id() ) ) );
+		$this->assertNull( Form::handle_submit( $post, $files, false ) );
+		$this->assertStringContainsString( 'At most 5 photos', Form::state()['errors']['photos'] );
+		$this->assertSame( 0, Rma::query( array( 'order_id' => $late->get_id() ) )['total'] );
+	}
+
 	public function test_files_only_for_their_owner_and_staff(): void {
 		$anna  = $this->make_user( 'customer' );
 		$brian = $this->make_user( 'customer' );

@@ -74,7 +74,7 @@ final class Form {
 			return;
 		}
 		// phpcs:ignore WordPress.Security.NonceVerification.Missing -- the action only picks the handler; each handler verifies its nonce.
-		$action = isset( $_POST['bpm_bridge_return'] ) ? sanitize_key( wp_unslash( $_POST['bpm_bridge_return'] ) ) : '';
+		$action = isset( $_POST['bpm_bridge_return'] ) && is_scalar( $_POST['bpm_bridge_return'] ) ? sanitize_key( wp_unslash( (string) $_POST['bpm_bridge_return'] ) ) : '';
 		if ( 'submit' === $action ) {
 			$result = self::handle_submit( wp_unslash( $_POST ), $_FILES ); // phpcs:ignore WordPress.Security.NonceVerification.Missing,WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- verified and sanitised field by field in handle_submit().
 			if ( is_array( $result ) ) {
@@ -84,6 +84,41 @@ final class Form {
 		} elseif ( 'lookup' === $action ) {
 			self::handle_lookup( wp_unslash( $_POST ) ); // phpcs:ignore WordPress.Security.NonceVerification.Missing,WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- verified in handle_lookup().
 		}
+	}
+
+	/**
+	 * A POST field as text; '' for a missing field or one sent as an array (bpm_note[]=…), which is no answer.
+	 *
+	 * @param array  $post POST.
+	 * @param string $key  Field.
+	 */
+	private static function text( array $post, string $key ): string {
+		return isset( $post[ $key ] ) && is_scalar( $post[ $key ] ) ? (string) $post[ $key ] : '';
+	}
+
+	/**
+	 * A POST field that is a list (bpm_qty[ID]), its scalar entries only.
+	 *
+	 * @param array  $post POST.
+	 * @param string $key  Field.
+	 * @return array<int|string, scalar>
+	 */
+	private static function scalars( array $post, string $key ): array {
+		return isset( $post[ $key ] ) && is_array( $post[ $key ] ) ? array_filter( $post[ $key ], 'is_scalar' ) : array();
+	}
+
+	/**
+	 * Whether the order was paid on delivery (the customer then gives a bank account for the refund).
+	 *
+	 * @param \WC_Order $order Order.
+	 */
+	public static function is_cod( \WC_Order $order ): bool {
+		/**
+		 * Payment methods (gateway ids) whose orders were paid on delivery.
+		 *
+		 * @param string[] $gateways Gateway ids.
+		 */
+		return in_array( $order->get_payment_method(), (array) apply_filters( 'bpm_bridge_cod_gateways', array( 'cod' ) ), true );
 	}
 
 	/**
@@ -103,15 +138,15 @@ final class Form {
 	 * @param array $post Unslashed POST.
 	 */
 	public static function handle_lookup( array $post ): void {
-		$number = sanitize_text_field( (string) ( $post['bpm_order_number'] ?? '' ) );
-		$email  = sanitize_email( (string) ( $post['bpm_email'] ?? '' ) );
+		$number = sanitize_text_field( self::text( $post, 'bpm_order_number' ) );
+		$email  = sanitize_email( self::text( $post, 'bpm_email' ) );
 		self::$state = array(
 			'lookup' => array(
 				'number' => $number,
 				'email'  => $email,
 			),
 		);
-		if ( ! wp_verify_nonce( (string) ( $post['_bpm_nonce'] ?? '' ), 'bpm_bridge_return_lookup' ) ) {
+		if ( ! wp_verify_nonce( self::text( $post, '_bpm_nonce' ), 'bpm_bridge_return_lookup' ) ) {
 			self::$state['lookup_error'] = __( 'This form has expired. Please try again.', 'bpm-bridge' );
 			return;
 		}
@@ -147,15 +182,15 @@ final class Form {
 	 * @return array{rma_id: int, redirect: string}|null Null on errors (see state()).
 	 */
 	public static function handle_submit( array $post, array $files = array(), bool $uploaded = true ) {
-		$order_id = absint( $post['bpm_order_id'] ?? 0 );
-		$token    = sanitize_text_field( (string) ( $post['bpm_token'] ?? '' ) );
+		$order_id = absint( self::text( $post, 'bpm_order_id' ) );
+		$token    = sanitize_text_field( self::text( $post, 'bpm_token' ) );
 		$values   = array(
-			'qty'    => array_map( 'intval', (array) ( $post['bpm_qty'] ?? array() ) ),
-			'reason' => array_map( 'sanitize_text_field', array_map( 'strval', (array) ( $post['bpm_reason'] ?? array() ) ) ),
-			'note'   => substr( sanitize_textarea_field( (string) ( $post['bpm_note'] ?? '' ) ), 0, 2000 ),
-			'method' => sanitize_key( (string) ( $post['bpm_method'] ?? '' ) ),
-			'point'  => sanitize_text_field( (string) ( $post['bpm_point'] ?? '' ) ),
-			'iban'   => sanitize_text_field( (string) ( $post['bpm_iban'] ?? '' ) ),
+			'qty'    => array_map( 'intval', self::scalars( $post, 'bpm_qty' ) ),
+			'reason' => array_map( 'sanitize_text_field', array_map( 'strval', self::scalars( $post, 'bpm_reason' ) ) ),
+			'note'   => substr( sanitize_textarea_field( self::text( $post, 'bpm_note' ) ), 0, 2000 ),
+			'method' => sanitize_key( self::text( $post, 'bpm_method' ) ),
+			'point'  => sanitize_text_field( self::text( $post, 'bpm_point' ) ),
+			'iban'   => sanitize_text_field( self::text( $post, 'bpm_iban' ) ),
 		);
 		self::$state = array(
 			'order_id' => $order_id,
@@ -164,8 +199,13 @@ final class Form {
 			'errors'   => array(),
 		);
 		$order = $order_id ? wc_get_order( $order_id ) : null;
-		if ( ! wp_verify_nonce( (string) ( $post['_bpm_nonce'] ?? '' ), self::nonce_action( $order_id ) ) ) {
+		if ( ! wp_verify_nonce( self::text( $post, '_bpm_nonce' ), self::nonce_action( $order_id ) ) ) {
 			self::$state['errors']['form'] = __( 'This form has expired. Please try again.', 'bpm-bridge' );
+			return null;
+		}
+		if ( '' !== $token && Guest::token_expired( $token ) ) {
+			self::$state['token']          = '';
+			self::$state['errors']['form'] = __( 'Your access to this order has expired (it lasts an hour). Please find your order again.', 'bpm-bridge' );
 			return null;
 		}
 		if ( ! $order instanceof \WC_Order || $order instanceof \WC_Order_Refund || ! self::may_return( $order, $token ) ) {
@@ -203,7 +243,7 @@ final class Form {
 		if ( '' === $token ) {
 			$redirect = Account::rma_url( $rma_id );
 		} else {
-			$page     = wp_validate_redirect( esc_url_raw( (string) ( $post['bpm_page'] ?? '' ) ), home_url( '/' ) );
+			$page     = wp_validate_redirect( esc_url_raw( self::text( $post, 'bpm_page' ) ), home_url( '/' ) );
 			$redirect = self::guest_status_url( $rma_id, $page );
 		}
 		return array(
@@ -237,7 +277,7 @@ final class Form {
 			}
 		}
 		$iban = '';
-		if ( 'cod' === $order->get_payment_method() ) {
+		if ( self::is_cod( $order ) ) {
 			$iban = (string) Input::iban( $values['iban'] );
 			if ( '' === $iban ) {
 				$errors['iban'] = __( 'Enter a valid Polish bank account number (26 digits) for the refund.', 'bpm-bridge' );
@@ -374,7 +414,7 @@ final class Form {
 				'page'         => $page,
 				'nonce'        => wp_create_nonce( self::nonce_action( $order->get_id() ) ),
 				'submission'   => wp_generate_uuid4(),
-				'is_cod'       => 'cod' === $order->get_payment_method(),
+				'is_cod'       => self::is_cod( $order ),
 				'max_photo'    => size_format( Photos::max_bytes() ),
 				'max_bytes'    => Photos::max_bytes(),
 				'max_photos'   => Photos::MAX_FILES,

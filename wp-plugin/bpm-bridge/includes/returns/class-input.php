@@ -21,7 +21,8 @@ final class Input {
 	 * @return string|null "PL" + 26 digits.
 	 */
 	public static function iban( string $value ): ?string {
-		$iban = strtoupper( preg_replace( '/[\s-]+/', '', $value ) );
+		// Spaces of every kind (a number copied from a bank's page often has no-break or thin spaces), dashes.
+		$iban = strtoupper( (string) preg_replace( '/[\s\x{00A0}\x{2000}-\x{200B}\x{202F}\x{205F}\x{3000}\x{FEFF}-]+/u', '', $value ) );
 		if ( preg_match( '/^\d{26}$/', $iban ) ) {
 			$iban = 'PL' . $iban;
 		}

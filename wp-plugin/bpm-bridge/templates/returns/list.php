@@ -32,7 +32,8 @@ defined( 'ABSPATH' ) || exit;
 			<?php foreach ( $args['rmas'] as $bpm_rma ) : ?>
 				<tr class="bpm-return-row" data-rma="<?php echo esc_attr( $bpm_rma['number'] ); ?>">
 					<td><a href="<?php echo esc_url( Account::rma_url( $bpm_rma['id'] ) ); ?>"><?php echo esc_html( $bpm_rma['number'] ); ?></a></td>
-					<td>#<?php echo esc_html( (string) $bpm_rma['order_id'] ); ?></td>
+					<?php $bpm_order = wc_get_order( $bpm_rma['order_id'] ); ?>
+					<td>#<?php echo esc_html( $bpm_order instanceof WC_Order ? (string) $bpm_order->get_order_number() : (string) $bpm_rma['order_id'] ); ?></td>
 					<td><?php echo esc_html( wp_date( get_option( 'date_format' ), strtotime( $bpm_rma['created_at'] ) ) ); ?></td>
 					<td class="bpm-return-status"><?php echo esc_html( Rma::status_label( $bpm_rma['status'] ) ); ?></td>
 					<td><?php echo esc_html( $bpm_rma['due_at'] ? wp_date( get_option( 'date_format' ), strtotime( $bpm_rma['due_at'] ) ) : '' ); ?></td>
