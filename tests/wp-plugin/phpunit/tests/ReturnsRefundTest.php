@@ -333,6 +333,25 @@ class ReturnsRefundTest extends BPM_Test_Case {
 		$this->assertSame( 'refunded', Rma::get( $rma )['status'] );
 	}
 
+	public function test_a_refund_stored_before_a_crash_moves_the_return_on_without_a_second_refund(): void {
+		global $wpdb;
+		$order = $this->order_with( array( 'KUB-1' => 2 ) );
+		$rma   = $this->received_return( $order, 'KUB-1', 1 );
+		$made  = wc_create_refund(
+			array(
+				'order_id'   => $order->get_id(),
+				'amount'     => '30.75',
+				'reason'     => Rma::number( $rma ),
+				'bpm_rma_id' => $rma,
+			)
+		);
+		$wpdb->query( $wpdb->prepare( 'UPDATE ' . \BPM_Bridge\Installer::rma_table() . ' SET refund_id = %d WHERE id = %d', $made->get_id(), $rma ) );
+		$again = Refund::issue( $rma, false );
+		$this->assertSame( 'bpm_bridge_already_refunded', $again->get_error_code() );
+		$this->assertSame( 'refunded', Rma::get( $rma )['status'], 'the step the crash missed is done' );
+		$this->assertCount( 1, wc_get_order( $order->get_id() )->get_refunds() );
+	}
+
 	public function test_a_manual_refund_with_the_same_reason_text_is_not_adopted(): void {
 		global $wpdb;
 		$order  = $this->order_with( array( 'KUB-1' => 3 ) );

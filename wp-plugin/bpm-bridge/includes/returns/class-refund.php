@@ -254,6 +254,10 @@ final class Refund {
 		if ( null === $rma ) {
 			return new \WP_Error( 'bpm_bridge_rma_not_found', __( 'No return with this id.', 'bpm-bridge' ) );
 		}
+		if ( 'refunded' !== $rma['status'] && null !== $rma['refund_id'] && $rma['refund_id'] > 0 && in_array( (string) $rma['status'], self::statuses_for( (string) $rma['kind'] ), true ) ) {
+			// The refund was made and stored, but the request died before the status moved: finish that step.
+			Rma::set_status( $rma_id, (string) $rma['status'], 'refunded', '', $actor );
+		}
 		if ( 'refunded' === $rma['status'] || ( null !== $rma['refund_id'] && $rma['refund_id'] > 0 ) ) {
 			/* translators: 1: RMA number, 2: refund id. */
 			return new \WP_Error( 'bpm_bridge_already_refunded', sprintf( __( '%1$s was already refunded (refund #%2$d); nothing was done.', 'bpm-bridge' ), $rma['number'], (int) $rma['refund_id'] ) );
