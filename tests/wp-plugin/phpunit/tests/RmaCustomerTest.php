@@ -619,6 +619,11 @@ class RmaCustomerTest extends BPM_Test_Case {
 		$this->assertNotNull( $type );
 		$this->assertSame( 3, $type->api_version );
 		$this->assertSame( 'bpm-bridge', json_decode( (string) file_get_contents( BPM_BRIDGE_DIR . '/blocks/return-form/block.json' ), true )['textdomain'] );
+		// WordPress translates block.json's title and description with these contexts: the Polish file has them.
+		$meta = json_decode( (string) file_get_contents( BPM_BRIDGE_DIR . '/blocks/return-form/block.json' ), true );
+		$po   = (string) file_get_contents( BPM_BRIDGE_DIR . '/languages/bpm-bridge-pl_PL.po' );
+		$this->assertStringContainsString( "msgctxt \"block title\"\nmsgid \"" . $meta['title'] . '"', $po );
+		$this->assertStringContainsString( "msgctxt \"block description\"\nmsgid \"" . $meta['description'] . '"', $po );
 		$asset = include BPM_BRIDGE_DIR . '/blocks/return-form/index.asset.php';
 		$this->assertContains( 'wp-block-editor', $asset['dependencies'], 'the editor script uses useBlockProps' );
 		$html = do_blocks( '<!-- wp:bpm-bridge/return-form /-->' );
