@@ -118,7 +118,8 @@ def build_payload(state: OrderState, config: Mapping[str, Any]) -> Payload:
     )
     facts = data["order"]
     order_id = int(facts["id"])
-    same_crm = meta.get("_bpm_crm_provider") == name
+    account = provider_class(name).account(crm)
+    same_crm = same_account(meta, name, account)
     known = Known(meta.get("_bpm_crm_contact_id", ""), meta.get("_bpm_crm_id", "")) if same_crm else Known()
     status = str(facts.get("status") or "")
     mapped = crm.get("stages")
@@ -148,9 +149,21 @@ def build_payload(state: OrderState, config: Mapping[str, Any]) -> Payload:
         line_items=items if crm.get("line_items", True) else (),
     )
     contact = build_contact(data, order_id)
-    sent = {"provider": name, "contact": asdict(contact), "deal": asdict(deal)}
+    sent = {"provider": name, "account": account, "contact": asdict(contact), "deal": asdict(deal)}
     digest = hashlib.sha256(json.dumps(sent, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    return Payload(contact, deal, known, digest)
+    return Payload(contact, deal, known, f"{account}.{digest}")
+
+
+def same_account(meta: Mapping[str, str], name: str, account: str) -> bool:
+    """The CRM ids on the order belong to the CRM account the settings point at now.
+
+    The account travels in ``_bpm_crm_hash`` ("<account>.<digest>"), not in ``_bpm_crm_provider``, which
+    the order box shows as the CRM's name. A hash from before accounts were recorded (no dot) counts as
+    the same account; its digest differs anyway, so the order is sent once more."""
+    if meta.get("_bpm_crm_provider") != name:
+        return False
+    head, dot, _ = meta.get("_bpm_crm_hash", "").partition(".")
+    return not dot or head == account
 
 
 def synced_now(now: datetime | None = None) -> str:
@@ -278,7 +291,7 @@ def sync_contact(ctx: JobContext) -> Outcome:
     consent = state.consent or {}
     data = privacy.for_crm(state.order, marketing_consent=bool(consent.get("marketing")), consent=consent)
     contact = build_contact(data, order_id)
-    same_crm = state.meta.get("_bpm_crm_provider") == name
+    same_crm = same_account(state.meta, name, provider_class(name).account(settings_of(ctx.config)))
     known = (
         Known(state.meta.get("_bpm_crm_contact_id", ""), state.meta.get("_bpm_crm_id", ""))
         if same_crm

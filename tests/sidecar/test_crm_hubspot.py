@@ -405,3 +405,19 @@ def test_a_batch_with_one_conflicting_contact_is_split_not_sent_order_by_order(c
     assert all(not isinstance(r, Exception) for r in results), results
     assert len(crm.sent("/crm/v3/objects/deals/batch/upsert")) - deal_batches == 1
     assert len(crm.hubspot.contacts()) == 4 and len(crm.hubspot.deals()) == 5
+
+
+def test_moving_to_another_hubspot_account_sends_the_order_again(crm: CrmShop) -> None:
+    """The account (portal) is part of what was sent: another portal gets the order again, and the ids of
+    the old portal's records are not handed to the new one as known."""
+    order = crm.order(billing={"email": unique_email("moved")})
+    crm.sync(order["id"])
+    assert crm.sync(order["id"]).status == "skipped"  # unchanged, same portal
+    crm.configure({"crm": {"hubspot": {"portal_id": "999000111"}}})
+    try:
+        payload = crm_jobs.build_payload(crm.store.read_order(order["id"]), crm.store.get_config())
+        assert payload.known == crm_jobs.Known()
+        assert crm.sync(order["id"]).status == "done"
+        assert crm.sync(order["id"]).status == "skipped"  # and then it is known there
+    finally:
+        crm.configure(crm_config(crm.hub.url))

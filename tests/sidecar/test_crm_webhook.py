@@ -261,6 +261,24 @@ def test_a_consumer_who_typed_a_company_is_sent_without_it_and_consent_needs_its
     assert (payload.contact.company, payload.contact.nip) == ("Dom", "5252344078")
 
 
+def test_ids_of_another_account_or_flow_are_not_known() -> None:
+    from sidecar.store import OrderState
+
+    order = {"id": 5, "number": "5", "status": "processing", "currency": "PLN", "total": "1.00"}
+    order["billing"] = {"email": "ewa@example.com"}
+    config = {"crm": {"provider": "webhook", "webhook": {"url": "https://flows.example/a"}}}
+    account = crm.build_payload(OrderState(order, {}, [], {}), config).digest.partition(".")[0]
+    meta = {"_bpm_crm_provider": "webhook", "_bpm_crm_id": "msg_1"}
+
+    def known(stored_hash: str) -> str:
+        state = OrderState(order, {**meta, "_bpm_crm_hash": stored_hash}, [], {})
+        return crm.build_payload(state, config).known.deal_id
+
+    assert known(f"{account}.abc") == "msg_1"
+    assert known("abc") == "msg_1"  # a hash from before accounts were recorded
+    assert known("0123456789ab.abc") == ""  # another flow's message ids
+
+
 def test_consent_flips_are_new_messages(sink: WebhookSink) -> None:
     on = replace(JAN, marketing=True, consent_version="v1", consent_at="2026-12-01T10:00:00Z")
     first = provider(sink).sync_contact(JAN, Known("", "msg_order"))

@@ -10,9 +10,11 @@ the ids in :class:`Known` before any create).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 
 @dataclass(frozen=True)
@@ -105,3 +107,14 @@ class CrmProvider(Protocol):
     def pipelines(self) -> tuple[Pipeline, ...]:
         """The CRM's deal pipelines and their stages, for the settings' stage mapping."""
         ...
+
+    @staticmethod
+    def account(settings: Mapping[str, Any]) -> str:
+        """Which account of this CRM the settings (``config["crm"]``) point at, never a secret: ids
+        stored on an order are used only while it stays the same (see sidecar/jobs/crm.py)."""
+        ...
+
+
+def fingerprint(*parts: str) -> str:
+    """A short digest naming an account without revealing what it was made from (a token)."""
+    return hashlib.sha256("|".join(p.strip().lower() for p in parts).encode()).hexdigest()[:12]

@@ -26,7 +26,7 @@ import requests
 
 from sidecar.errors import BridgeError, PermanentError, TransientError
 from sidecar.http import HttpClient, classify, retry_after_seconds
-from sidecar.providers.crm.base import Contact, Deal, Known, Pipeline, Stage, Synced
+from sidecar.providers.crm.base import Contact, Deal, Known, Pipeline, Stage, Synced, fingerprint
 from sidecar.providers.crm.hubspot_lines import chunks as _chunks
 from sidecar.providers.crm.hubspot_lines import sync_lines
 from sidecar.providers.crm.limits import Budget, LocalLimiter, seconds_to_next_hour
@@ -166,6 +166,18 @@ class HubSpotProvider:
                 "HubSpot has no access token: paste the private app's token in WooCommerce → Settings → "
                 "BPM Bridge → CRM"
             )
+
+    @staticmethod
+    def account(settings: Mapping[str, Any]) -> str:
+        """The portal (its id when the settings have it, else the token's digest: a new token of the same
+        portal without a portal id in the settings re-sends the orders once, which upserts make harmless)."""
+        hub = settings.get("hubspot") or {}
+        portal = str(hub.get("portal_id") or "").strip()
+        return (
+            fingerprint("portal", portal)
+            if portal
+            else fingerprint("token", str(hub.get("access_token") or ""))
+        )
 
     # -- the interface ------------------------------------------------------------------------------
     def sync_order(self, contact: Contact, deal: Deal, known: Known) -> Synced:

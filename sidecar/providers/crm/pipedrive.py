@@ -39,7 +39,7 @@ import requests
 
 from sidecar.errors import PermanentError, TransientError
 from sidecar.http import HttpClient, classify, retry_after_seconds
-from sidecar.providers.crm.base import Contact, Deal, Known, LineItem, Pipeline, Stage, Synced
+from sidecar.providers.crm.base import Contact, Deal, Known, LineItem, Pipeline, Stage, Synced, fingerprint
 from sidecar.providers.crm.limits import Budget, LocalLimiter, RateLimiter
 from sidecar.providers.crm.pipedrive_memory import LOST as ANSWER_LOST
 from sidecar.providers.crm.pipedrive_memory import (
@@ -116,9 +116,18 @@ class PipedriveProvider:
                 RedisMemory(self.limiter.conn) if isinstance(self.limiter, RateLimiter) else LocalMemory()
             )
         self.memory = memory
-        self.account = digest(f"{self.base}|{self.token}")[:16]
+        self.memory_account = digest(f"{self.base}|{self.token}")[:16]
         self._claiming = ""  # the shared record of the create on its way (stamped as it is sent)
         self._sent_at = 0.0
+
+    @staticmethod
+    def account(settings: Mapping[str, Any]) -> str:
+        """The company (its domain; a sandbox address with the token when there is none)."""
+        block = settings.get("pipedrive") or {}
+        domain = str(block.get("company_domain") or "").strip().removesuffix(".pipedrive.com")
+        if domain:
+            return fingerprint("domain", domain)
+        return fingerprint("base", str(block.get("base_url") or ""), str(block.get("api_token") or ""))
 
     # -- the interface ------------------------------------------------------------------------------
     def sync_order(self, contact: Contact, deal: Deal, known: Known) -> Synced:
@@ -412,7 +421,7 @@ class PipedriveProvider:
         return min(found) if found else None
 
     def _key(self, kind: str, value: str) -> str:
-        return f"{PREFIX}{self.account}:{kind}:{digest(value)}"
+        return f"{PREFIX}{self.memory_account}:{kind}:{digest(value)}"
 
     # -- HTTP ----------------------------------------------------------------------------------------
     def _search(self, kind: str, term: str, field: str) -> list[dict[str, Any]]:

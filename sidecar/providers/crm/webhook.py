@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from sidecar.errors import PermanentError, TransientError
 from sidecar.http import HttpClient, retry_after_seconds
-from sidecar.providers.crm.base import Contact, Deal, Known, Pipeline, Synced
+from sidecar.providers.crm.base import Contact, Deal, Known, Pipeline, Synced, fingerprint
 from sidecar.signing import secret_key, signature_headers
 
 VERSION = 1
@@ -116,6 +116,11 @@ class WebhookProvider:
                 f"the CRM webhook secret is not usable ({exc}): generate a new one in {SETTINGS_PATH} and "
                 "enter the same secret in the receiving flow"
             ) from None
+
+    @staticmethod
+    def account(settings: Mapping[str, Any]) -> str:
+        """The flow (its URL): another flow gets every order again."""
+        return fingerprint("url", str((settings.get("webhook") or {}).get("url") or ""))
 
     # -- the interface ------------------------------------------------------------------------------
     def sync_order(self, contact: Contact, deal: Deal, known: Known) -> Synced:
