@@ -39,7 +39,7 @@ final class Nip {
 	 * 8.9 has no such API: there only the classic checkout asks.
 	 */
 	public static function register_block_field(): void {
-		if ( ! function_exists( 'woocommerce_register_additional_checkout_field' ) ) {
+		if ( ! \BPM_Bridge\Crm\Consent::block_fields() ) {
 			return;
 		}
 		woocommerce_register_additional_checkout_field(

@@ -109,24 +109,76 @@ class ConsentTest extends BPM_Test_Case {
 		$this->assertStringNotContainsString( 'checked', $html, 'never pre-ticked' );
 	}
 
-	public function test_the_block_checkout_answer_is_recorded_too(): void {
-		$order   = $this->make_order();
-		$request = new WP_REST_Request( 'POST', '/wc/store/v1/checkout' );
-		$request->set_param( 'additional_fields', array( Consent::BLOCK_FIELD => true ) );
-		Consent::block_save( $order, $request );
+	/**
+	 * The block checkout's steps for our field, as WooCommerce's Store API runs them: it validates and
+	 * persists the field on the order (`_wc_other/…`), then fires the update hook with the request.
+	 *
+	 * @param WC_Order   $order  Order.
+	 * @param bool|null  $ticked Ticked, or null when the request does not carry the field.
+	 * @param string     $route  Route.
+	 */
+	private function block_checkout( WC_Order $order, ?bool $ticked, string $route = '/wc/store/v1/checkout' ): void {
+		$request = new WP_REST_Request( 'POST', $route );
+		if ( null !== $ticked ) {
+			$request->set_param( 'additional_fields', array( Consent::BLOCK_FIELD => $ticked ) );
+			if ( Consent::block_fields() ) {
+				\Automattic\WooCommerce\Blocks\Package::container()->get( \Automattic\WooCommerce\Blocks\Domain\Services\CheckoutFields::class )->persist_field_for_order( Consent::BLOCK_FIELD, $ticked, $order, 'other', false );
+			}
+		}
+		do_action( 'woocommerce_store_api_checkout_update_order_from_request', $order, $request );
 		$order->save();
+	}
+
+	public function test_the_block_checkout_records_what_woocommerce_persisted_and_only_on_its_checkout_route(): void {
+		$order = $this->make_order();
+		$this->block_checkout( $order, true );
 		$record = $this->stored( $order->get_id() );
-		if ( ! function_exists( 'woocommerce_register_additional_checkout_field' ) ) {
+		if ( ! Consent::block_fields() ) {
 			// WooCommerce before 8.9 has no Additional Checkout Fields API: only the classic checkout asks.
 			$this->assertNull( $record );
 			return;
 		}
 		$this->assertTrue( $record['granted'] );
 		$this->assertSame( 'checkout-block', $record['source'] );
-		$other = $this->make_order();
-		Consent::block_save( $other, new WP_REST_Request( 'POST', '/wc/store/v1/checkout' ) );
-		$other->save();
-		$this->assertFalse( $this->stored( $other->get_id() )['granted'] );
+		// Paying later for a classic checkout's order on the block pay-for-order route (checkout/{id}, no field),
+		// or a checkout request without the field, keeps the "yes".
+		$classic = $this->classic_checkout( true );
+		$this->block_checkout( wc_get_order( $classic->get_id() ), null, '/wc/store/v1/checkout/' . $classic->get_id() );
+		$this->assertSame( 'checkout', $this->stored( $classic->get_id() )['source'] );
+		$this->block_checkout( wc_get_order( $classic->get_id() ), null );
+		$this->assertTrue( $this->stored( $classic->get_id() )['granted'] );
+		$this->assertSame( 'checkout', $this->stored( $classic->get_id() )['source'] );
+
+		$unticked = $this->make_order();
+		$this->block_checkout( $unticked, false );
+		$this->assertFalse( $this->stored( $unticked->get_id() )['granted'] );
+		// A value the request claims but WooCommerce did not persist (refused by its validation) is no "yes".
+		$forged  = $this->make_order();
+		$request = new WP_REST_Request( 'POST', '/wc/store/v1/checkout' );
+		$request->set_param( 'additional_fields', array( Consent::BLOCK_FIELD => true ) );
+		do_action( 'woocommerce_store_api_checkout_update_order_from_request', $forged, $request );
+		$this->assertFalse( Consent::of_order( $forged )['granted'] );
+	}
+
+	public function test_an_account_created_at_the_block_checkout_gets_the_orders_record(): void {
+		if ( ! Consent::block_fields() ) {
+			$this->markTestSkipped( 'WooCommerce before 8.9: no block checkout field' );
+		}
+		$order = $this->make_order();
+		$this->block_checkout( $order, true );
+		$user = $this->make_user( 'customer' );
+		$order->set_customer_id( $user );
+		$order->save();
+		$this->assertNull( Consent::of_user( $user ) );
+		do_action( 'woocommerce_store_api_checkout_order_processed', $order );
+		$this->assertTrue( Consent::of_user( $user )['granted'] );
+		$this->assertSame( 'checkout-block', Consent::of_user( $user )['source'] );
+		// An unticked box later does not withdraw the customer's "yes".
+		$later = $this->make_order();
+		$later->set_customer_id( $user );
+		$this->block_checkout( $later, false );
+		do_action( 'woocommerce_store_api_checkout_order_processed', $later );
+		$this->assertTrue( Consent::of_user( $user )['granted'] );
 	}
 
 	public function test_the_customers_record_wins_and_an_unticked_box_does_not_withdraw(): void {

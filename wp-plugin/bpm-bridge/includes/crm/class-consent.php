@@ -69,6 +69,7 @@ final class Consent {
 		add_action( 'woocommerce_checkout_create_order', array( self::class, 'classic_save' ), 10, 2 );
 		add_action( 'woocommerce_init', array( self::class, 'register_block_field' ) );
 		add_action( 'woocommerce_store_api_checkout_update_order_from_request', array( self::class, 'block_save' ), 10, 2 );
+		add_action( 'woocommerce_store_api_checkout_order_processed', array( self::class, 'block_customer' ) );
 		add_action( 'woocommerce_after_edit_account_form', array( self::class, 'account_panel' ) );
 		add_action( 'wp_loaded', array( self::class, 'account_save' ) );
 		add_filter( 'wp_privacy_personal_data_exporters', array( self::class, 'exporters' ) );
@@ -401,11 +402,19 @@ final class Consent {
 	}
 
 	/**
+	 * Whether WooCommerce has the Additional Checkout Fields API in its stable form (8.9+: the `_wc_other/`
+	 * meta group; earlier versions had an experimental one with other keys).
+	 */
+	public static function block_fields(): bool {
+		return function_exists( 'woocommerce_register_additional_checkout_field' ) && defined( 'WC_VERSION' ) && version_compare( WC_VERSION, '8.9', '>=' );
+	}
+
+	/**
 	 * `woocommerce_init`: the block checkout's checkbox, with the Additional Checkout Fields API
 	 * (WooCommerce 8.9+; older versions have no such API, and only the classic checkout asks).
 	 */
 	public static function register_block_field(): void {
-		if ( ! function_exists( 'woocommerce_register_additional_checkout_field' ) || ! self::enabled() ) {
+		if ( ! self::block_fields() || ! self::enabled() ) {
 			return;
 		}
 		woocommerce_register_additional_checkout_field(
@@ -420,19 +429,61 @@ final class Consent {
 	}
 
 	/**
+	 * What WooCommerce itself persisted for our checkbox on the order (it validated the request's value first).
+	 *
+	 * @param \WC_Order $order Order.
+	 */
+	public static function block_answer( $order ): bool {
+		// The container knows the class by its name without the leading backslash.
+		$fields = 'Automattic\WooCommerce\Blocks\Domain\Services\CheckoutFields';
+		if ( class_exists( '\Automattic\WooCommerce\Blocks\Package' ) && class_exists( $fields ) ) {
+			// A boolean for a registered checkbox; the stored '1' / '0' when the field is not registered (yet).
+			$value = \Automattic\WooCommerce\Blocks\Package::container()->get( $fields )->get_field_from_object( self::BLOCK_FIELD, $order, 'other' );
+			return true === $value || '1' === $value;
+		}
+		return '1' === (string) $order->get_meta( '_wc_other/' . self::BLOCK_FIELD, true );
+	}
+
+	/**
 	 * `woocommerce_store_api_checkout_update_order_from_request( $order, $request )`: the block checkout's
-	 * answer (absent counts as not ticked). WooCommerce saves the order right after.
+	 * answer, as WooCommerce persisted it just before. Only the checkout route: the pay-for-order route
+	 * (checkout/{id}) fires the same hook without the field, and must not turn a "yes" into "no". A request
+	 * without the field keeps the order's record. WooCommerce saves the order right after.
 	 *
 	 * @param \WC_Order        $order   Order.
 	 * @param \WP_REST_Request $request Checkout request.
 	 */
 	public static function block_save( $order, $request ): void {
-		if ( ! self::enabled() || ! function_exists( 'woocommerce_register_additional_checkout_field' ) ) {
+		if ( ! self::enabled() || ! self::block_fields() || ! $request instanceof \WP_REST_Request ) {
 			return;
 		}
-		$fields  = is_object( $request ) ? $request['additional_fields'] : null;
-		$granted = is_array( $fields ) && ! empty( $fields[ self::BLOCK_FIELD ] ) && true === rest_sanitize_boolean( $fields[ self::BLOCK_FIELD ] );
-		self::store_checkout( $order, $granted, 'checkout-block' );
+		if ( ! preg_match( '#^/wc/store(?:/v1)?/checkout/?$#', (string) $request->get_route() ) ) {
+			return;
+		}
+		$fields   = $request['additional_fields'];
+		$answered = is_array( $fields ) && array_key_exists( self::BLOCK_FIELD, $fields );
+		if ( ! $answered && null !== self::of_order( $order ) ) {
+			return;
+		}
+		self::store_checkout( $order, self::block_answer( $order ), 'checkout-block' );
+	}
+
+	/**
+	 * `woocommerce_store_api_checkout_order_processed( $order )`: an account created at the block checkout
+	 * exists only now (after the order's answer was stored): it gets the order's record as its own.
+	 *
+	 * @param \WC_Order $order Order.
+	 */
+	public static function block_customer( $order ): void {
+		if ( ! $order instanceof \WC_Order || ! self::enabled() ) {
+			return;
+		}
+		$user_id = (int) $order->get_customer_id();
+		$record  = self::of_order( $order );
+		if ( $user_id <= 0 || null === $record || ( true !== $record['granted'] && null !== self::of_user( $user_id ) ) ) {
+			return;
+		}
+		update_user_meta( $user_id, self::META, wp_slash( (string) wp_json_encode( $record ) ) );
 	}
 
 	/**
