@@ -7,15 +7,19 @@ window from them), so a storm takes seconds, not minutes.
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
+import requests
 from crm_harness import CrmShop, crm_fixture, servers_fixture, unique_email
 
 from sidecar.errors import TransientError
-from sidecar.providers.crm.limits import RateLimiter
+from sidecar.providers.crm import pipedrive
+from sidecar.providers.crm.hubspot import HubSpotProvider
+from sidecar.providers.crm.limits import LocalLimiter, RateLimiter, bounded_delay
 from sidecar.sandbox.hubspot import limits as hub_limits
 
 FIXTURES = (crm_fixture, servers_fixture)  # imported for pytest
@@ -80,3 +84,37 @@ def test_a_429_storm_is_ridden_out_within_the_limit(crm: CrmShop, monkeypatch: p
     assert stats["max_in_window"] <= LIMIT
     assert stats["rejected_429"] == 0  # the limiter kept every request inside the window
     assert took >= 1.0  # the injected 429s' Retry-After was waited out
+
+
+def answer(status: int, headers: dict[str, str], body: dict | None = None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers)
+    response._content = json.dumps(body or {}).encode()
+    return response
+
+
+class Recording(LocalLimiter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.paused: list[float] = []
+
+    def pause(self, seconds: float) -> None:
+        self.paused.append(seconds)
+
+
+def test_a_retry_after_is_kept_within_one_window_or_an_hour() -> None:
+    """A Retry-After of a day (or zero) must neither stall the account nor hammer it: a burst policy
+    waits 1 s .. one window, any other at most an hour."""
+    assert (bounded_delay(86400, window=10), bounded_delay(0, window=10)) == (10, 1)
+    assert (bounded_delay(None, window=10), bounded_delay(86400, window=None)) == (10, 3600)
+    limiter = Recording()
+    hub = HubSpotProvider({"hubspot": {"access_token": "pat-x"}}, None, limiter=limiter)  # type: ignore[arg-type]
+    rolling = {"Retry-After": "86400", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+    for policy, window in (("TEN_SECONDLY_ROLLING", 10.0), ("SECONDLY", 1.0)):
+        with pytest.raises(TransientError) as waiting:
+            hub._rate_limited(answer(429, rolling, {"policyName": policy}), last=True)
+        assert limiter.paused[-1] == waiting.value.retry_after == window
+    assert pipedrive._limit_delay(answer(429, {"Retry-After": "86400", "x-ratelimit-reset": "2"})) == 2.0
+    spent = {"Retry-After": "86400", "x-daily-requests-left": "0"}
+    assert pipedrive._limit_delay(answer(429, spent)) == 3600.0

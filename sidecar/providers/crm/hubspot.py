@@ -29,7 +29,7 @@ from sidecar.http import HttpClient, classify, retry_after_seconds
 from sidecar.providers.crm.base import Contact, Deal, Known, Pipeline, Stage, Synced, fingerprint
 from sidecar.providers.crm.hubspot_lines import chunks as _chunks
 from sidecar.providers.crm.hubspot_lines import sync_lines
-from sidecar.providers.crm.limits import Budget, LocalLimiter, seconds_to_next_hour
+from sidecar.providers.crm.limits import Budget, LocalLimiter, bounded_delay, seconds_to_next_hour
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 RECORD_URL = "https://app.hubspot.com/contacts/{portal}/record/0-3/{deal}"
@@ -486,7 +486,7 @@ class HubSpotProvider:
         answer = _body(response)
         policy = str(answer.get("policyName") or "")
         if policy == "DAILY":
-            delay = seconds_to_next_hour()
+            delay = bounded_delay(seconds_to_next_hour(), window=None)
             self.limiter.pause(delay)
             raise TransientError(
                 "HubSpot's daily API limit for this account is used up; BPM Bridge tries again in about "
@@ -494,12 +494,12 @@ class HubSpotProvider:
                 "time zone)",
                 delay,
             )
-        told = retry_after_seconds(response)
-        if told is not None:
-            delay = told
-        else:
-            interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
-            delay = int(interval) / 1000 if interval and interval.isdigit() else 10.0
+        # A burst policy's window: SECONDLY is one second, the rolling one its interval header says.
+        interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
+        window = int(interval) / 1000 if interval and interval.isdigit() else 10.0
+        if policy == "SECONDLY":
+            window = 1.0
+        delay = bounded_delay(retry_after_seconds(response), window=window)
         self.limiter.pause(delay)
         if last:
             raise TransientError(

@@ -268,6 +268,18 @@ class LocalLimiter:
         self.flags[name] = time.monotonic() + ttl
 
 
+MAX_PAUSE = 3600.0  # the longest a 429 holds an account: a daily limit is looked at again every hour
+
+
+def bounded_delay(told: float | None, *, window: float | None) -> float:
+    """How long a 429 pauses the account: ``told`` (its Retry-After; the window when it has none) kept
+    within [1 s, one window] for a burst limit of ``window`` seconds and within [1 s, an hour] for any
+    other, so an odd Retry-After (a day, zero, a date in the past) neither stalls nor hammers the account."""
+    value = told if told is not None and math.isfinite(told) else (window or 1.0)
+    ceiling = max(1.0, window) if window else MAX_PAUSE
+    return min(max(1.0, value), ceiling)
+
+
 def seconds_to_next_hour(now: float | None = None) -> float:
     """A daily limit resets at the account's midnight, whose time zone we do not know: look every hour."""
     now = time.time() if now is None else now

@@ -40,7 +40,13 @@ import requests
 from sidecar.errors import PermanentError, TransientError
 from sidecar.http import HttpClient, classify, retry_after_seconds
 from sidecar.providers.crm.base import Contact, Deal, Known, LineItem, Pipeline, Stage, Synced, fingerprint
-from sidecar.providers.crm.limits import Budget, LocalLimiter, RateLimiter
+from sidecar.providers.crm.limits import (
+    Budget,
+    LocalLimiter,
+    RateLimiter,
+    bounded_delay,
+    seconds_to_next_hour,
+)
 from sidecar.providers.crm.pipedrive_memory import LOST as ANSWER_LOST
 from sidecar.providers.crm.pipedrive_memory import (
     PENDING,
@@ -60,6 +66,7 @@ LIST_LIMIT = 100
 LIST_PAGES = 3
 DEFAULT_SEARCH_LAG = 60.0  # UNCONFIRMED: Pipedrive documents no figure (HubSpot's is ~30 s)
 RATE_LIMIT_TRIES = 3
+BURST_WINDOW = 2.0  # seconds: Pipedrive's rolling burst window
 WON, LOST = ("completed",), ("cancelled", "refunded", "failed")
 SETTINGS_PATH = "WooCommerce → Settings → BPM Bridge → CRM"
 
@@ -491,7 +498,7 @@ class PipedriveProvider:
             self._observe(response)
             if response.status_code != 429:
                 break
-            delay = retry_after_seconds(response) or _seconds(response, "x-ratelimit-reset") or 2.0
+            delay = _limit_delay(response)
             self.limiter.pause(delay)
             if attempt == RATE_LIMIT_TRIES:
                 raise TransientError(
@@ -543,6 +550,15 @@ class Found:
         self.id = record_id
         self.created = created
         self.record = record
+
+
+def _limit_delay(response: requests.Response) -> float:
+    """A 429's pause: its Retry-After within one burst window (``x-ratelimit-reset`` says how far the
+    window's end is; Pipedrive's burst window is 2 s), or within an hour when the daily budget is spent."""
+    if response.headers.get("x-daily-requests-left") == "0":
+        return bounded_delay(retry_after_seconds(response) or seconds_to_next_hour(), window=None)
+    window = max(BURST_WINDOW, _seconds(response, "x-ratelimit-reset") or 0.0)
+    return bounded_delay(retry_after_seconds(response), window=window)
 
 
 def _added(row: Mapping[str, Any]) -> datetime:
