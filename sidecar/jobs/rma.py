@@ -97,31 +97,37 @@ def _carrier(ctx: JobContext, name: str, **extra: Any) -> Carrier:
     return build_carrier(name, ctx.config.get("carrier") or {}, ctx.audit, observe=ctx.observe, **extra)
 
 
-def _shop(ctx: JobContext) -> tuple[Party, str]:
-    """The shop's return address (``config.rma.return_*``) as the receiver, and its own locker."""
+def _shop(ctx: JobContext, rma: Mapping[str, Any]) -> tuple[Party, str]:
+    """The shop's return address (``config.rma.return_*``) as the receiver, and its own locker; without a
+    return street and city, WooCommerce's store address (``store_address`` of GET rmas/{id})."""
     settings = ctx.config.get("rma") or {}
 
     def get(key: str) -> str:
         return str(settings.get(f"return_{key}") or "").strip()
 
-    receiver = party(
-        {
+    found = rma.get("store_address")
+    store: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    contact = {"email": get("email"), "phone": get("phone")}
+    if get("street") and get("city"):
+        source: dict[str, Any] = {
             "street": get("street"),
             "building_number": get("building"),
             "city": get("city"),
             "post_code": get("postcode"),
-            "email": get("email"),
-            "phone": get("phone"),
-        },
-        company=get("name"),
-    )
-    return receiver, get("locker")
+            **contact,
+        }
+        name = get("name")
+    else:
+        source = {k: str(store.get(k) or "") for k in ("address_1", "address_2", "city", "postcode")}
+        source.update(contact, country=str(store.get("country") or "PL").split(":")[0])
+        name = get("name") or str(store.get("name") or "")
+    return party(source, company=name), get("locker")
 
 
 def parcel_for(ctx: JobContext, rma: Mapping[str, Any]) -> ReturnParcel:
     """The return as a carrier sees it: only what :func:`sidecar.privacy.for_carrier` passes on."""
     customer = privacy.for_carrier(rma)
-    receiver, locker = _shop(ctx)
+    receiver, locker = _shop(ctx, rma)
     inpost = (ctx.config.get("carrier") or {}).get("inpost") or {}
     items = tuple(
         (str(i.get("name") or f"product {i.get('product_id')}"), int(i.get("quantity") or 0))
@@ -376,6 +382,12 @@ def _refused(ctx: JobContext, routes: RmaRoutes, rma_id: int, carrier: Carrier, 
 
 def _slip(ctx: JobContext, routes: RmaRoutes, rma: Mapping[str, Any], reason: str = "") -> Outcome:
     parcel = parcel_for(ctx, rma)
+    if not (parcel.receiver.street and parcel.receiver.city):
+        raise PermanentError(
+            f"the return slip for {parcel.reference} needs the shop's return address: fill in the Return "
+            "address in WooCommerce → Settings → BPM Bridge → Returns (or the store address in WooCommerce "
+            "→ Settings → General), then replay this event" + (f" ({reason})" if reason else "")
+        )
     slip = _carrier(ctx, SLIP)
     pdf = slip.label_pdf(slip.create(parcel), parcel)
     with contextlib.suppress(ConflictError):  # another run attached it first: one label, whoever made it
@@ -488,7 +500,8 @@ def _look(
         _note_status(routes, rma, carrier, shipment, public=True)
         raise PermanentError(
             f"{carrier.label} reports the parcel of return {number} as {carrier.describe(shipment.status)}: "
-            "it will not reach the shop. Contact the customer; a new label needs the return approved again."
+            "it will not reach the shop. Contact the customer: print a new label in InPost Manager Paczek "
+            "and send it to them, or ask them to send the parcel their own way with the return number on it."
         )
     if status == "approved" and not rma.get("label"):
         if progress == "pending" or not carrier.ready(shipment):

@@ -20,6 +20,7 @@ from pathlib import Path
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -28,7 +29,8 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/de
 BAR_MODULE = 0.45 * mm  # one Code 128 module: wide enough for a phone camera and a cheap scanner
 BAR_HEIGHT = 22 * mm
 MAX_ITEMS = 25  # a slip is one page; a longer return lists the first ones and how many more
-_POLISH = str.maketrans({"ł": "l", "Ł": "L"})
+# What NFKD cannot take apart: Polish ł, and the signs the slip prints (the multiplication sign, dashes).
+_POLISH = str.maketrans({"ł": "l", "Ł": "L", "\u00d7": "x", "\u2014": "-", "\u2013": "-", "\u2026": "..."})
 
 
 @dataclass(frozen=True)
@@ -101,15 +103,30 @@ def render(slip: SlipData) -> bytes:
     canvas.drawString(left, y, t(f"Customer / Klient: {slip.customer_name}"))
     y -= 12 * mm
 
+    width = A4[0] - 2 * left
+
+    def wrapped(text: str, font: str, size: float, indent: float = 0, lines: int = 3) -> list[str]:
+        """A long name or note wraps onto up to ``lines`` lines instead of running off the page."""
+        split = simpleSplit(t(text), font, size, width - indent) or [""]
+        if len(split) > lines:
+            split = [*split[: lines - 1], split[lines - 1] + " ..."]
+        return split
+
     canvas.setFont(bold, 12)
     canvas.drawString(left, y, t("Returned items / Zwracane produkty:"))
     canvas.setFont(regular, 11)
+    shown = 0
     for name, quantity in list(slip.items)[:MAX_ITEMS]:
+        parts = wrapped(f"{quantity} \u00d7 {name}", regular, 11, 8 * mm)
+        if y - (6 + 5 * len(parts)) * mm < 45 * mm:
+            break  # one page: the footer lines must still fit
+        for n, part in enumerate(parts):
+            y -= (6 if n == 0 else 5) * mm
+            canvas.drawString(left + (4 if n == 0 else 8) * mm, y, part)
+        shown += 1
+    if len(slip.items) > shown:
         y -= 6 * mm
-        canvas.drawString(left + 4 * mm, y, t(f"{quantity} \u00d7 {name}"[:95]))
-    if len(slip.items) > MAX_ITEMS:
-        y -= 6 * mm
-        canvas.drawString(left + 4 * mm, y, t(f"… and {len(slip.items) - MAX_ITEMS} more"))
+        canvas.drawString(left + 4 * mm, y, t(f"… and {len(slip.items) - shown} more"))
     y -= 14 * mm
 
     canvas.setFont(regular, 10)
@@ -118,8 +135,8 @@ def render(slip: SlipData) -> bytes:
         "Włóż tę kartkę do paczki lub naklej ją na karton — dzięki temu od razu rozpoznamy zwrot.",
         slip.note,
     ):
-        if line:
-            canvas.drawString(left, y, t(line)[:110])
+        for part in wrapped(line, regular, 10) if line else ():
+            canvas.drawString(left, y, part)
             y -= 5 * mm
     canvas.showPage()
     canvas.save()

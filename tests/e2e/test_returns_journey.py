@@ -14,6 +14,7 @@ through the PHP calls the screen makes (Rma::set_status, Returns\Refund::issue).
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -91,9 +92,11 @@ class Journey:
         except TimeoutError:
             pytest.fail(f"return {rma_id} never reached {status}: {self.rma(rma_id)}\n{self.logs()}")
 
-    def shipments(self, reference: str) -> list[dict[str, Any]]:
+    def shipments(self, number: str) -> list[dict[str, Any]]:
+        """The return's shipments, any attempt: the reference is ``<site>-RMA-000042-<n>``."""
         found = requests.get(f"{self.shipx.url}/_sandbox/documents", timeout=10).json()["shipments"]
-        return [s for s in found if s["reference"] == reference]
+        pattern = re.compile(rf"[0-9A-F]{{6}}-{re.escape(number)}-\d+")
+        return [s for s in found if pattern.fullmatch(str(s["reference"] or ""))]
 
     def documents(self) -> list[dict[str, Any]]:
         return requests.get(f"{self.fakturownia.url}/_sandbox/documents", timeout=10).json()["documents"]

@@ -159,6 +159,21 @@ def test_street_and_building_are_split() -> None:
     assert (odd.street, odd.building_number) == ("Rynek", "12A")
 
 
+@pytest.mark.parametrize(
+    ("line_2", "street", "building"),
+    [
+        ("5", "ul. Krótka", "7/5"),
+        ("m. 5", "ul. Krótka", "7/5"),
+        ("lok. 12B", "ul. Krótka", "7/12B"),
+        ("piętro 2, domofon 15", "ul. Krótka, piętro 2, domofon 15", "7"),
+    ],
+    ids=["flat", "m-flat", "lok-flat", "other"],
+)
+def test_the_second_address_line_is_kept_for_the_courier(line_2: str, street: str, building: str) -> None:
+    split = party({"address_1": "ul. Krótka 7", "address_2": line_2})
+    assert (split.street, split.building_number) == (street, building)
+
+
 # -- ShipX's answers --------------------------------------------------------------------------------------
 
 

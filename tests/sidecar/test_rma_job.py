@@ -213,7 +213,7 @@ def test_a_courier_pickup_sends_the_customer_address_split_for_shipx(h: Harness)
     assert shipment["service"] == "inpost_courier_standard"
     assert shipment["custom_attributes"] == {"sending_method": "dispatch_order"}
     assert shipment["sender"]["address"] == {
-        "street": "ul. Długa",
+        "street": "ul. Długa, piętro 2",  # the second line kept for the courier
         "building_number": "3/5",
         "city": "Kraków",
         "post_code": "30-001",
@@ -505,3 +505,22 @@ def test_a_parcel_waiting_in_the_shops_locker_asks_staff_to_collect_it(h: Harnes
     h.shipx.move(shipment["id"], "pickup_time_expired")
     with pytest.raises(PermanentError, match="not collected in time"):
         h.run("rma.track", rma_id)
+
+
+def test_the_slip_falls_back_to_the_woocommerce_store_address(h: Harness, tmp_path: Path) -> None:
+    import subprocess
+
+    h.carrier("none")
+    h.shop.config(
+        {"rma": {"return_street": "", "return_building": "", "return_city": "", "return_postcode": ""}}
+    )
+    try:
+        rma_id = h.rma()
+        h.run("rma.process", rma_id)
+    finally:
+        h.shop.config({"rma": {"return_street": "Piotrkowska", "return_building": "100",
+                               "return_city": "Łódź", "return_postcode": "90-001"}})  # fmt: skip
+    path = tmp_path / "slip.pdf"
+    path.write_bytes(base64.b64decode(h.view(rma_id)["_pdf"]))
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "ul. Magazynowa 12" in text and "60-001 Poznań" in text

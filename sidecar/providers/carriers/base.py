@@ -92,8 +92,9 @@ class Carrier(ABC):
     label: ClassVar[str]  # as a shop admin knows it: "InPost"
     # Made locally at once (a PDF slip): no intent, no polling, no tracking.
     local: ClassVar[bool] = False
-    # How long after an unanswered create a shipment is certainly findable by its reference.
-    recovery_window: ClassVar[float] = 120.0
+    # How long after an unanswered create the search is first trusted to show it (``recovery_seconds`` in
+    # the carrier's settings overrides it: a test knob, like ``poll_seconds``).
+    recovery_window: float = 120.0
 
     def __init__(
         self,
@@ -104,6 +105,8 @@ class Carrier(ABC):
         **extra: Any,
     ) -> None:
         self.settings = settings
+        if settings.get("recovery_seconds"):
+            self.recovery_window = float(settings["recovery_seconds"])
         self.http = http
         self.sleep = sleep
         self.extra = extra

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import requests
 
@@ -98,7 +98,10 @@ FIELD_WORDS: tuple[tuple[str, str, str], ...] = (
 )
 FIXES = {
     "shop": f"correct it in {SETTINGS_HINT}",
-    "customer": "correct the customer's details on the order, then approve the return again or replay it",
+    "customer": (
+        "correct the customer's details on the order for the next returns; this one gets the PDF return slip "
+        "(or print an InPost label in Manager Paczek and send it to the customer)"
+    ),
 }
 
 
@@ -154,13 +157,24 @@ def _sent_value(sent: Mapping[str, Any], path: str) -> str:
     return str(value) if isinstance(value, str | int) else ""
 
 
+_FLAT = re.compile(r"^(?:m\.?|lok\.?|lokal|mieszkanie|apt\.?|flat|/)?\s*(\d+[A-Za-z]?)$", re.IGNORECASE)
+
+
 def _split_street(address_1: str, address_2: str) -> tuple[str, str]:
-    """WooCommerce keeps "ul. Długa 3/5" in one line; ShipX wants the street and the building apart."""
-    line = " ".join(address_1.split())
+    """WooCommerce keeps "ul. Długa 3/5" in one line; ShipX wants the street and the building apart. The
+    second line is kept: a flat number ("5", "m. 5") joins the building as "3/5", anything else ("piętro 2")
+    follows the street, so a courier finds the door."""
+    line, extra = " ".join(address_1.split()), " ".join(address_2.split())
     found = re.match(r"^(.*?\D)[\s,]+(\d+[A-Za-z]?(?:\s*[/m]\s*\d+[A-Za-z]?)?)$", line)
-    if found:
-        return found.group(1).strip(" ,"), found.group(2).replace(" ", "")
-    return line, " ".join(address_2.split())
+    if not found:
+        return line, extra
+    street, building = found.group(1).strip(" ,"), found.group(2).replace(" ", "")
+    flat = _FLAT.match(extra)
+    if flat and "/" not in building:
+        return street, f"{building}/{flat.group(1)}"
+    if extra:
+        street = f"{street}, {extra}"
+    return street, building
 
 
 def party(source: Mapping[str, Any], *, company: str = "") -> Party:
@@ -187,7 +201,7 @@ def party(source: Mapping[str, Any], *, company: str = "") -> Party:
 class InpostCarrier(Carrier):
     name = "inpost"
     label = "InPost"
-    recovery_window: ClassVar[float] = 120.0
+    recovery_window = 120.0
 
     def _base(self) -> str:
         return str(self.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")

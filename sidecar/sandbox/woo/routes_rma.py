@@ -83,6 +83,17 @@ def log(rma: dict[str, Any], event: str, message: str, actor: str = "system", pu
     )
 
 
+# WooCommerce → Settings → General → Store address (woocommerce_store_*), as GET rmas/{id} gives it.
+STORE_ADDRESS = {
+    "name": "Sklep Testowy",
+    "address_1": "ul. Magazynowa 12",
+    "address_2": "",
+    "city": "Poznań",
+    "postcode": "60-001",
+    "country": "PL",
+}
+
+
 def view(shop: Shop, rma: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in rma.items() if not k.startswith("_") and k not in PRIVATE}
     out["number"] = number(rma["id"])
@@ -95,6 +106,7 @@ def view(shop: Shop, rma: Mapping[str, Any]) -> dict[str, Any]:
     out["items"] = [{**i, "name": names.get(i.get("order_item_id"), "")} for i in rma.get("items") or ()]
     billing, shipping = order.get("billing") or {}, order.get("shipping") or {}
     address = shipping if shipping.get("address_1") else billing
+    out["store_address"] = dict(STORE_ADDRESS)
     out["customer"] = {
         "first_name": billing.get("first_name", ""),
         "last_name": billing.get("last_name", ""),

@@ -299,7 +299,25 @@ final class Returns_Controller extends Controller {
 			$rma['items']        = self::named_items( (array) $rma['items'], $order );
 			$rma['customer']     = self::customer( $order );
 		}
+		$rma['store_address'] = self::store_address();
 		return new \WP_REST_Response( $rma, 200 );
+	}
+
+	/**
+	 * WooCommerce's store address (Settings → General): the return slip's fallback when the Returns
+	 * settings have no return address. The shop's own data, not the customer's.
+	 *
+	 * @return array<string,string>
+	 */
+	private static function store_address(): array {
+		return array(
+			'name'      => (string) get_option( 'blogname', '' ),
+			'address_1' => (string) get_option( 'woocommerce_store_address', '' ),
+			'address_2' => (string) get_option( 'woocommerce_store_address_2', '' ),
+			'city'      => (string) get_option( 'woocommerce_store_city', '' ),
+			'postcode'  => (string) get_option( 'woocommerce_store_postcode', '' ),
+			'country'   => (string) get_option( 'woocommerce_default_country', '' ),
+		);
 	}
 
 	/**
