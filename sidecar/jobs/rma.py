@@ -463,7 +463,11 @@ def _advance(
     """One look at the shipment: label it when confirmed, mark the return arrived when delivered; and,
     after a second attempt, a look for the earlier one's shipment that search lag hid."""
     shipment = carrier.status(shipment_id)
-    late = _sweep_attempts(ctx, routes, rma, carrier, shipment)
+    try:
+        late = _sweep_attempts(ctx, routes, rma, carrier, shipment)
+    except (TransientError, PermanentError) as exc:  # best effort: the next look tries again
+        log.warning("return %s: looking for earlier attempts failed: %s", _number(rma), exc)
+        late = []
     outcome = _look(ctx, routes, rma if not late else routes.get(rma["id"]), carrier, shipment)
     if not late:
         return outcome
