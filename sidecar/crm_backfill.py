@@ -7,8 +7,12 @@ are read (a few at a time), mapped exactly as ``crm.sync_order`` maps them, and 
 100 when the provider can take batches (HubSpot: a handful of requests per 100 orders instead of four or
 five per order), else one by one. Every CRM request takes a slot of the account's shared budget
 (:mod:`sidecar.providers.crm.limits`), so the backfill and the live workers together stay under the
-CRM's limit; a wait the CRM asks for (429, Retry-After) is waited out here and the batch sent again
-(upserts: sending twice changes nothing). Each order's result is written back like the job's.
+CRM's limit; a wait the CRM asks for (429, Retry-After) is told ("waiting 8 s for HubSpot's limit") and
+waited out here, and only the orders that did not get through are sent again (upserts: sending twice
+changes nothing); a wait of more than :data:`LONG_WAIT` (a daily limit) stops the run with the time to run
+it again. Each order's result is written back like the job's, but only while the order's
+``_bpm_crm_hash`` is still the one read: a live ``crm.sync_order`` that wrote meanwhile wins, and the
+order is queued for one more sync so the CRM ends with its current state, whichever send arrived last.
 
 ``--queue`` queues one ``crm.sync_order`` per order instead and leaves the sending to the workers.
 """
@@ -24,8 +28,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
+from redis import exceptions as redis_errors
+
 from sidecar.engine import queueing, reconcile_crm
-from sidecar.errors import BridgeError, PermanentError, TransientError
+from sidecar.errors import BridgeError, ConflictError, PermanentError, TransientError
 from sidecar.jobs import crm as crm_jobs
 from sidecar.jobs import synthetic
 from sidecar.providers.crm import provider_class
@@ -41,6 +47,7 @@ if TYPE_CHECKING:
 BATCH = 100
 READERS = 8  # concurrent store reads/writes: WordPress serves them in parallel, the CRM is the limit
 TRANSIENT_TRIES = 20
+LONG_WAIT = 300.0  # seconds: a longer wait stops the run ("run again after …") instead of holding it
 MAX_LISTED_FAILURES = 20
 
 
@@ -55,6 +62,8 @@ class Summary:
     erased: int = 0  # read, and the buyer was erased on request: never sent
     queued: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
+    requeued: int = 0  # sent, but a live sync wrote the order meanwhile: queued for one more sync
+    stopped: str = ""  # why the run stopped early (a long wait the CRM asked for)
     waited: float = 0.0  # seconds spent waiting for the CRM's limit
     seconds: float = 0.0
 
@@ -71,6 +80,12 @@ class Summary:
         ]
         if self.erased:
             lines.append(f"  {self.erased} order(s) not sent: their buyer's data was erased on request.")
+        if self.requeued:
+            lines.append(
+                f"  {self.requeued} order(s) were synced by a worker meanwhile: queued for one more sync."
+            )
+        if self.stopped:
+            lines.append(f"Stopped early: {self.stopped}")
         for order_id, reason in self.failed[:MAX_LISTED_FAILURES]:
             lines.append(f"  order {order_id}: {reason}")
         if len(self.failed) > MAX_LISTED_FAILURES:
@@ -146,11 +161,23 @@ def run(
     else:
         budget = limiter or limiter_for(name, crm_jobs.settings_of(config), conn=conn)
         client = provider or crm_jobs.provider_for(name, config, audit, limiter=budget)
+
+        def requeue(order_id: int) -> None:
+            envelope = synthetic.envelope(settings.store_url, {"id": order_id}, datetime.now(UTC))
+            queueing.requeue_missing(conn, settings, envelope, [reconcile_crm.ACTION])
+
+        def wait(seconds: float) -> None:
+            out.write(f"waiting {seconds:.0f} s for {client.label}'s limit\n")
+            out.flush()
+            sleep(seconds)
+
         with ThreadPoolExecutor(READERS) as pool:
             for start in range(0, len(due), batch):
                 ids = [int(o["id"]) for o in due[start : start + batch]]
-                _chunk(pool, store, config, client, ids, summary, sleep)
+                _chunk(pool, store, config, client, ids, summary, wait, requeue)
                 bar.show(summary)
+                if summary.stopped:
+                    break
         summary.waited = float(getattr(budget, "waited", 0.0))
     bar.show(summary)
     bar.close()
@@ -165,7 +192,8 @@ def _chunk(
     client: CrmProvider,
     ids: Sequence[int],
     summary: Summary,
-    sleep: Callable[[float], None],
+    wait: Callable[[float], None],
+    requeue: Callable[[int], None],
 ) -> None:
     def read(order_id: int) -> tuple[int, Any]:
         try:
@@ -198,7 +226,8 @@ def _chunk(
     summary.erased += len(erased)
     if not pending:
         return
-    results = _send(client, [p for _, p in pending], sleep)
+    results, stopped = _send(client, [p for _, p in pending], wait)
+    summary.stopped = summary.stopped or stopped
     label = client.label
 
     def write(item: tuple[Any, Any, Synced | BridgeError]) -> tuple[int, str | None]:
@@ -212,8 +241,20 @@ def _chunk(
             store.apply(
                 order_id,
                 meta=crm_jobs.result_meta(summary.provider, payload, result),
+                expect={"_bpm_crm_hash": state.meta.get("_bpm_crm_hash", "")},
                 note=f"{message} (Sent by the CRM backfill.)" if note else None,
             )
+        except ConflictError:
+            # A worker synced the order after our read: its record stays, and one more sync makes sure
+            # the CRM holds the order as it is now, not whichever of the two sends arrived last.
+            try:
+                requeue(order_id)
+            except redis_errors.RedisError as exc:  # the order is then simply behind for the sweep
+                return (
+                    order_id,
+                    f"sent; a worker synced it meanwhile and queueing one more sync failed ({exc})",
+                )
+            return order_id, "requeued"
         except BridgeError as exc:
             return order_id, f"sent, but the order could not be updated: {exc.reason}"
         return order_id, None
@@ -222,31 +263,58 @@ def _chunk(
     for order_id, failure in pool.map(write, rows):
         if failure is None:
             summary.sent += 1
+        elif failure == "requeued":
+            summary.sent += 1
+            summary.requeued += 1
         else:
             summary.failed.append((order_id, failure))
 
 
-def _send(client: CrmProvider, payloads: Sequence[Any], sleep: Callable[[float], None]) -> list[Any]:
-    """The provider's results, one per payload; a wait the CRM asks for is waited out, then sent again."""
+def _send(
+    client: CrmProvider, payloads: Sequence[Any], wait: Callable[[float], None]
+) -> tuple[list[Any], str]:
+    """The provider's results, one per payload, and why the run must stop ("" to go on). A wait the CRM
+    asks for is waited out and only the orders without an answer yet (a TransientError) are sent again;
+    a wait over :data:`LONG_WAIT` leaves them for the next run."""
     items = [(p.contact, p.deal, p.known) for p in payloads]
+    results: list[Any] = [
+        TransientError("the CRM kept asking us to wait; run the backfill again later")
+    ] * len(items)
+    todo = list(range(len(items)))
     batcher = getattr(client, "sync_batch", None)
     for _ in range(TRANSIENT_TRIES):
+        delay: float | None = None
         try:
-            if batcher is not None:
-                try:
-                    return list(batcher(items))
-                except PermanentError:
-                    batcher = None  # a refusal of the batch as a whole: each order gets its own answer
-            return [_one(client, *item) for item in items]
+            chosen = [items[i] for i in todo]
+            got = list(batcher(chosen)) if batcher is not None else [_one(client, *item) for item in chosen]
+        except PermanentError:
+            batcher = None  # a refusal of the batch as a whole: each order gets its own answer
+            continue
         except TransientError as exc:
-            sleep(max(1.0, float(exc.retry_after or 5.0)))
-    return [TransientError("the CRM kept asking us to wait; run the backfill again later")] * len(items)
+            delay = float(exc.retry_after or 5.0)
+        else:
+            for i, result in zip(todo, got, strict=True):
+                results[i] = result
+            todo = [i for i in todo if isinstance(results[i], TransientError)]
+            if not todo:
+                return results, ""
+            delay = max(float(results[i].retry_after or 5.0) for i in todo)
+        delay = max(1.0, delay)
+        if delay > LONG_WAIT:
+            until = datetime.now(UTC).timestamp() + delay
+            when = datetime.fromtimestamp(until, UTC).strftime("%H:%M")
+            reason = f"{client.label} asks to wait {delay / 60:.0f} minutes: run again after {when} UTC"
+            for i in todo:
+                results[i] = TransientError(reason, delay)
+            return results, reason
+        wait(delay)
+    return results, ""
 
 
 def _one(client: CrmProvider, contact: Any, deal: Any, known: Any) -> Synced | BridgeError:
     try:
         return client.sync_order(contact, deal, known)
-    except PermanentError as exc:
+    except BridgeError as exc:  # a TransientError too: that order alone is sent again
         return exc
 
 

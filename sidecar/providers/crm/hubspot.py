@@ -284,7 +284,7 @@ class HubSpotProvider:
                 continue
             try:
                 results.append(self.sync_order(contact, deal, known))
-            except PermanentError as exc:
+            except BridgeError as exc:  # a TransientError too: the backfill sends that order again
                 results.append(exc)
         return results
 
