@@ -125,6 +125,8 @@ foreach ( $givens as $given ) {
         $id   = wp_create_user_request( 'conformance-' . wp_generate_password( 8, false ) . '@example.test',
             'remove_personal_data', array(), 'confirmed' );
         if ( is_wp_error( $id ) ) { throw new Exception( $id->get_error_message() ); }
+        // The routes answer only for requests the BPM Bridge eraser ran on (it marks them with its event).
+        update_post_meta( $id, '_bpm_erasure_event', 'conformance' );
         if ( 'completed' === ( $spec['status'] ?? '' ) ) {
             wp_update_post( array( 'ID' => $id, 'post_status' => 'request-completed' ) );
             update_post_meta( $id, '_wp_user_request_completed_timestamp',

@@ -66,7 +66,7 @@ def register(app: Flask, route: Route, shop: Shop) -> None:
 
     outcome_args: dict[str, Schema] = {
         **request_id_arg,
-        "destination": {"type": "string", "required": True, "pattern": r"^[a-z0-9_-]{1,40}$"},
+        "destination": {"type": "string", "required": True, "pattern": r"^[a-z0-9_-]{1,40}\Z"},
         "status": {"type": "string", "required": True, "enum": list(OUTCOMES)},
         "message": {"type": "string", "default": "", "maxLength": 1000},
     }

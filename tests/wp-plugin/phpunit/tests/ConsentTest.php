@@ -448,4 +448,44 @@ class ConsentTest extends BPM_Test_Case {
 		$this->assertSame( hash( 'sha256', Consent::text() ), $record['text_sha256'] );
 		$this->assertSame( determine_locale(), $record['locale'] );
 	}
+
+	public function test_a_guests_records_are_exported_and_anonymisation_strips_the_ip(): void {
+		$email = 'export-guest-' . strtolower( wp_generate_password( 6, false ) ) . '@example.test';
+		$order = $this->guest_order( $email, true, time() );
+		$this->guest_order( 'not-' . $email, true, time() );
+		$exporters = apply_filters( 'wp_privacy_personal_data_exporters', array() );
+		$export    = call_user_func( $exporters['bpm-bridge-consent']['callback'], strtoupper( $email ), 1 );
+		$this->assertCount( 1, $export['data'] );
+		$values = wp_list_pluck( $export['data'][0]['data'], 'value', 'name' );
+		$this->assertSame( 'yes', $values['Given'] );
+		$this->assertSame( '203.0.113.9', $values['IP address'] );
+		$this->assertStringContainsString( $order->get_order_number(), $values['Recorded for'] );
+
+		do_action( 'woocommerce_privacy_remove_order_personal_data', wc_get_order( $order->get_id() ) );
+		$record = Consent::of_order( wc_get_order( $order->get_id() ) );
+		$this->assertArrayNotHasKey( 'ip', $record );
+		$this->assertTrue( $record['granted'], 'the proof stays' );
+	}
+
+	public function test_a_withdrawal_names_the_latest_order_of_the_address_when_the_account_has_none(): void {
+		$user  = $this->make_user( 'customer' );
+		$email = 'registered-later-' . $user . '@example.test';
+		wp_update_user(
+			array(
+				'ID'         => $user,
+				'user_email' => $email,
+			)
+		);
+		$order = $this->guest_order( $email, true, time() );
+		$this->assertSame( $order->get_id(), Consent::latest_order( $user ) );
+		Consent::set_for_user( $user, true, 'my-account' );
+		$events = $this->events( 'customer.consent_changed' );
+		$this->assertSame(
+			array(
+				'customer_id' => $user,
+				'order_id'    => $order->get_id(),
+			),
+			json_decode( end( $events )['payload'], true )['data']
+		);
+	}
 }

@@ -46,6 +46,17 @@ class PrivacyTest extends BPM_Test_Case {
 	}
 
 	/**
+	 * A request our eraser ran on (the routes answer only for those).
+	 *
+	 * @return array{0: int, 1: string} Id and address.
+	 */
+	private function erased_request(): array {
+		list( $id, $email ) = $this->request();
+		update_post_meta( $id, Eraser::EVENT_META, 'test-event' );
+		return array( $id, $email );
+	}
+
+	/**
 	 * Marks a request completed some seconds ago.
 	 *
 	 * @param int $id  Request.
@@ -143,7 +154,7 @@ class PrivacyTest extends BPM_Test_Case {
 	}
 
 	public function test_get_erasure_answers_only_open_or_recently_completed_requests(): void {
-		list( $id, $email ) = $this->request();
+		list( $id, $email ) = $this->erased_request();
 		$this->as_api_user();
 		$response = $this->signed( 'GET', '/erasures/' . $id );
 		$this->assertSame( 200, $response->get_status(), wp_json_encode( $response->get_data() ) );
@@ -167,7 +178,7 @@ class PrivacyTest extends BPM_Test_Case {
 	}
 
 	public function test_the_routes_are_guarded(): void {
-		list( $id ) = $this->request();
+		list( $id ) = $this->erased_request();
 		$this->assertRestError( 401, 'rest_forbidden', $this->signed( 'GET', '/erasures/' . $id ) );
 		$this->as_api_user();
 		$this->assertRestError( 401, 'bpm_bridge_bad_signature', $this->signed( 'GET', '/erasures/' . $id, null, array() ) );
@@ -180,7 +191,7 @@ class PrivacyTest extends BPM_Test_Case {
 	}
 
 	public function test_outcomes_are_recorded_per_destination_and_shown_on_the_tools_screen(): void {
-		list( $id ) = $this->request();
+		list( $id ) = $this->erased_request();
 		$this->as_api_user();
 		$first = $this->signed(
 			'POST',
@@ -355,5 +366,38 @@ class PrivacyTest extends BPM_Test_Case {
 		$kept[ $open ]['deleted'] = time() - 31 * DAY_IN_SECONDS;
 		update_option( Eraser::KEPT_OPTION, $kept, false );
 		$this->assertRestError( 404, 'bpm_bridge_erasure_not_found', $this->signed( 'GET', '/erasures/' . $open ) );
+	}
+
+	public function test_the_routes_answer_only_for_our_requests_the_api_role_and_valid_reports(): void {
+		list( $foreign ) = $this->request();
+		list( $id )      = $this->erased_request();
+		wp_set_current_user( $this->make_user( 'shop_manager' ) );
+		$this->assertRestError( 403, 'rest_forbidden', $this->signed( 'GET', '/erasures/' . $id ) );
+		$this->as_api_user();
+		$this->assertRestError( 404, 'bpm_bridge_erasure_not_found', $this->signed( 'GET', '/erasures/' . $foreign ) );
+		$this->assertSame( 200, $this->signed( 'GET', '/erasures/' . $id )->get_status() );
+		foreach (
+			array(
+				array( 'hubspot', str_repeat( 'x', 1001 ) ),
+				array( 'Hub Spot', '' ),
+				array( str_repeat( 'a', 41 ), '' ),
+				array( "hubspot\n", '' ),
+			) as $bad
+		) {
+			$this->assertRestError(
+				400,
+				'rest_invalid_param',
+				$this->signed(
+					'POST',
+					'/erasures/' . $id . '/outcome',
+					array(
+						'destination' => $bad[0],
+						'status'      => 'done',
+						'message'     => $bad[1],
+					)
+				)
+			);
+		}
+		$this->assertSame( array(), Eraser::outcomes( $id ) );
 	}
 }

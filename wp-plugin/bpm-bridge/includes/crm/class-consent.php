@@ -73,6 +73,7 @@ final class Consent {
 		add_action( 'woocommerce_after_edit_account_form', array( self::class, 'account_panel' ) );
 		add_action( 'wp_loaded', array( self::class, 'account_save' ) );
 		add_filter( 'wp_privacy_personal_data_exporters', array( self::class, 'exporters' ) );
+		add_action( 'woocommerce_privacy_remove_order_personal_data', array( self::class, 'anonymised' ) );
 	}
 
 	/**
@@ -91,49 +92,100 @@ final class Consent {
 	}
 
 	/**
-	 * The exporter callback: the customer's record (orders carry theirs in WooCommerce's own order export).
+	 * The exporter callback: the customer's record and the record of every order of the address (a guest has
+	 * only those).
 	 *
 	 * @param string $email_address E-mail address.
 	 * @param int    $page          Page.
 	 * @return array{data: array, done: bool}
 	 */
 	public static function export( $email_address, $page = 1 ): array {
-		$user   = get_user_by( 'email', (string) $email_address );
-		$record = $user ? self::of_user( (int) $user->ID ) : null;
-		$data   = array();
-		if ( null !== $record ) {
-			$data[] = array(
-				'group_id'    => 'bpm-bridge-consent',
-				'group_label' => __( 'Marketing consent', 'bpm-bridge' ),
-				'item_id'     => 'bpm-bridge-consent-' . (int) $user->ID,
-				'data'        => array(
-					array(
-						'name'  => __( 'Given', 'bpm-bridge' ),
-						'value' => $record['granted'] ? __( 'yes', 'bpm-bridge' ) : __( 'no', 'bpm-bridge' ),
-					),
-					array(
-						'name'  => __( 'Text version', 'bpm-bridge' ),
-						'value' => (string) ( $record['version'] ?? '' ),
-					),
-					array(
-						'name'  => __( 'Time (UTC)', 'bpm-bridge' ),
-						'value' => (string) ( $record['at'] ?? '' ),
-					),
-					array(
-						'name'  => __( 'Where', 'bpm-bridge' ),
-						'value' => (string) ( $record['source'] ?? '' ),
-					),
-					array(
-						'name'  => __( 'IP address', 'bpm-bridge' ),
-						'value' => (string) ( $record['ip'] ?? '' ),
-					),
-				),
-			);
+		$email = strtolower( trim( (string) $email_address ) );
+		$data  = array();
+		$user  = '' !== $email ? get_user_by( 'email', $email ) : false;
+		$mine  = $user ? self::of_user( (int) $user->ID ) : null;
+		if ( null !== $mine ) {
+			$data[] = self::export_item( 'bpm-bridge-consent-' . (int) $user->ID, $mine, __( 'your account', 'bpm-bridge' ) );
+		}
+		$orders = '' !== $email && function_exists( 'wc_get_orders' ) ? wc_get_orders(
+			array(
+				'billing_email' => $email,
+				'type'          => 'shop_order',
+				'limit'         => -1,
+				'return'        => 'objects',
+			)
+		) : array();
+		foreach ( is_array( $orders ) ? $orders : array() as $order ) {
+			$record = self::of_order( $order );
+			if ( null !== $record ) {
+				/* translators: %s: order number. */
+				$data[] = self::export_item( 'bpm-bridge-consent-order-' . (int) $order->get_id(), $record, sprintf( __( 'order %s', 'bpm-bridge' ), $order->get_order_number() ) );
+			}
 		}
 		return array(
 			'data' => $data,
 			'done' => true,
 		);
+	}
+
+	/**
+	 * One export item.
+	 *
+	 * @param string               $item_id Item id.
+	 * @param array<string, mixed> $record  Record.
+	 * @param string               $of      Whose record: the account or an order.
+	 * @return array
+	 */
+	private static function export_item( string $item_id, array $record, string $of ): array {
+		return array(
+			'group_id'    => 'bpm-bridge-consent',
+			'group_label' => __( 'Marketing consent', 'bpm-bridge' ),
+			'item_id'     => $item_id,
+			'data'        => array(
+				array(
+					'name'  => __( 'Recorded for', 'bpm-bridge' ),
+					'value' => $of,
+				),
+				array(
+					'name'  => __( 'Given', 'bpm-bridge' ),
+					'value' => $record['granted'] ? __( 'yes', 'bpm-bridge' ) : __( 'no', 'bpm-bridge' ),
+				),
+				array(
+					'name'  => __( 'Text version', 'bpm-bridge' ),
+					'value' => (string) ( $record['version'] ?? '' ),
+				),
+				array(
+					'name'  => __( 'Time (UTC)', 'bpm-bridge' ),
+					'value' => (string) ( $record['at'] ?? '' ),
+				),
+				array(
+					'name'  => __( 'Where', 'bpm-bridge' ),
+					'value' => (string) ( $record['source'] ?? '' ),
+				),
+				array(
+					'name'  => __( 'IP address', 'bpm-bridge' ),
+					'value' => (string) ( $record['ip'] ?? '' ),
+				),
+			),
+		);
+	}
+
+	/**
+	 * `woocommerce_privacy_remove_order_personal_data( $order )`: WooCommerce anonymised the order (its own
+	 * eraser or its retention settings); the consent record stays as proof, without the IP address.
+	 *
+	 * @param mixed $order Order (WooCommerce saved it before this action).
+	 */
+	public static function anonymised( $order ): void {
+		if ( ! $order instanceof \WC_Order ) {
+			return;
+		}
+		$record = self::of_order( $order );
+		if ( null !== $record && array_key_exists( 'ip', $record ) ) {
+			unset( $record['ip'] );
+			$order->update_meta_data( self::META, wp_json_encode( $record ) );
+			$order->save();
+		}
 	}
 
 	/**
@@ -615,17 +667,22 @@ final class Consent {
 		if ( ! function_exists( 'wc_get_orders' ) ) {
 			return 0;
 		}
-		$ids = wc_get_orders(
-			array(
-				'customer_id' => $user_id,
-				'type'        => 'shop_order',
-				'limit'       => 1,
-				// Ids grow with creation; dates tie within a second.
-				'orderby'     => 'ID',
-				'order'       => 'DESC',
-				'return'      => 'ids',
-			)
+		$query = array(
+			'customer_id' => $user_id,
+			'type'        => 'shop_order',
+			'limit'       => 1,
+			// Ids grow with creation; dates tie within a second.
+			'orderby'     => 'ID',
+			'order'       => 'DESC',
+			'return'      => 'ids',
 		);
+		$ids   = wc_get_orders( $query );
+		$user  = get_userdata( $user_id );
+		if ( ( ! is_array( $ids ) || empty( $ids ) ) && $user && '' !== (string) $user->user_email ) {
+			// Bought as a guest before registering: the orders carry the address, not the account.
+			unset( $query['customer_id'] );
+			$ids = wc_get_orders( $query + array( 'billing_email' => strtolower( (string) $user->user_email ) ) );
+		}
 		return is_array( $ids ) && ! empty( $ids ) ? (int) $ids[0] : 0;
 	}
 }

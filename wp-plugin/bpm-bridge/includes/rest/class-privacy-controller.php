@@ -12,8 +12,9 @@ use BPM_Bridge\Crm\Eraser;
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Erasure requests (WordPress' user_request posts of action remove_personal_data). A request is readable while
- * it is open and for 30 days after it was completed, so the e-mail address does not stay readable forever.
+ * Erasure requests (WordPress' user_request posts of action remove_personal_data) that our eraser ran on. A
+ * request is readable while it is open and for 30 days after it was completed, so the e-mail address does not
+ * stay readable forever.
  */
 final class Privacy_Controller extends Controller {
 
@@ -61,7 +62,7 @@ final class Privacy_Controller extends Controller {
 						'destination' => array(
 							'type'     => 'string',
 							'required' => true,
-							'pattern'  => '^[a-z0-9_-]{1,40}$',
+							'pattern'  => '^[a-z0-9_-]{1,40}\\z', // \z: $ would let a trailing newline through.
 						),
 						'status'      => array(
 							'type'     => 'string',
@@ -98,7 +99,8 @@ final class Privacy_Controller extends Controller {
 	 */
 	private static function find( int $request_id ) {
 		$request = Eraser::request( $request_id );
-		if ( null !== $request ) {
+		// Only requests our eraser ran on: the address of any other request is none of the sidecar's business.
+		if ( null !== $request && '' !== (string) get_post_meta( $request_id, Eraser::EVENT_META, true ) ) {
 			$expired = 'request-completed' === $request->status && time() - (int) $request->completed_timestamp > self::AFTER_COMPLETION;
 			if ( ! $expired ) {
 				return array(
