@@ -333,6 +333,26 @@ def test_erase_deletes_the_person_even_before_the_index_has_it(make: Any, sandbo
     assert "no person with this e-mail" in make().erase("jan@example.com")
 
 
+def test_erase_deletes_the_organization_made_for_the_buyer_alone(
+    make: Any, sandbox: PipedriveSandbox
+) -> None:
+    make().sync_order(ACME, deal(1301), Known())
+    [org] = sandbox.records("organizations")
+    said = make().erase(ACME.email)
+    assert f"organization {org['id']}" in said and "trash for 30 days" in said
+    assert sandbox.records("organizations") == [] and sandbox.records("persons") == []
+
+
+def test_erase_keeps_an_organization_other_people_belong_to(make: Any, sandbox: PipedriveSandbox) -> None:
+    make().sync_order(ACME, deal(1311), Known())
+    make().sync_order(replace(ACME, email="piotr@acme.pl", first_name="Piotr"), deal(1312), Known())
+    assert "organization" not in make().erase(ACME.email)
+    [org] = sandbox.records("organizations")
+    assert [p["org_id"] for p in sandbox.records("persons")] == [org["id"]]  # Piotr's company stays
+    found = make()._call("GET", f"/organizations/{org['id']}", what="the organization")
+    assert found["name"] == ACME.company
+
+
 @pytest.fixture(scope="module")
 def shop() -> Iterator[Any]:
     from pipedrive_harness import Shop

@@ -61,6 +61,7 @@ from sidecar.providers.crm.pipedrive_memory import (
 PREFIX = "bpm:crm:pipedrive:"
 RECORD_TTL = 86400  # a created id is remembered for a day: far longer than any index lag
 CLAIM_TTL = 300  # a create on the wire; after this a crashed creator's claim lapses on its own
+MARKER_TTL = 10 * 365 * 86400  # "made for this buyer" outlives any erasure request
 CLOCK_MARGIN = 120.0  # seconds our Redis clock and Pipedrive's may differ by, for the listing's window
 LIST_LIMIT = 100
 LIST_PAGES = 3
@@ -139,7 +140,7 @@ class PipedriveProvider:
     # -- the interface ------------------------------------------------------------------------------
     def sync_order(self, contact: Contact, deal: Deal, known: Known) -> Synced:
         stage_id = self._stage_id(deal)
-        org_id = self._organization(contact.company) if contact.company else None
+        org_id = self._organization(contact.company, contact.email) if contact.company else None
         person = self._person(contact, known, org_id)
         person_id = person.id
         record = self._deal(deal, known, person_id, org_id, stage_id)
@@ -151,7 +152,7 @@ class PipedriveProvider:
         return Synced(str(person_id), str(deal_id), url, stage, created=person.created)
 
     def sync_contact(self, contact: Contact, known: Known) -> str:
-        org_id = self._organization(contact.company) if contact.company else None
+        org_id = self._organization(contact.company, contact.email) if contact.company else None
         return str(self._person(contact, known, org_id, consent_changed=True).id)
 
     def erase(self, email: str) -> str:
@@ -165,19 +166,45 @@ class PipedriveProvider:
         remembered = self.memory.get(key)
         if remembered and remembered.isdigit():
             ids.add(int(remembered))  # created moments ago, not in the index yet
-        deleted = [
-            i
-            for i in sorted(ids)
-            if self._call("DELETE", f"/persons/{i}", what="the person", missing_ok=True)
-        ]
+        orgs: set[int] = set()
+        deleted = []
+        for person_id in sorted(ids):
+            record = self._call("GET", f"/persons/{person_id}", what="the person", missing_ok=True)
+            if record is None:
+                continue
+            if record.get("org_id"):
+                orgs.add(int(record["org_id"]))
+            if self._call("DELETE", f"/persons/{person_id}", what="the person", missing_ok=True) is not None:
+                deleted.append(person_id)
         self.memory.forget(key)
         if not deleted:
             return "Pipedrive has no person with this e-mail address: nothing to delete."
         which = ", ".join(str(i) for i in deleted)
+        gone = [org for org in sorted(orgs) if self._erase_organization(org, email)]
+        also = (
+            f" and the organization {', '.join(map(str, gone))} BPM Bridge made for them alone"
+            if gone
+            else ""
+        )
         return (
-            f"Pipedrive deleted person {which} (their deals stay, without the person). Pipedrive keeps no "
+            f"Pipedrive deleted person {which}{also} (their deals stay, without the person); Pipedrive keeps "
+            "deleted records in its trash for 30 days before removing them for good. Pipedrive keeps no "
             "do-not-import list: do not import this e-mail address into Pipedrive again."
         )
+
+    def _erase_organization(self, org_id: int, email: str) -> bool:
+        """Delete an organization BPM Bridge created for this buyer (its marker names their address's
+        digest) once no other person belongs to it; a company other people work for stays."""
+        marker = self._key("org-made", str(org_id))
+        if self.memory.get(marker) != digest(email):
+            return False
+        params = {"org_id": str(org_id), "limit": "2"}
+        others = self._envelope("GET", "/persons", None, "the organization's people", params).get("data")
+        if others:
+            return False
+        self._call("DELETE", f"/organizations/{org_id}", what="the organization", missing_ok=True)
+        self.memory.forget(marker)
+        return True
 
     def pipelines(self) -> tuple[Pipeline, ...]:
         try:
@@ -247,7 +274,7 @@ class PipedriveProvider:
                 )
             )
 
-    def _organization(self, company: str) -> int:
+    def _organization(self, company: str, email: str) -> int:
         def named(record: Mapping[str, Any]) -> bool:
             return str(record.get("name") or "").lower() == company.lower()
 
@@ -261,6 +288,9 @@ class PipedriveProvider:
                 self._call("POST", "/organizations", {"name": company}, what="the new organization")
             ),
         )
+        if found.created:
+            # Made for this buyer: their erasure may delete it too, while nobody else belongs to it.
+            self.memory.put(self._key("org-made", str(found.id)), digest(email), MARKER_TTL)
         return found.id
 
     # -- deals -------------------------------------------------------------------------------------

@@ -201,10 +201,13 @@ def api_blueprint(state: State) -> Blueprint:
             since, sort_by, descending = parsed
             since_at = since.split(".")[0].rstrip("Z") if since else ""
             with state.lock:
+                org = request.args.get("org_id") if kind in ("persons", "deals") else None
                 rows = [
                     public(r)
                     for r in state.records[kind].values()
-                    if not r["is_deleted"] and str(r["update_time"]).rstrip("Z") >= since_at
+                    if not r["is_deleted"]
+                    and str(r["update_time"]).rstrip("Z") >= since_at
+                    and (org is None or str(r.get("org_id")) == org)
                 ]
             rows.sort(key=lambda r: (r[sort_by], r["id"]), reverse=descending)
             paged = _page(rows)
