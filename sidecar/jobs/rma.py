@@ -34,6 +34,7 @@ from typing import Any
 
 from sidecar import privacy
 from sidecar.errors import ConflictError, PermanentError, TransientError
+from sidecar.jobs import synthetic
 from sidecar.jobs.base import JobContext, Outcome
 from sidecar.providers.carriers import SLIP, build_carrier, carrier_class
 from sidecar.providers.carriers.base import (
@@ -166,6 +167,17 @@ def process(ctx: JobContext) -> Outcome:
         return _slip(ctx, routes, rma, reason=meta.get(ERROR, ""))
     carrier = _carrier(ctx, name)
     parcel = parcel_for(ctx, rma)
+    stored = meta.get(SHIPMENT, "")
+    # A shipment stored by an earlier run already has its rma.track chain: another event's rma.process
+    # (a note edited on an approved return) looks once but starts no second chain. A retry of the run that
+    # stored it may have lost its follow-up, so it keeps one; the sweep resumes a chain Redis lost.
+    # The sweep's synthetic event comes only when no chain is queued or running: it starts one.
+    followed = (
+        bool(stored)
+        and Intent.decode(stored) is None
+        and ctx.attempt == 1
+        and not synthetic.is_synthetic(ctx.event)
+    )
     try:
         shipment_id, extras = _claim_shipment(ctx, routes, rma, carrier, parcel)
     except CarrierRefused as exc:  # only create() refuses: nothing was bought
@@ -186,7 +198,7 @@ def process(ctx: JobContext) -> Outcome:
             report=True,
             details={**outcome.details, "extra_shipments": extras},
         )
-    return outcome
+    return replace(outcome, follow_up=None) if followed else outcome
 
 
 def site_prefix(store_url: str) -> str:

@@ -206,7 +206,10 @@ class Harness:
         self, rma_id: int, until: str = "label_ready", steps: int = 20, audit: AuditLog | None = None
     ) -> list[Outcome]:
         """``rma.process``, then its follow-ups, until the return reaches ``until`` or nothing follows."""
-        outcomes = [self.run("rma.process", rma_id, audit=audit)]
+        # The worker retries the job that failed: rma.track once a shipment is stored (its own chain).
+        shipment = str(self.view(rma_id)["meta"].get("_bpm_shipment_id") or "")
+        first = "rma.track" if shipment and not shipment.startswith("pending:") else "rma.process"
+        outcomes = [self.run(first, rma_id, audit=audit)]
         started = time.time()
         while outcomes[-1].follow_up and self.view(rma_id)["status"] != until and len(outcomes) < steps:
             outcomes.append(self.run(outcomes[-1].follow_up[0], rma_id, first_run_at=started, audit=audit))

@@ -524,3 +524,37 @@ def test_the_slip_falls_back_to_the_woocommerce_store_address(h: Harness, tmp_pa
     path.write_bytes(base64.b64decode(h.view(rma_id)["_pdf"]))
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "ul. Magazynowa 12" in text and "60-001 Poznań" in text
+
+
+def test_one_track_chain_per_return(h: Harness) -> None:
+    """Another event's rma.process on a return whose shipment is stored starts no second rma.track chain."""
+    h.shipx.setting("confirmation", reads=0, seconds=0)
+    rma_id = h.rma()
+    first = h.run("rma.process", rma_id)
+    assert first.follow_up and first.follow_up[0] == "rma.track"  # the chain
+    again = h.run("rma.process", rma_id)  # e.g. staff edited the approved return: rma.updated
+    assert again.follow_up is None and again.report
+    assert len(h.shipx.shipments(number(rma_id))) == 1
+
+
+def test_the_sweeps_resumed_process_restarts_the_lost_chain(h: Harness) -> None:
+    from sidecar.jobs import synthetic
+    from sidecar.jobs.base import JobContext
+
+    h.shipx.setting("confirmation", reads=0, seconds=0)
+    rma_id = h.rma()
+    h.run("rma.process", rma_id)  # its follow-up was lost with Redis
+    view = h.view(rma_id)
+    day = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    event = {
+        "id": synthetic.event_id(h.store.base, view["order_id"], day[:10], rma_id),
+        "type": "rma.updated",
+        "occurred_at": day,
+        "store": h.store.base,
+        "data": {"rma_id": rma_id, "order_id": view["order_id"], "status": "approved"},
+    }
+    ctx = JobContext(event=event, action="rma.process", store=h.store, config=h.store.get_config(),
+                     audit=AuditLog(None), ensure_lock=lambda: None, fencing_token=1, attempt=1,
+                     first_run_at=time.time())  # fmt: skip
+    resumed = rma_jobs.process(ctx)
+    assert resumed.follow_up and resumed.follow_up[0] == "rma.track"
