@@ -488,4 +488,26 @@ class ConsentTest extends BPM_Test_Case {
 			json_decode( end( $events )['payload'], true )['data']
 		);
 	}
+
+	public function test_the_my_account_form_needs_a_login_and_its_nonce(): void {
+		$user  = $this->make_user( 'customer' );
+		$form  = array(
+			'bpm_bridge_action' => Consent::ACCOUNT_ACTION,
+			'marketing'         => '1',
+		);
+		$_POST = $form;
+		$this->assertSame( 403, $this->page( array( Consent::class, 'account_save' ) )[0], 'no nonce' );
+		wp_set_current_user( $user );
+		$this->assertSame( 403, $this->page( array( Consent::class, 'account_save' ) )[0], 'logged in, no nonce' );
+		$nonce = wp_create_nonce( Consent::ACCOUNT_ACTION );
+		wp_set_current_user( 0 );
+		$_POST = $form + array( 'bpm_bridge_consent_nonce' => $nonce );
+		$this->assertSame( 403, $this->page( array( Consent::class, 'account_save' ) )[0], 'logged out' );
+		$this->assertNull( Consent::of_user( $user ) );
+		wp_set_current_user( $user );
+		$_POST = $form + array( 'bpm_bridge_consent_nonce' => $nonce );
+		$this->assertSame( 302, $this->page( array( Consent::class, 'account_save' ) )[0] );
+		$this->assertTrue( Consent::of_user( $user )['granted'] );
+		$this->assertSame( 'my-account', Consent::of_user( $user )['source'] );
+	}
 }

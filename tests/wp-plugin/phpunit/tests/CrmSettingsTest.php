@@ -167,6 +167,12 @@ class CrmSettingsTest extends BPM_Test_Case {
 		$headers = array_change_key_case( $seen[0][1]['headers'], CASE_LOWER );
 		$this->assertIsString( Signer::verify( Options::get_secrets(), $headers, '{}' ), 'signed like an event delivery' );
 		$this->assertSame( 'Sales Pipeline: Closed won', Section::stage_choices()['closedwon'] );
+		global $wpdb;
+		$autoload = $wpdb->get_var( $wpdb->prepare( "SELECT autoload FROM {$wpdb->options} WHERE option_name = %s", '_transient_' . Section::PIPELINES_TRANSIENT ) );
+		if ( null !== $autoload ) { // null: an object cache holds transients, not the options table.
+			$this->assertContains( $autoload, array( 'no', 'off' ), 'kept with an expiry, so not autoloaded' );
+			$this->assertNotFalse( get_option( '_transient_timeout_' . Section::PIPELINES_TRANSIENT ) );
+		}
 	}
 
 	public function test_load_stages_shows_the_sidecars_plain_words_error(): void {
@@ -190,5 +196,78 @@ class CrmSettingsTest extends BPM_Test_Case {
 		$this->assertNull( Pipelines::loaded() );
 		delete_option( \BPM_Bridge\Options::SIDECAR_URL );
 		$this->assertStringContainsString( 'sidecar URL', Pipelines::load()['message'] );
+	}
+
+	public function test_the_webhook_address_must_be_https_except_on_this_computer(): void {
+		$this->assertNull( Section::webhook_url( 'http://n8n.example.com/webhook/x', 'production' ) );
+		$this->assertSame( 'http://n8n.example.com/webhook/x', Section::webhook_url( 'http://n8n.example.com/webhook/x', 'local' ), 'a developer\'s site' );
+		$this->assertSame( 'http://127.0.0.1:5678/webhook/x', Section::webhook_url( 'http://127.0.0.1:5678/webhook/x', 'production' ) );
+		$this->assertNull( Section::webhook_url( 'ftp://n8n.example.com/x', 'local' ) );
+		if ( 'local' !== wp_get_environment_type() ) {
+			$this->assertInstanceOf( WP_Error::class, Options::set( 'crm', array( 'webhook' => array( 'url' => 'http://n8n.example.com/webhook/x' ) ) ) );
+		}
+		$this->assertTrue( Options::set( 'crm', array( 'webhook' => array( 'url' => 'https://n8n.example.com/webhook/x' ) ) ) );
+		$this->assertSame( 'https://n8n.example.com/webhook/x', Options::get( 'crm' )['webhook']['url'] );
+		$this->assertTrue( Options::set( 'crm', array( 'webhook' => array( 'url' => 'http://127.0.0.1:5678/webhook/x' ) ) ) );
+		$this->assertTrue( Options::set( 'crm', array( 'webhook' => array( 'url' => '' ) ) ) );
+	}
+
+	/**
+	 * Runs an admin-ajax handler; answers [the status wp_die() was given (200 after wp_send_json), decoded JSON
+	 * or the raw output].
+	 *
+	 * @param string $name  Handler (crm_pipelines, crm_webhook_secret).
+	 * @param string $nonce Nonce sent ('' = none).
+	 * @return array{0: int, 1: mixed}
+	 */
+	private function ajax( string $name, string $nonce ): array {
+		add_filter( 'wp_doing_ajax', '__return_true' );
+		$die = static function () {
+			return static function ( $message = '', $title = '', $args = array() ) {
+				throw new RuntimeException( (string) ( is_array( $args ) && isset( $args['response'] ) ? $args['response'] : 200 ) . '|' . ( is_scalar( $message ) ? $message : '' ) );
+			};
+		};
+		add_filter( 'wp_die_ajax_handler', $die );
+		$_REQUEST = '' === $nonce ? array() : array( 'nonce' => $nonce );
+		$status   = 200;
+		ob_start();
+		try {
+			call_user_func( array( \BPM_Bridge\Crm\Settings_Screen::class, 'handle_' . $name ) );
+		} catch ( RuntimeException $e ) {
+			$status = (int) strtok( $e->getMessage(), '|' );
+		} finally {
+			$out = (string) ob_get_clean();
+			remove_filter( 'wp_doing_ajax', '__return_true' );
+			remove_filter( 'wp_die_ajax_handler', $die );
+			$_REQUEST = array();
+		}
+		$json = json_decode( $out, true );
+		return array( $status, null === $json ? $out : $json );
+	}
+
+	public function test_the_ajax_tools_need_the_manage_capability_and_their_nonce(): void {
+		foreach ( array( 'subscriber', 'shop_manager' ) as $role ) {
+			wp_set_current_user( $this->make_user( $role ) );
+			foreach ( array( 'crm_pipelines', 'crm_webhook_secret' ) as $name ) {
+				list( , $body ) = $this->ajax( $name, wp_create_nonce( 'bpm_bridge_' . $name ) );
+				$this->assertFalse( $body['success'], $role . ' ' . $name );
+				$this->assertStringContainsString( 'not allowed', $body['data']['message'] );
+			}
+		}
+		$this->assertFalse( Options::has_credential( 'crm', 'webhook.secret' ) );
+		wp_set_current_user( $this->make_user( 'administrator' ) );
+		\BPM_Bridge\Capabilities::grant();
+		list( $status, $body ) = $this->ajax( 'crm_webhook_secret', '' );
+		$this->assertSame( 403, $status, 'no nonce' );
+		$this->assertFalse( Options::has_credential( 'crm', 'webhook.secret' ) );
+
+		list( , $body ) = $this->ajax( 'crm_webhook_secret', wp_create_nonce( 'bpm_bridge_crm_webhook_secret' ) );
+		$this->assertTrue( $body['success'] );
+		$secret = $body['data']['secret'];
+		$this->assertStringStartsWith( 'whsec_', $secret );
+		$this->assertTrue( Options::has_credential( 'crm', 'webhook.secret' ) );
+		$raw = wp_json_encode( get_option( Schema::OPTIONS['crm'] ) );
+		$this->assertStringNotContainsString( substr( $secret, 6 ), (string) $raw, 'stored encrypted' );
+		$this->assertSame( $secret, Options::config_payload()['crm']['webhook']['secret'], 'and decrypted for the sidecar' );
 	}
 }

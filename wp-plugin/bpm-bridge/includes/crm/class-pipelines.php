@@ -102,7 +102,9 @@ final class Pipelines {
 			array(
 				'provider'  => $provider,
 				'pipelines' => $pipelines,
-			)
+			),
+			// With an expiry WordPress stores a transient without autoload (and Load stages refreshes it).
+			30 * DAY_IN_SECONDS
 		);
 		$count = count( $pipelines );
 		$label = self::provider_label( $provider );

@@ -187,7 +187,11 @@ final class Crm {
 				'label'  => __( 'Webhook (n8n, Zapier, Make or your own)', 'bpm-bridge' ),
 				'fields' => array(
 					'url'    => array(
-						'type'        => 'url',
+						'type'        => 'text',
+						'max'         => 500,
+						'normalize'   => array( self::class, 'webhook_url' ),
+						/* translators: %s: the address the admin entered. */
+						'invalid'     => __( 'Webhook address: "%s" is not an https:// address (plain http is accepted only for this computer or a local development site); the previous value was kept.', 'bpm-bridge' ),
 						'label'       => __( 'Webhook address', 'bpm-bridge' ),
 						'help'        => __( 'The address of your flow\'s webhook trigger (in n8n: the Webhook node\'s Production URL). Every order change is sent there as signed JSON.', 'bpm-bridge' ),
 						'placeholder' => 'https://n8n.example.com/webhook/shop-orders',
@@ -200,6 +204,28 @@ final class Crm {
 				),
 			),
 		);
+	}
+
+	/**
+	 * The webhook address: https, as order data travels in it; plain http only to this computer (127.0.0.1,
+	 * localhost, ::1) or on a site whose environment type is "local" (a developer's flow on the same machine).
+	 *
+	 * @param string      $text        Cleaned text.
+	 * @param string|null $environment Environment type; wp_get_environment_type() when null.
+	 * @return string|null Null when it is not acceptable.
+	 */
+	public static function webhook_url( string $text, ?string $environment = null ): ?string {
+		$url = \BPM_Bridge\Settings\Fields::url( $text );
+		if ( null === $url || '' === $url ) {
+			return $url;
+		}
+		$parts = wp_parse_url( $url );
+		$host  = strtolower( trim( (string) ( $parts['host'] ?? '' ), '[]' ) );
+		if ( 'https' === strtolower( (string) ( $parts['scheme'] ?? '' ) ) ) {
+			return $url;
+		}
+		$local = in_array( $host, array( '127.0.0.1', 'localhost', '::1' ), true ) || 'local' === ( $environment ?? wp_get_environment_type() );
+		return $local ? $url : null;
 	}
 
 	/**
