@@ -353,6 +353,25 @@ def test_erase_keeps_an_organization_other_people_belong_to(make: Any, sandbox: 
     assert found["name"] == ACME.company
 
 
+def test_the_invoice_and_the_return_are_one_deal_note_updated_in_place(
+    make: Any, sandbox: PipedriveSandbox
+) -> None:
+    make().sync_order(JAN, deal(1401), Known())
+    assert sandbox.snapshot()["notes"] == []  # nothing to say yet: no note
+    pdf = "https://faktury.example/1.pdf?a=1&b=2"
+    invoiced = deal(1401, invoice_number="FV 1/12/2026", invoice_url=pdf)
+    synced = make().sync_order(JAN, invoiced, Known())
+    [note] = sandbox.snapshot()["notes"]
+    assert note["deal_id"] == int(synced.deal_id) and note["pinned_to_deal_flag"] is True
+    assert (
+        "Invoice: FV 1/12/2026" in note["content"]
+        and 'href="https://faktury.example/1.pdf?a=1&amp;b=2"' in note["content"]
+    )
+    make().sync_order(JAN, replace(invoiced, return_state="approved"), Known())
+    [note] = sandbox.snapshot()["notes"]  # the same note, updated
+    assert "Return: approved" in note["content"] and "Invoice: FV 1/12/2026" in note["content"]
+
+
 @pytest.fixture(scope="module")
 def shop() -> Iterator[Any]:
     from pipedrive_harness import Shop

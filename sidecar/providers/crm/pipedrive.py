@@ -20,7 +20,8 @@ Honest limit: a second record can still be created when Redis is wiped between a
 retry while the search index lags, or when our clock and Pipedrive's differ by more than two minutes.
 
 Deal status follows the order: completed → won, cancelled / refunded / failed → lost, everything else open
-(a lost deal re-opens when the order comes back). The stage is the mapped stage id; a stage Pipedrive does
+(a lost deal re-opens when the order comes back). The invoice number, its PDF link and the return's state
+go into one pinned deal note of ours (starting "BPM Bridge"), updated in place (notes are v1). The stage is the mapped stage id; a stage Pipedrive does
 not know (or one of another pipeline) is a permanent error in plain words. Line items become products
 (found by SKU, else by exact name, created when missing) attached to the deal and reconciled on every sync
 (changed rows patched, missing added, extra removed). A B2B buyer's company becomes an organization
@@ -30,6 +31,7 @@ tax ids only in custom fields, whose keys differ per account).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -61,6 +63,7 @@ from sidecar.providers.crm.pipedrive_memory import (
 PREFIX = "bpm:crm:pipedrive:"
 RECORD_TTL = 86400  # a created id is remembered for a day: far longer than any index lag
 CLAIM_TTL = 300  # a create on the wire; after this a crashed creator's claim lapses on its own
+NOTE_MARK = "<b>BPM Bridge</b>"  # our deal note starts with it; a salesperson's notes are left alone
 MARKER_TTL = 10 * 365 * 86400  # "made for this buyer" outlives any erasure request
 CLOCK_MARGIN = 120.0  # seconds our Redis clock and Pipedrive's may differ by, for the listing's window
 LIST_LIMIT = 100
@@ -147,6 +150,7 @@ class PipedriveProvider:
         deal_id = int(record["id"])
         if deal.line_items:
             self._products(deal_id, deal)
+        self._deal_note(deal_id, deal)
         url = f"https://{self.domain}.pipedrive.com/deal/{deal_id}" if self.domain else ""
         stage = str(record.get("stage_id") or "")
         return Synced(str(person_id), str(deal_id), url, stage, created=person.created)
@@ -340,6 +344,22 @@ class PipedriveProvider:
         if found.created:
             return found.record
         return dict(self._call("PATCH", f"/deals/{found.id}", body, what="the deal", stage=deal))
+
+    def _deal_note(self, deal_id: int, deal: Deal) -> None:
+        """The invoice and the return on the deal: one pinned note of ours, updated in place (notes are
+        v1; custom fields would need per-account field keys). Nothing is written until there is one."""
+        content = note_content(deal)
+        if not content:
+            return
+        params = {"deal_id": str(deal_id), "limit": "100"}
+        listed = self._envelope("GET", "/notes", None, "the deal's notes", params, version="v1")
+        ours = [n for n in listed.get("data") or () if str(n.get("content") or "").startswith(NOTE_MARK)]
+        if not ours:
+            body = {"content": content, "deal_id": deal_id, "pinned_to_deal_flag": True}
+            self._envelope("POST", "/notes", body, "the deal's note", version="v1")
+        elif ours[0].get("content") != content:
+            path = f"/notes/{ours[0]['id']}"
+            self._envelope("PUT", path, {"content": content}, "the deal's note", version="v1")
 
     def _products(self, deal_id: int, deal: Deal) -> None:
         wanted = [(self._product(item, deal.currency), item) for item in deal.line_items]
@@ -580,6 +600,19 @@ class Found:
         self.id = record_id
         self.created = created
         self.record = record
+
+
+def note_content(deal: Deal) -> str:
+    """The deal note's HTML: the invoice number, its PDF link and the return's state ("" without them)."""
+    rows = []
+    if deal.invoice_number:
+        rows.append(f"Invoice: {html.escape(deal.invoice_number)}")
+    if deal.invoice_url:
+        url = html.escape(deal.invoice_url, quote=True)
+        rows.append(f'Invoice PDF: <a href="{url}">{url}</a>')
+    if deal.return_state:
+        rows.append(f"Return: {html.escape(deal.return_state)}")
+    return f"{NOTE_MARK}<br>" + "<br>".join(rows) if rows else ""
 
 
 def _limit_delay(response: requests.Response) -> float:

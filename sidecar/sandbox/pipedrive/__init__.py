@@ -17,6 +17,10 @@ What it checks and answers as the notes document:
 - ``POST`` / ``GET`` / ``PATCH`` / ``DELETE`` on ``/api/v2/{kind}/{id}``: bodies validated against the v2
   schema (required fields, types, e-mail labels, unknown fields refused) → 400 ``success: false``; a deleted
   record is 404; deleting a person leaves its deals without a person;
+- ``GET /api/v2/{kind}?updated_since=&sort_by=id|update_time|add_time&sort_direction=`` lists the records
+  themselves (no search lag; persons and deals filter by ``org_id``; products take no ``updated_since``);
+- v1 notes (``routes_notes``): ``GET /api/v1/notes?deal_id=``, ``POST /api/v1/notes`` (content and a deal,
+  person or organization required), ``PUT /api/v1/notes/{id}``;
 - deals: ``person_id``/``org_id`` must exist, ``stage_id`` must exist (and belong to ``pipeline_id`` when
   both are given; a stage names its pipeline), ``status`` open|won|lost; an open deal over the plan's cap is
   403 with ``code: "feature_capping_deals_limit"``;
@@ -45,6 +49,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from sidecar.sandbox.control import Setting, control_blueprint
 from sidecar.sandbox.pipedrive.routes import api_blueprint
+from sidecar.sandbox.pipedrive.routes_notes import notes_blueprint
 from sidecar.sandbox.pipedrive.rules import error
 from sidecar.sandbox.pipedrive.state import State
 
@@ -81,6 +86,7 @@ def create_app(token: str | None = None, domain: str | None = None) -> Flask:
     )
     app.extensions["pipedrive_sandbox"] = state
     app.register_blueprint(api_blueprint(state))
+    app.register_blueprint(notes_blueprint(state))
     app.register_blueprint(control_blueprint(state, SETTINGS, lambda message, status: error(message, status)))
     app.register_blueprint(_pipelines_blueprint(state))
 

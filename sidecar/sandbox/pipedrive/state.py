@@ -52,7 +52,8 @@ class State:
     def reset(self) -> None:
         self.records: dict[str, dict[int, dict[str, Any]]] = {kind: {} for kind in KINDS}
         self.deal_products: dict[int, dict[str, Any]] = {}  # attachment id → row
-        self.ids = {kind: 0 for kind in (*KINDS, "deal_products", "pipelines", "stages")}
+        self.notes: dict[int, dict[str, Any]] = {}  # v1 notes: id → note
+        self.ids = {kind: 0 for kind in (*KINDS, "deal_products", "pipelines", "stages", "notes")}
         self.pipelines: dict[int, dict[str, Any]] = {}
         self.stages: dict[int, dict[str, Any]] = {}
         for pipeline_id, name, stages in DEFAULT_PIPELINES:
@@ -76,6 +77,7 @@ class State:
         out["stages"] = list(self.stages.values())
         out["counts"] = dict(self.counts)
         out["deleted"] = list(self.deleted)
+        out["notes"] = list(self.notes.values())
         return out
 
     def _next(self, kind: str) -> int:
