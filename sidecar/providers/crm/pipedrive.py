@@ -21,8 +21,9 @@ retry while the search index lags, or when our clock and Pipedrive's differ by m
 
 Deal status follows the order: completed → won, cancelled / refunded / failed → lost, everything else open
 (a lost deal re-opens when the order comes back). The invoice number, its PDF link and the return's state
-go into one pinned deal note of ours (starting "BPM Bridge"), updated in place (notes are v1). The stage is the mapped stage id; a stage Pipedrive does
-not know (or one of another pipeline) is a permanent error in plain words. Line items become products
+go into one pinned deal note of ours (starting "BPM Bridge"), updated in place (notes are v1). The stage
+is the mapped stage id; a stage Pipedrive does not know (or one of another pipeline) is a permanent error
+in plain words. Line items become products
 (found by SKU, else by exact name, created when missing) attached to the deal and reconciled on every sync
 (changed rows patched, missing added, extra removed). A B2B buyer's company becomes an organization
 (exact name search, the same guards) linked to the person and the deal; the NIP is not sent (Pipedrive keeps
