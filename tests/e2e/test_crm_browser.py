@@ -312,7 +312,7 @@ def test_crm_settings_consent_at_both_checkouts_and_withdrawal(shop, browser) ->
     cell = admin.locator("tr", has=admin.locator(f"[data-request-id='{request_id}']")).locator(
         "td.column-bpm_bridge_crm"
     )
-    assert "hubspot: erased" in cell.inner_text() and "HubSpot blocks the address" in cell.inner_text()
+    assert "HubSpot: erased" in cell.inner_text() and "HubSpot blocks the address" in cell.inner_text()
     site.php(f"wp_delete_post( {request_id}, true );")
     admin.context.close()
 

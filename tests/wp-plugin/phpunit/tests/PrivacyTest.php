@@ -112,7 +112,8 @@ class PrivacyTest extends BPM_Test_Case {
 		$this->assertTrue( $result['items_retained'] );
 		$this->assertFalse( $result['items_removed'] );
 		$this->assertStringContainsString( '5 years', implode( ' ', $result['messages'] ) );
-		$this->assertStringContainsString( 'CRM erasure', implode( ' ', $result['messages'] ), 'the callback\'s message passes the filter' );
+		$erasers = apply_filters( 'wp_privacy_personal_data_erasers', array() );
+		$this->assertSame( call_user_func( $erasers['bpm-bridge']['callback'], $email, 1 ), $result, 'the callback\'s messages pass the filter' );
 		$events = $this->events( 'customer.erasure_requested' );
 		$this->assertCount( 1, $events, 'one event per request' );
 		$this->assertSame(
@@ -266,6 +267,17 @@ class PrivacyTest extends BPM_Test_Case {
 		$this->assertStringContainsString( 'data-destination="hubspot" data-status="done"', $html );
 		$this->assertStringContainsString( 'Contact deleted', $html );
 		$this->assertStringContainsString( 'nothing to erase', $html );
+		$this->assertStringContainsString( 'HubSpot:', $html, 'the CRM\'s name, not its id' );
+	}
+
+	public function test_the_erasers_message_says_whether_a_crm_is_connected(): void {
+		$erasers = apply_filters( 'wp_privacy_personal_data_erasers', array() );
+		\BPM_Bridge\Options::set( 'crm', array( 'provider' => 'none' ) );
+		$none = implode( ' ', call_user_func( $erasers['bpm-bridge']['callback'], 'nobody@example.test', 1 )['messages'] );
+		$this->assertStringContainsString( 'No CRM is connected', $none );
+		\BPM_Bridge\Options::set( 'crm', array( 'hubspot' => array( 'access_token' => 'pat-na1-token' ) ) );
+		$some = implode( ' ', call_user_func( $erasers['bpm-bridge']['callback'], 'nobody@example.test', 1 )['messages'] );
+		$this->assertStringContainsString( 'asked the connected CRM', $some );
 	}
 
 	public function test_an_erased_buyer_is_suppressed_for_the_crm_on_every_order_and_a_new_consent_lifts_it(): void {
@@ -399,5 +411,21 @@ class PrivacyTest extends BPM_Test_Case {
 			);
 		}
 		$this->assertSame( array(), Eraser::outcomes( $id ) );
+	}
+
+	public function test_reports_for_several_crms_at_the_same_moment_are_all_kept(): void {
+		list( $id ) = $this->erased_request();
+		$user_id    = $this->make_user( 'bpm_api' );
+		$secret     = $this->secret;
+		$names      = array( 'hubspot', 'pipedrive', 'webhook', 'crm4', 'crm5', 'crm6' );
+		$statuses   = array();
+		foreach ( $this->race( 'erasure-outcome-worker.php', count( $names ), fn( $i ) => array( $id, $user_id, $secret, $names[ $i ] ) ) as $out ) {
+			$statuses[] = (int) substr( trim( $out ), -3 );
+		}
+		$this->assertSame( array_fill( 0, count( $names ), 200 ), $statuses );
+		wp_cache_flush();
+		$outcomes = Eraser::outcomes( $id );
+		sort( $names );
+		$this->assertSame( $names, array_keys( $outcomes ), 'no report overwrote another' );
 	}
 }

@@ -189,6 +189,32 @@ final class Consent {
 	}
 
 	/**
+	 * Where a record came from, in the admin's words.
+	 *
+	 * @param string $source One of SOURCES.
+	 */
+	public static function source_label( string $source ): string {
+		$labels = array(
+			'checkout'       => __( 'checkout', 'bpm-bridge' ),
+			'checkout-block' => __( 'block checkout', 'bpm-bridge' ),
+			'my-account'     => __( 'My Account', 'bpm-bridge' ),
+			'email-link'     => __( 'e-mail link', 'bpm-bridge' ),
+			'admin'          => __( 'order screen', 'bpm-bridge' ),
+		);
+		return $labels[ $source ] ?? $source;
+	}
+
+	/**
+	 * An ISO-8601 UTC time in the site's date and time format and time zone ('—' when unknown).
+	 *
+	 * @param string|null $iso Time.
+	 */
+	public static function display_time( ?string $iso ): string {
+		$timestamp = null !== $iso && '' !== $iso ? strtotime( $iso ) : false;
+		return false === $timestamp ? '—' : (string) wp_date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ), $timestamp );
+	}
+
+	/**
 	 * The consent text shown at checkout.
 	 */
 	public static function text(): string {

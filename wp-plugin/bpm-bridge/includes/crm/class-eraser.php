@@ -95,11 +95,25 @@ final class Eraser {
 			'items_removed'  => false,
 			'items_retained' => true,
 			'messages'       => array(
-				__( 'BPM Bridge asked the connected CRM to delete this person; each result appears in the "CRM erasure" column of this list.', 'bpm-bridge' ),
+				self::any_crm()
+					? __( 'BPM Bridge asked the connected CRM to delete this person; each result appears in the "CRM erasure" column of this list.', 'bpm-bridge' )
+					: __( 'No CRM is connected to BPM Bridge, so no CRM holds this person; BPM Bridge will not send them to one.', 'bpm-bridge' ),
 				__( 'Invoices and other tax records are kept for 5 years after the end of the tax year, as tax law requires.', 'bpm-bridge' ),
 			),
 			'done'           => true,
 		);
+	}
+
+	/**
+	 * Whether any CRM may hold the shop's customers: the sidecar's rule (sidecar/jobs/erase.py) — credentials
+	 * of a CRM, or a webhook address with its secret, whichever CRM is selected now.
+	 */
+	public static function any_crm(): bool {
+		$crm     = \BPM_Bridge\Options::get( 'crm' );
+		$webhook = is_array( $crm ) && is_array( $crm['webhook'] ?? null ) ? (string) ( $crm['webhook']['url'] ?? '' ) : '';
+		return \BPM_Bridge\Options::has_credential( 'crm', 'hubspot.access_token' )
+			|| \BPM_Bridge\Options::has_credential( 'crm', 'pipedrive.api_token' )
+			|| ( '' !== $webhook && \BPM_Bridge\Options::has_credential( 'crm', 'webhook.secret' ) );
 	}
 
 	/**
@@ -290,17 +304,46 @@ final class Eraser {
 	 * @param string $destination Destination id.
 	 * @param string $status      One of done, failed, skipped.
 	 * @param string $message     Plain-words message.
-	 * @return array<string, array{status: string, message: string, at: string}> Every outcome now.
+	 * @return array<string, array{status: string, message: string, at: string}>|null Every outcome now; null when
+	 *                                                                                  the lock was busy.
 	 */
-	public static function record_kept_outcome( int $request_id, string $destination, string $status, string $message ): array {
-		$kept = self::kept_all();
-		if ( ! isset( $kept[ $request_id ] ) ) {
-			return array();
+	public static function record_kept_outcome( int $request_id, string $destination, string $status, string $message ): ?array {
+		return self::locked(
+			'kept',
+			static function () use ( $request_id, $destination, $status, $message ) {
+				wp_cache_delete( self::KEPT_OPTION, 'options' );
+				$kept = self::kept_all();
+				if ( ! isset( $kept[ $request_id ] ) ) {
+					return array();
+				}
+				$outcomes                        = self::with_outcome( (array) $kept[ $request_id ]['outcomes'], $destination, $status, $message );
+				$kept[ $request_id ]['outcomes'] = $outcomes;
+				self::save_kept( $kept );
+				return $outcomes;
+			}
+		);
+	}
+
+	/**
+	 * Runs a read-modify-write of the outcomes under a short MySQL named lock (the sidecar may report two
+	 * CRMs at the same moment: without it one report could overwrite the other).
+	 *
+	 * @param string   $what  Lock name suffix.
+	 * @param callable $write The read-modify-write; its answer is returned.
+	 * @return array|null Null when the lock was not free within 5 seconds (the caller answers 503: retried).
+	 */
+	private static function locked( string $what, callable $write ): ?array {
+		global $wpdb;
+		// Named locks are server-wide: the table prefix keeps two sites on one database apart (64 characters at most).
+		$name = substr( $wpdb->prefix . 'bpm_erasure_' . $what, 0, 64 );
+		if ( 1 !== (int) $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK( %s, %d )', $name, 5 ) ) ) {
+			return null;
 		}
-		$outcomes                          = self::with_outcome( (array) $kept[ $request_id ]['outcomes'], $destination, $status, $message );
-		$kept[ $request_id ]['outcomes'] = $outcomes;
-		self::save_kept( $kept );
-		return $outcomes;
+		try {
+			return $write();
+		} finally {
+			$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK( %s )', $name ) );
+		}
 	}
 
 	/**
@@ -310,11 +353,19 @@ final class Eraser {
 	 * @param string $destination Destination id (hubspot, pipedrive, webhook, …).
 	 * @param string $status      One of done, failed, skipped.
 	 * @param string $message     Plain-words message.
-	 * @return array<string, array{status: string, message: string, at: string}> Every outcome now.
+	 * @return array<string, array{status: string, message: string, at: string}>|null Every outcome now; null when
+	 *                                                                                  the lock was busy.
 	 */
-	public static function record_outcome( int $request_id, string $destination, string $status, string $message ): array {
-		$outcomes = self::with_outcome( self::outcomes( $request_id ), $destination, $status, $message );
-		update_post_meta( $request_id, self::OUTCOMES_META, wp_slash( (string) wp_json_encode( $outcomes, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES ) ) );
-		return $outcomes;
+	public static function record_outcome( int $request_id, string $destination, string $status, string $message ): ?array {
+		return self::locked(
+			(string) $request_id,
+			static function () use ( $request_id, $destination, $status, $message ) {
+				// Another process may have written since this one read the request: read the meta afresh.
+				wp_cache_delete( $request_id, 'post_meta' );
+				$outcomes = self::with_outcome( self::outcomes( $request_id ), $destination, $status, $message );
+				update_post_meta( $request_id, self::OUTCOMES_META, wp_slash( (string) wp_json_encode( $outcomes, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES ) ) );
+				return $outcomes;
+			}
+		);
 	}
 }

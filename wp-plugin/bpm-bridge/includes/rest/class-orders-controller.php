@@ -175,6 +175,23 @@ final class Orders_Controller extends Controller {
 						),
 					),
 				),
+				'consent' => array(
+					'description' => 'The buyer\'s marketing consent in force now (docs/contract.md §3.7); never the IP address.',
+					'type'        => 'object',
+					'properties'  => array(
+						'marketing'      => array( 'type' => 'boolean' ),
+						'version'        => array( 'type' => 'string' ),
+						'at'             => array( 'type' => array( 'string', 'null' ) ),
+						'source'         => array(
+							'type' => 'string',
+							'enum' => array_merge( array( '' ), \BPM_Bridge\Crm\Consent::SOURCES ),
+						),
+						'crm_suppressed' => array(
+							'description' => 'The buyer was erased on request: nothing of this order goes to a CRM.',
+							'type'        => 'boolean',
+						),
+					),
+				),
 			),
 		);
 	}

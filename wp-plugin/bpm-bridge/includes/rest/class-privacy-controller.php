@@ -162,6 +162,9 @@ final class Privacy_Controller extends Controller {
 		}
 		$args     = array( $erasure['request_id'], (string) $request['destination'], (string) $request['status'], (string) $request['message'] );
 		$outcomes = $erasure['kept'] ? Eraser::record_kept_outcome( ...$args ) : Eraser::record_outcome( ...$args );
+		if ( null === $outcomes ) {
+			return self::error( 'bpm_bridge_busy', __( 'Another report for this erasure request is being written; try again in a moment.', 'bpm-bridge' ), 503 );
+		}
 		return new \WP_REST_Response(
 			array(
 				'request_id' => $erasure['request_id'],

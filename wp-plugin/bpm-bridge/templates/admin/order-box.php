@@ -106,13 +106,13 @@ $bpm_url    = $bpm_meta['_bpm_invoice_url'];
 			}
 			if ( '' !== $bpm_meta['_bpm_crm_synced_at'] ) {
 				/* translators: %s: date and time of the last CRM update. */
-				echo '<br /><span class="bpm-bridge-muted">' . esc_html( sprintf( __( 'updated %s', 'bpm-bridge' ), $bpm_meta['_bpm_crm_synced_at'] ) ) . '</span>';
+				echo '<br /><span class="bpm-bridge-muted">' . esc_html( sprintf( __( 'updated %s', 'bpm-bridge' ), \BPM_Bridge\Crm\Consent::display_time( $bpm_meta['_bpm_crm_synced_at'] ) ) ) . '</span>';
 			}
 			$bpm_consent = is_array( $args['consent'] ?? null ) ? $args['consent'] : null;
 			if ( null !== $bpm_consent ) {
 				$bpm_consent_text = $bpm_consent['marketing']
-					/* translators: 1: date of the consent, 2: where it was given (checkout, checkout-block, my-account). */
-					? sprintf( __( 'marketing consent given %1$s (%2$s)', 'bpm-bridge' ), (string) $bpm_consent['at'], (string) $bpm_consent['source'] )
+					/* translators: 1: date and time of the consent, 2: where it was given (checkout, block checkout, My Account). */
+					? sprintf( __( 'marketing consent given %1$s (%2$s)', 'bpm-bridge' ), \BPM_Bridge\Crm\Consent::display_time( $bpm_consent['at'] ), \BPM_Bridge\Crm\Consent::source_label( (string) $bpm_consent['source'] ) )
 					: __( 'no marketing consent: transactional data only', 'bpm-bridge' );
 				echo '<br /><span class="bpm-bridge-muted bpm-bridge-consent">' . esc_html( $bpm_consent_text ) . '</span>';
 				if ( $bpm_consent['marketing'] && '' !== (string) ( $args['withdraw'] ?? '' ) && current_user_can( 'manage_woocommerce' ) ) {

@@ -25,8 +25,9 @@ $bpm_outcomes = (array) ( $args['outcomes'] ?? array() );
 		<?php foreach ( $bpm_outcomes as $bpm_destination => $bpm_outcome ) : ?>
 			<?php $bpm_outcome = is_array( $bpm_outcome ) ? $bpm_outcome : array(); ?>
 			<div class="bpm-bridge-erasure-outcome" data-destination="<?php echo esc_attr( (string) $bpm_destination ); ?>" data-status="<?php echo esc_attr( (string) ( $bpm_outcome['status'] ?? '' ) ); ?>">
-				<strong><?php echo esc_html( (string) $bpm_destination ); ?>:</strong>
+				<strong><?php echo esc_html( \BPM_Bridge\Crm\Pipelines::provider_label( (string) $bpm_destination ) ); ?>:</strong>
 				<?php echo esc_html( $bpm_labels[ (string) ( $bpm_outcome['status'] ?? '' ) ] ?? (string) ( $bpm_outcome['status'] ?? '' ) ); ?>
+				<span class="bpm-bridge-muted"><?php echo esc_html( \BPM_Bridge\Crm\Consent::display_time( (string) ( $bpm_outcome['at'] ?? '' ) ) ); ?></span>
 				<?php if ( ! empty( $bpm_outcome['message'] ) ) : ?>
 					<br /><span class="description"><?php echo esc_html( (string) $bpm_outcome['message'] ); ?></span>
 				<?php endif; ?>
