@@ -84,6 +84,28 @@ def test_a_429_storm_is_ridden_out_within_the_limit(crm: CrmShop, monkeypatch: p
     assert stats["max_in_window"] <= LIMIT
     assert stats["rejected_429"] == 0  # the limiter kept every request inside the window
     assert took >= 1.0  # the injected 429s' Retry-After was waited out
+    # Zero 429s left unanswered: each refused request was sent again and got a real answer (for a property
+    # read, a 404 is the answer that makes the worker create it).
+    timeline = stats["timeline"]
+    refused = [what for _, what, status in timeline if status == 429]
+    assert len(refused) == 6
+    for what in refused:
+        assert any(w == what and status != 429 for _, w, status in timeline), what
+
+
+def test_after_a_429_nothing_is_sent_before_its_retry_after(crm: CrmShop) -> None:
+    """Timestamps from the simulator: the next request after an injected 429 comes Retry-After later."""
+    order = crm.order(billing={"email": unique_email("gap")})
+    crm.sync(order["id"])  # the account's properties exist: the next sync is a few upserts
+    seen = len(crm.hubspot.limits()["timeline"])
+    crm.shop.set_status(order["id"], "completed")
+    crm.hubspot.fault(mode="429", count=1, retry_after=2, match="POST /crm/v3/objects/deals/batch/upsert")
+    assert crm.sync(order["id"]).status == "done"
+    timeline = crm.hubspot.limits()["timeline"][seen:]
+    [n] = [n for n, (_, _, status) in enumerate(timeline) if status == 429]
+    gap = timeline[n + 1][0] - timeline[n][0]
+    assert gap >= 2.0, timeline
+    assert timeline[n + 1][1:] == [timeline[n][1], 200]  # the same request, sent again and taken
 
 
 def answer(status: int, headers: dict[str, str], body: dict | None = None) -> requests.Response:

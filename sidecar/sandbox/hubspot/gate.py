@@ -56,4 +56,6 @@ def install(app: Flask, state: State) -> None:
     def _headers(response: Response) -> Response:
         for name, value in (g.get("hubspot_headers") or {}).items():
             response.headers[name] = value
+        if not request.path.startswith("/_sandbox/"):
+            state.limits.record(f"{request.method} {request.path}", response.status_code)
         return response

@@ -18,6 +18,7 @@ from typing import Any
 
 WINDOW = 10.0
 SEARCH_WINDOW = 1.0
+TIMELINE = 2000
 
 
 class Limits:
@@ -37,6 +38,8 @@ class Limits:
         self.daily_used = 0
         self.started: float | None = None
         self.buckets: list[int] = []  # served requests per consecutive 10 s since the first request
+        # (wall time, "METHOD /path", status) of every API answer, for tests that check the pacing.
+        self.timeline: deque[tuple[float, str, int]] = deque(maxlen=TIMELINE)
         self.stats: dict[str, Any] = {
             "requests": 0,
             "served": 0,
@@ -97,6 +100,10 @@ class Limits:
         self.buckets.extend([0] * (index + 1 - len(self.buckets)))
         self.buckets[index] += 1
 
+    def record(self, what: str, status: int) -> None:
+        with self.lock:
+            self.timeline.append((time.time(), what, status))
+
     def overloaded(self) -> bool:
         """A transient 500 for this (already admitted) request, when the load setting says so."""
         with self.lock:
@@ -127,4 +134,5 @@ class Limits:
                 "buckets": list(self.buckets),
                 "settings": dict(self.settings),
                 "load": dict(self.load),
+                "timeline": [list(entry) for entry in self.timeline],
             }
