@@ -12,6 +12,11 @@ Phases (each on a fresh shop, a reset HubSpot account and an empty limiter):
   batched_small --orders orders in batches of --small-batch: many more requests, so the limit binds
   per_order     the baseline: --baseline-orders orders sent one by one (the live per-event path, four
                 or five requests per order)
+  storm         as batched, with --storm injected 429s (Retry-After 1 s) on top of the limit: every 429
+                must be answered (the refused request sent again and answered), none left behind
+
+The batched phases also report the store-read floor: the time to list and read the same orders from the
+shop alone (no CRM), which no backfill can beat — the batched time is compared with it in the same run.
 
 For each: HubSpot requests R, time T, 429s received, the ideal time at the limit for R requests
 (floor((R - 1) / 100) * 10 s: a fresh rolling window takes 100 at once, then 100 per 10 s) and the ratio
@@ -137,7 +142,28 @@ def ideal(requests_made: int) -> float:
     return max(0, (requests_made - 1) // LIMIT) * WINDOW
 
 
-def phase(name: str, args: argparse.Namespace, orders: int, batch: int, one_by_one: bool) -> dict[str, Any]:
+def unanswered(timeline: list[list[Any]]) -> int:
+    """429s whose request never got another answer (a 404 or 2xx of the same request counts)."""
+    refused = [what for _, what, status in timeline if status == 429]
+    return sum(1 for what in refused if not any(w == what and s != 429 for _, w, s in timeline))
+
+
+def read_floor(store: StoreClient, config: dict[str, Any], since: datetime) -> float:
+    """Seconds to list and read the orders the backfill reads, with its parallelism, and nothing else."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sidecar.engine import reconcile_crm
+
+    started = time.monotonic()
+    listed = list(store.iter_orders(reconcile_crm.statuses(config), since, datetime.now(UTC)))
+    with ThreadPoolExecutor(crm_backfill.READERS) as pool:
+        list(pool.map(lambda o: store.read_order(int(o["id"])), listed))
+    return time.monotonic() - started
+
+
+def phase(
+    name: str, args: argparse.Namespace, orders: int, batch: int, one_by_one: bool, storm: int = 0
+) -> dict[str, Any]:
     conn = redis.Redis.from_url(args.redis_url)
     conn.flushdb()
     secret = new_secret()
@@ -187,6 +213,9 @@ def phase(name: str, args: argparse.Namespace, orders: int, batch: int, one_by_o
                     limiter=limiter_for("hubspot", config["crm"], conn=conn),
                 )
             )
+        if storm:
+            fault = {"mode": "429", "count": storm, "retry_after": 1}
+            requests.post(f"{hub.url}/_sandbox/faults", json=fault, timeout=10).raise_for_status()
         before = hub_stats(hub.url)
         started = time.monotonic()
         summary = crm_backfill.run(
@@ -202,6 +231,7 @@ def phase(name: str, args: argparse.Namespace, orders: int, batch: int, one_by_o
         )  # type: ignore[arg-type]
         took = time.monotonic() - started
         after = hub_stats(hub.url)
+        floor = read_floor(store, config, since) if not one_by_one else None
         deals = requests.get(f"{hub.url}/_sandbox/documents", timeout=30).json()["deals"]
         made = after["requests"] - before["requests"]
         rejected = after["rejected_429"] - before["rejected_429"]
@@ -224,6 +254,10 @@ def phase(name: str, args: argparse.Namespace, orders: int, batch: int, one_by_o
             "ideal_seconds": best,
             "ratio": round(best / took, 3) if best else None,
             "waited_seconds": round(summary.waited, 2),
+            "injected_429": storm,
+            "unanswered_429": unanswered(after["timeline"]) if storm else 0,
+            "store_floor_seconds": round(floor, 2) if floor is not None else None,
+            "vs_floor": round(took / floor, 2) if floor else None,
         }
     finally:
         woo.stop()
@@ -237,6 +271,7 @@ def main() -> int:
     p.add_argument("--small-batch", type=int, default=10)
     p.add_argument("--baseline-orders", type=int, default=200)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--storm", type=int, default=30, help="429s injected in the storm phase")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/9", help="flushed at start and end")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json", action="store_true")
@@ -247,20 +282,25 @@ def main() -> int:
         phase("batched", args, args.orders, 100, False),
         phase("batched_small", args, args.orders, args.small_batch, False),
         phase("per_order", args, args.baseline_orders, 100, True),
+        phase("storm", args, args.orders, 100, False, storm=args.storm),
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     print(
         f"{'phase':<14} {'orders':>6} {'batch':>5} {'req':>5} {'req/order':>9} {'429':>4} {'max/win':>7} "
-        f"{'T s':>7} {'ideal s':>7} {'ratio':>6} {'1 deal/order':>12}"
+        f"{'T s':>7} {'ideal s':>7} {'ratio':>6} {'floor s':>7} {'T/floor':>7} {'unans.':>6} "
+        f"{'1 deal/order':>12}"
     )
     for r in rows:
         ratio = "—" if r["ratio"] is None else f"{r['ratio']:.3f}"
+        floor = "—" if r["store_floor_seconds"] is None else f"{r['store_floor_seconds']:.2f}"
+        vs = "—" if r["vs_floor"] is None else f"{r['vs_floor']:.2f}"
         print(
             f"{r['phase']:<14} {r['orders']:>6} {r['batch']:>5} {r['hubspot_requests']:>5} "
             f"{r['requests_per_order']:>9} {r['rejected_429']:>4} {r['max_in_window']:>7} {r['seconds']:>7} "
-            f"{r['ideal_seconds']:>7} {ratio:>6} {r['one_deal_per_order']!s:>12}"
+            f"{r['ideal_seconds']:>7} {ratio:>6} {floor:>7} {vs:>7} {r['unanswered_429']:>6} "
+            f"{r['one_deal_per_order']!s:>12}"
         )
     base = rows[2]
     projected = ideal(round(base["requests_per_order"] * args.orders))
@@ -268,7 +308,8 @@ def main() -> int:
         f"\nper-order path projected to {args.orders} orders: ≥ {projected:.0f} s at the limit; "
         f"batched took {rows[0]['seconds']} s ({projected / rows[0]['seconds']:.1f}x faster)."
     )
-    return 0 if all(r["failed"] == 0 and r["one_deal_per_order"] for r in rows) else 1
+    ok = all(r["failed"] == 0 and r["one_deal_per_order"] and r["unanswered_429"] == 0 for r in rows)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
