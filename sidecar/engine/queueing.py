@@ -31,6 +31,9 @@ JOB_TIMEOUT = 600  # a provider's async create + polling stays well under this; 
 # immediate, because detecting the abandonment already took over a minute.
 ABANDON_RETRY_INTERVALS = [0, 60, 300]
 RESULT_TTL = 7 * 86400  # keep finished jobs so a re-delivery within a week is recognised as done
+# A dead letter is kept for a year for a Retry; an erasure's names the person (the e-mail's hash and the
+# request): 30 days, as long as WordPress shows the request's outcome.
+FAILURE_TTL = {"privacy.erase": 30 * 86400}
 
 
 def job_id(event_id: str, action: str) -> str:
@@ -49,7 +52,7 @@ def _job_kwargs(
         "job_id": job_id(str(envelope["id"]), action),
         "timeout": JOB_TIMEOUT,
         "result_ttl": RESULT_TTL,
-        "failure_ttl": 365 * 86400,
+        "failure_ttl": FAILURE_TTL.get(action, 365 * 86400),
         "retry": Retry(max=len(ABANDON_RETRY_INTERVALS), interval=list(ABANDON_RETRY_INTERVALS)),
         "meta": {"event_id": str(envelope["id"]), "action": action, **(meta or {})},
         "description": f"{action} for event {envelope['id']} ({envelope.get('type')})",
