@@ -131,7 +131,9 @@ class Shop:
         stored = next((m["value"] for m in order["meta_data"] if m["key"] == CONSENT_META_KEY), None)
         view = consent_view(self.consents[customer] if customer and customer in self.consents else stored)
         # The plugin's eraser marks every order of an erased buyer: nothing of them goes to the CRM.
-        erased = any(m["key"] == CRM_ERASED_META_KEY for m in order["meta_data"])
+        erased = bool(self.meta[order_id].get(CRM_ERASED_META_KEY)) or any(
+            m["key"] == CRM_ERASED_META_KEY for m in order["meta_data"]
+        )
         return {**view, "marketing": view["marketing"] and not erased, "crm_suppressed": erased}
 
     def set_consent(self, customer_id: int, spec: Mapping[str, Any]) -> dict[str, Any]:
