@@ -363,19 +363,20 @@ final class Consent {
 		if ( '' === $email || ! function_exists( 'wc_get_orders' ) ) {
 			return self::of_order( $order );
 		}
+		// The latest 100 are enough: a withdrawal is written onto every order that said "yes".
 		$orders  = wc_get_orders(
 			array(
 				'billing_email' => $email,
 				'customer_id'   => 0,
 				'type'          => 'shop_order',
-				'limit'         => -1,
+				'limit'         => 100,
 				'orderby'       => 'ID',
-				'order'         => 'ASC',
+				'order'         => 'DESC',
 				'return'        => 'objects',
 			)
 		);
 		$records = array();
-		foreach ( is_array( $orders ) ? $orders : array() as $each ) {
+		foreach ( array_reverse( is_array( $orders ) ? $orders : array() ) as $each ) {
 			$record = self::of_order( $each );
 			if ( null !== $record ) {
 				$records[] = $record;
