@@ -286,6 +286,20 @@ def test_burst_limit_is_kept_and_a_429_storm_ridden_out(make: Any, sandbox: Pipe
     assert time.monotonic() - started < 20
 
 
+def test_the_burst_limit_is_learnt_from_pipedrives_headers(
+    make: Any, sandbox: PipedriveSandbox, redis_conn: redis.Redis
+) -> None:
+    """Every worker paces by the limit Pipedrive states (``x-ratelimit-limit`` per its 2 s window)."""
+    sandbox.limits(max=9, window_seconds=2)
+    provider = make()
+    provider.sync_order(JAN, deal(951), Known())
+    conf = redis_conn.hgetall(provider.limiter.conf_key)
+    assert (conf[b"max"], conf[b"interval"]) == (b"9", b"2000")
+    for order_id in (952, 953):
+        make().sync_order(JAN, deal(order_id), Known())
+    assert sandbox.counts()["rate_limited"] == 0
+
+
 def test_person_already_in_pipedrive_is_found_by_search(make: Any, sandbox: PipedriveSandbox) -> None:
     from pipedrive_harness import Api
 

@@ -83,6 +83,7 @@ class Budget(Protocol):
 
     def acquire(self) -> str: ...
     def observe(self, headers: Mapping[str, str], token: str = "") -> None: ...
+    def learn(self, most: int, interval_ms: int) -> None: ...
     def pause(self, seconds: float) -> None: ...
     def remembered(self, name: str) -> bool: ...
     def remember(self, name: str, ttl: int) -> None: ...
@@ -169,16 +170,20 @@ class RateLimiter:
         most = _int(headers, "X-HubSpot-RateLimit-Max")
         interval = _int(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         if most and interval:
-            known = self.conn.hmget(self.conf_key, "max", "interval")
-            if known != [str(most).encode(), str(interval).encode()]:
-                self.conn.hset(self.conf_key, mapping={"max": most, "interval": interval})
-                self.conn.expire(self.conf_key, 2 * 86400)
+            self.learn(most, interval)
         remaining = _int(headers, "X-HubSpot-RateLimit-Remaining")
         if remaining == 0:
             span = (interval or self.default_interval_ms) / 1000
             self.pause(span * EXHAUSTED_PAUSE_SHARE)
         if _int(headers, "X-HubSpot-RateLimit-Daily-Remaining") == 0:
             self.pause(seconds_to_next_hour())
+
+    def learn(self, most: int, interval_ms: int) -> None:
+        """The account's limit as the CRM's answers state it: ``most`` requests per ``interval_ms``."""
+        known = self.conn.hmget(self.conf_key, "max", "interval")
+        if known != [str(most).encode(), str(interval_ms).encode()]:
+            self.conn.hset(self.conf_key, mapping={"max": most, "interval": interval_ms})
+            self.conn.expire(self.conf_key, 2 * 86400)
 
     def pause(self, seconds: float) -> None:
         """Nobody on this account sends anything for ``seconds`` (a 429's Retry-After)."""
@@ -251,11 +256,14 @@ class LocalLimiter:
         most = _int(headers, "X-HubSpot-RateLimit-Max")
         interval = _int(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         if most and interval:
-            self.most, self.interval = most, interval / 1000
+            self.learn(most, interval)
         if _int(headers, "X-HubSpot-RateLimit-Remaining") == 0:
             self.pause(self.interval * EXHAUSTED_PAUSE_SHARE)
         if _int(headers, "X-HubSpot-RateLimit-Daily-Remaining") == 0:
             self.pause(seconds_to_next_hour())
+
+    def learn(self, most: int, interval_ms: int) -> None:
+        self.most, self.interval = most, interval_ms / 1000
 
     def pause(self, seconds: float) -> None:
         with self.lock:

@@ -537,7 +537,7 @@ class PipedriveProvider:
     ) -> dict[str, Any]:
         headers = {"x-api-token": self.token, "Accept": "application/json"}
         for attempt in range(1, RATE_LIMIT_TRIES + 1):
-            self.limiter.acquire()
+            slot = self.limiter.acquire()
             if self._claiming and method == "POST":
                 # The claim's age counts from the moment the create goes out, not from before a wait for
                 # the rate limit: another worker must not take a claim over while this create is in flight.
@@ -546,7 +546,7 @@ class PipedriveProvider:
             response = self.http.request(
                 method, f"{self.base}/api/{version}{path}", json=body, params=params, headers=headers
             )
-            self._observe(response)
+            self._observe(response, slot)
             if response.status_code != 429:
                 break
             delay = _limit_delay(response)
@@ -560,9 +560,17 @@ class PipedriveProvider:
         self._raise(response, what, stage)
         raise AssertionError("not reached")
 
-    def _observe(self, response: requests.Response) -> None:
+    def _observe(self, response: requests.Response, slot: str) -> None:
+        """Pipedrive's own limit headers into the account's shared budget: its burst limit per window is
+        learnt (every worker then paces by it), the slot counts from the answer's arrival, and an
+        exhausted window pauses everyone until it resets (at most one window's worth, bounded)."""
+        self.limiter.observe({}, slot)
+        most = response.headers.get("x-ratelimit-limit") or ""
+        if most.isdigit() and int(most) > 0:
+            self.limiter.learn(int(most), int(BURST_WINDOW * 1000))
         if response.headers.get("x-ratelimit-remaining") == "0":
-            self.limiter.pause(_seconds(response, "x-ratelimit-reset") or 1.0)
+            reset = _seconds(response, "x-ratelimit-reset")
+            self.limiter.pause(bounded_delay(reset, window=max(BURST_WINDOW, min(reset or 0.0, 60.0))))
 
     def _raise(self, response: requests.Response, what: str, stage: Deal | None) -> None:
         status = response.status_code
