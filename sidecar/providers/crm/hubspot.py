@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import requests
@@ -29,59 +28,14 @@ from sidecar.http import HttpClient, classify, retry_after_seconds
 from sidecar.providers.crm.base import Contact, Deal, Known, Pipeline, Stage, Synced, fingerprint
 from sidecar.providers.crm.hubspot_lines import chunks as _chunks
 from sidecar.providers.crm.hubspot_lines import sync_lines
+from sidecar.providers.crm.hubspot_properties import ensure_properties
 from sidecar.providers.crm.limits import Budget, LocalLimiter, bounded_delay, seconds_to_next_hour
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 RECORD_URL = "https://app.hubspot.com/contacts/{portal}/record/0-3/{deal}"
 EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
 DEAL_TO_CONTACT = 3
-PROPERTY_TTL = 86400  # a property, once seen, is assumed to stay for a day
 RATE_LIMIT_TRIES = 3  # sends of one request while short 429 pauses last
-
-
-@dataclass(frozen=True)
-class Property:
-    object_type: str
-    name: str
-    label: str
-    group: str
-    unique: bool = False
-    boolean: bool = False
-
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "name": self.name,
-            "label": self.label,
-            "groupName": self.group,
-            "type": "bool" if self.boolean else "string",
-            "fieldType": "booleancheckbox" if self.boolean else "text",
-            "description": "Written by BPM Bridge from WooCommerce.",
-        }
-        if self.boolean:
-            body["options"] = [
-                {"label": "Yes", "value": "true", "displayOrder": 0},
-                {"label": "No", "value": "false", "displayOrder": 1},
-            ]
-        if self.unique:
-            body["hasUniqueValue"] = True
-        return body
-
-
-# Our custom properties (HubSpot's own: email, firstname, lastname, company, dealname, amount, …).
-PROPERTIES: tuple[Property, ...] = (
-    Property("contacts", "woo_nip", "NIP (tax ID)", "contactinformation"),
-    Property(
-        "contacts", "woo_marketing_consent", "Marketing consent (shop)", "contactinformation", boolean=True
-    ),
-    Property("contacts", "woo_consent_version", "Marketing consent text version", "contactinformation"),
-    Property("contacts", "woo_consent_at", "Marketing consent given at", "contactinformation"),
-    Property("deals", "woo_order_id", "WooCommerce order ID", "dealinformation", unique=True),
-    Property("deals", "woo_order_number", "WooCommerce order number", "dealinformation"),
-    Property("deals", "woo_invoice_number", "Invoice number", "dealinformation"),
-    Property("deals", "woo_invoice_url", "Invoice PDF", "dealinformation"),
-    Property("deals", "woo_return_state", "Return state", "dealinformation"),
-    Property("line_items", "woo_line_key", "WooCommerce order line", "lineiteminformation", unique=True),
-)
 
 
 def contact_properties(contact: Contact) -> dict[str, str]:
@@ -420,31 +374,7 @@ class HubSpotProvider:
         return found
 
     def _ensure_properties(self, object_types: Sequence[str]) -> None:
-        for prop in PROPERTIES:
-            if prop.object_type not in object_types:
-                continue
-            flag = f"property:{prop.object_type}:{prop.name}"
-            if self.limiter.remembered(flag):
-                continue
-            path = f"/crm/v3/properties/{prop.object_type}/{prop.name}"
-            existing = self._call(
-                "GET", path, what=f"the {prop.object_type} property {prop.name}", missing_ok=True
-            )
-            if existing is None:
-                self._call(
-                    "POST",
-                    f"/crm/v3/properties/{prop.object_type}",
-                    prop.body(),
-                    what=f"the new {prop.object_type} property {prop.name}",
-                    conflict=True,
-                )
-            elif prop.unique and not existing.get("hasUniqueValue"):
-                raise PermanentError(
-                    f"the HubSpot {prop.object_type} property {prop.name} exists but does not require unique "
-                    "values, so deals could be duplicated: delete that property in HubSpot (BPM Bridge "
-                    "creates it again as unique) and retry"
-                )
-            self.limiter.remember(flag, PROPERTY_TTL)
+        ensure_properties(self, object_types)
 
     # -- HTTP ----------------------------------------------------------------------------------------
     def _call(
