@@ -17,7 +17,7 @@ import requests
 from crm_harness import CrmShop, crm_fixture, servers_fixture, unique_email
 
 from sidecar.errors import TransientError
-from sidecar.providers.crm import pipedrive
+from sidecar.providers.crm import pipedrive_http
 from sidecar.providers.crm.hubspot import HubSpotProvider
 from sidecar.providers.crm.limits import LocalLimiter, RateLimiter, bounded_delay
 from sidecar.sandbox.hubspot import limits as hub_limits
@@ -137,6 +137,6 @@ def test_a_retry_after_is_kept_within_one_window_or_an_hour() -> None:
         with pytest.raises(TransientError) as waiting:
             hub._rate_limited(answer(429, rolling, {"policyName": policy}), last=True)
         assert limiter.paused[-1] == waiting.value.retry_after == window
-    assert pipedrive._limit_delay(answer(429, {"Retry-After": "86400", "x-ratelimit-reset": "2"})) == 2.0
+    assert pipedrive_http._limit_delay(answer(429, {"Retry-After": "86400", "x-ratelimit-reset": "2"})) == 2.0
     spent = {"Retry-After": "86400", "x-daily-requests-left": "0"}
-    assert pipedrive._limit_delay(answer(429, spent)) == 3600.0
+    assert pipedrive_http._limit_delay(answer(429, spent)) == 3600.0
