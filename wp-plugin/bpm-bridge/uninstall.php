@@ -35,6 +35,9 @@ $bpm_bridge_uninstall_site = static function () {
 	// Complaint photos belong to the returns being dropped below.
 	\BPM_Bridge\Returns\Photos::remove_all();
 	delete_option( \BPM_Bridge\Crm\Consent::ENABLED_OPTION );
+	// With the CRM connection gone there is nothing left to hold an erased person back from.
+	delete_option( \BPM_Bridge\Crm\Suppression::OPTION );
+	delete_option( \BPM_Bridge\Crm\Eraser::KEPT_OPTION );
 	// The settings WooCommerce keeps for the return e-mails (WooCommerce → Settings → Emails).
 	foreach ( array_keys( \BPM_Bridge\Returns\Emails::CLASSES ) as $bpm_email ) {
 		delete_option( 'woocommerce_' . $bpm_email . '_settings' );
