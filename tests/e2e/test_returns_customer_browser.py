@@ -280,7 +280,7 @@ def test_customer_and_guest_returns(shop, browser, tmp_path: Path) -> None:
         " 'uploads' => wp_upload_dir( null, false ) ) );"
     )
     if where["folder"] == where["uploads"]["basedir"] + "/bpm-bridge-private":
-        # The fallback in the uploads (the web server may not write next to WordPress here): .htaccess shuts it.
+        # The uploads fallback (the web server may not write beside WordPress here): .htaccess shuts it.
         direct = a.request.get(f"{where['uploads']['baseurl']}/bpm-bridge-private/{stored}")
         assert direct.status in (403, 404), direct.status
         assert a.request.get(f"{where['uploads']['baseurl']}/bpm-bridge-private/").status in (403, 404)
