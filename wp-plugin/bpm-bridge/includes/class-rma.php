@@ -428,20 +428,22 @@ final class Rma {
 	 * Attaches the return label once. A single conditional UPDATE makes a second label impossible even
 	 * when two workers race. A stored label whose URL is not a valid label URL (saved before URLs were checked,
 	 * e.g. "" from a javascript: URL) and that has no PDF is no label: the first real one replaces it, with the
-	 * same compare-and-set. A label without a URL but with a PDF is a return slip: it stays (409).
+	 * same compare-and-set. A label without a URL but with a PDF is a return slip (it has no web page): it is a
+	 * label like any other, and stays (409).
 	 *
 	 * @param int         $rma_id RMA id.
-	 * @param array       $label  Label: carrier, tracking_number, url (is_valid_label_url()).
+	 * @param array       $label  Label: carrier, tracking_number, url (is_valid_label_url(), or "" with a PDF).
 	 * @param string|null $pdf    Label PDF, base64 (kept for the customer form; not in GET).
 	 * @return true|\WP_Error
 	 */
 	public static function set_label( int $rma_id, array $label, ?string $pdf = null ) {
 		global $wpdb;
 		$table = Installer::rma_table();
-		if ( ! self::is_valid_label_url( (string) ( $label['url'] ?? '' ) ) ) {
+		$url   = (string) ( $label['url'] ?? '' );
+		if ( '' === $url ? '' === (string) $pdf : ! self::is_valid_label_url( $url ) ) {
 			return new \WP_Error( 'rest_invalid_param', __( 'url must be an https URL of the label.', 'bpm-bridge' ), array( 'status' => 400 ) );
 		}
-		$label['url'] = esc_url_raw( (string) $label['url'], array( 'https', 'http' ) );
+		$label['url'] = '' === $url ? '' : esc_url_raw( $url, array( 'https', 'http' ) );
 		$values       = array( wp_json_encode( $label, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE ), (string) $pdf, Outbox::dt( time() ), $rma_id );
 		$updated      = $wpdb->query( $wpdb->prepare( "UPDATE {$table} SET label = %s, label_pdf = %s, updated_at = %s WHERE id = %d AND label IS NULL", $values ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		if ( 1 === $updated ) {

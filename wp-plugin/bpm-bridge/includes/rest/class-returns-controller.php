@@ -531,63 +531,18 @@ final class Returns_Controller extends Controller {
 				array( 'params' => array( 'url' => __( 'url is required when no pdf_base64 is given.', 'bpm-bridge' ) ) )
 			);
 		}
-		$row = self::row( $rma_id );
-		if ( null === $row ) {
-			return self::not_found();
-		}
-		if ( self::has_label( $row ) ) {
-			return self::error( 'bpm_bridge_label_exists', __( 'This return already has a label.', 'bpm-bridge' ), 409, array( 'label' => json_decode( (string) $row['label'], true ) ) );
-		}
-		$label = array(
+		$label  = array(
 			'carrier'         => (string) $request['carrier'],
 			'tracking_number' => (string) $request['tracking_number'],
 			'url'             => $url,
 		);
-		$result = '' !== $url ? Rma::set_label( $rma_id, $label, $pdf ) : self::store_slip( $rma_id, $label, (string) $pdf, $row );
+		$result = Rma::set_label( $rma_id, $label, $pdf );
 		if ( is_wp_error( $result ) ) {
 			return $result;
 		}
 		Rma::log( $rma_id, 'label', __( 'Your return label is ready: download it from My Account → Returns.', 'bpm-bridge' ), 'system', true );
 		do_action( 'bpm_bridge_rma_label_attached', $rma_id );
 		return $this->get_item( $request );
-	}
-
-	/**
-	 * Whether the stored label counts: a valid label URL, or no URL but a PDF (a return slip).
-	 *
-	 * @param array<string,mixed> $row Row from row().
-	 */
-	private static function has_label( array $row ): bool {
-		$label = null === $row['label'] ? null : json_decode( (string) $row['label'], true );
-		if ( ! is_array( $label ) ) {
-			return false;
-		}
-		$url = (string) ( $label['url'] ?? '' );
-		return '' === $url ? '' !== (string) $row['label_pdf'] : Rma::is_valid_label_url( $url );
-	}
-
-	/**
-	 * Stores a label without a URL (a PDF return slip), with the same conditional UPDATE as Rma::set_label().
-	 *
-	 * @param int                 $rma_id RMA id.
-	 * @param array               $label  Label: carrier, tracking_number, url ("").
-	 * @param string              $pdf    Base64 PDF.
-	 * @param array<string,mixed> $row    The row read before.
-	 * @return true|\WP_Error
-	 */
-	private static function store_slip( int $rma_id, array $label, string $pdf, array $row ) {
-		global $wpdb;
-		$table  = Installer::rma_table();
-		$values = array( (string) wp_json_encode( $label, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE ), $pdf, Outbox::dt( time() ), $rma_id );
-		if ( null === $row['label'] ) {
-			$updated = $wpdb->query( $wpdb->prepare( "UPDATE {$table} SET label = %s, label_pdf = %s, updated_at = %s WHERE id = %d AND label IS NULL", $values ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
-		} else {
-			$updated = $wpdb->query( $wpdb->prepare( "UPDATE {$table} SET label = %s, label_pdf = %s, updated_at = %s WHERE id = %d AND label = %s", array_merge( $values, array( (string) $row['label'] ) ) ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery,WordPress.DB.PreparedSQL.InterpolatedNotPrepared
-		}
-		if ( 1 === $updated ) {
-			return true;
-		}
-		return self::error( 'bpm_bridge_label_exists', __( 'This return already has a label.', 'bpm-bridge' ), 409 );
 	}
 
 	/**
