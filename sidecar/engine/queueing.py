@@ -12,6 +12,7 @@ enqueue-time interval list right-aligned (reliability.md §1.1), so exactly ``ma
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -136,6 +137,24 @@ def requeue_missing(
     missing = [a for a in actions if not conn.exists(Job.key_for(job_id(event_id, a)))]
     enqueue_actions(conn, settings, envelope, missing)
     return missing
+
+
+def requeue_once(
+    conn: redis.Redis, settings: Settings, envelope: Mapping[str, Any], action: str, claim: str, ttl: int
+) -> bool:
+    """Queue ``action`` for a sweep's synthetic event unless ``claim`` was taken before or its job exists.
+
+    The claim makes "once per order and day" hold even for two sweeps at the same moment (the CLI and the
+    schedule): RQ would push a repeated job id twice; :func:`requeue_missing` still checks the job itself.
+    """
+    claimed = conn.set(claim, "1", nx=True, ex=ttl)
+    try:
+        return bool(claimed) and bool(requeue_missing(conn, settings, envelope, [action]))
+    except redis.RedisError:
+        # Unclaimed again, or the day's claim would make the next sweeps report a job that never existed.
+        with contextlib.suppress(redis.RedisError):
+            conn.delete(claim)
+        raise
 
 
 def queue_counts(conn: redis.Redis, settings: Settings) -> dict[str, int]:

@@ -19,7 +19,6 @@ exactly one of them enqueue the sweep job per ``BPM_RECONCILE_INTERVAL``; the sw
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -233,17 +232,9 @@ def _examine(
     envelope = synthetic.envelope(settings.store_url, state.order, now)
     if dry_run:
         return Entry(order_id, status, "would_queue", reason, envelope["id"])
-    # The claim makes "once per order and day" hold even for two sweeps at the same moment (the CLI and
-    # the schedule): RQ would push a repeated job id twice. requeue_missing still checks the job itself.
-    claim = CLAIM_PREFIX + envelope["id"]
-    claimed = conn.set(claim, "1", nx=True, ex=CLAIM_TTL)
-    try:
-        requeued = bool(claimed) and bool(queueing.requeue_missing(conn, settings, envelope, [ACTION]))
-    except redis.RedisError:
-        # Unclaimed again, or the day's claim would make the next sweeps report a job that never existed.
-        with contextlib.suppress(redis.RedisError):
-            conn.delete(claim)
-        raise
+    requeued = queueing.requeue_once(
+        conn, settings, envelope, ACTION, CLAIM_PREFIX + envelope["id"], CLAIM_TTL
+    )
     if requeued:
         log.info("reconciliation queued %s for order %s", ACTION, order_id, extra={"order_id": order_id})
         return Entry(order_id, status, "queued", reason, envelope["id"])

@@ -16,7 +16,6 @@ per (order, day) and a Redis claim per (envelope, action) makes two sweeps at th
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -99,14 +98,9 @@ def sweep(
         if dry_run:
             entries.append(Entry(order_id, status, "would_queue", reason, envelope["id"], ACTION))
             continue
-        claim = f"{CLAIM_PREFIX}{envelope['id']}"
-        claimed = conn.set(claim, "1", nx=True, ex=CLAIM_TTL)
-        try:
-            queued = bool(claimed) and bool(queueing.requeue_missing(conn, settings, envelope, [ACTION]))
-        except redis.RedisError:
-            with contextlib.suppress(redis.RedisError):
-                conn.delete(claim)
-            raise
+        queued = queueing.requeue_once(
+            conn, settings, envelope, ACTION, f"{CLAIM_PREFIX}{envelope['id']}", CLAIM_TTL
+        )
         result = "queued" if queued else "already_queued"
         if queued:
             log.info("reconciliation queued %s for order %s", ACTION, order_id, extra={"order_id": order_id})
