@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
+import sandbox_client
 from sandbox_client import WooSandbox
 
 from sidecar.audit import AuditLog
@@ -55,19 +56,8 @@ FULL_BILLING = {
 }
 
 
-class ShipxSandbox:
-    """``/_sandbox/`` of the ShipX simulator."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/")
-
-    def _call(self, method: str, path: str, json: Any = None) -> Any:
-        response = requests.request(method, f"{self.url}/_sandbox{path}", json=json, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def snapshot(self) -> dict[str, Any]:
-        return self._call("GET", "/documents")
+class ShipxSandbox(sandbox_client.ShipxSandbox):
+    """The ShipX simulator's control client, with a return's every create attempt and direct creates."""
 
     def shipments(self, reference: str | None = None, live: bool = False) -> list[dict[str, Any]]:
         """Shipments of one return: ``RMA-000042`` matches every attempt ``<site>-RMA-000042-<n>``;
@@ -80,18 +70,6 @@ class ShipxSandbox:
             if (reference is None or pattern.fullmatch(str(s.get("reference") or "")))
             and not (live and s["status"] == "canceled")
         ]
-
-    def fault(self, **rule: Any) -> None:
-        self._call("POST", "/faults", rule)
-
-    def setting(self, name: str, **values: Any) -> dict[str, Any]:
-        return self._call("POST", f"/{name}", values)
-
-    def move(self, shipment_id: int | str, status: str = "next") -> dict[str, Any]:
-        return self._call("POST", f"/shipments/{shipment_id}/status", {"status": status})
-
-    def reset(self) -> None:
-        self._call("POST", "/reset")
 
     def create(self, reference: str, sender_email: str = "anna@example.com", point: str = SHOP_LOCKER) -> int:
         """A shipment made straight through the API (another shop's, or a duplicate of ours)."""
